@@ -1,0 +1,100 @@
+from django.contrib import admin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
+
+from geo.models import Authority, Category, Department, Membership, Responsibility
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+    fields = ["name", "slug", "email", "phone", "active"]
+    show_change_link = True
+
+
+@admin.register(Authority)
+class AuthorityAdmin(LeafletGeoAdmin):
+    # Django 6's default, and the only sensible one for a public body's website.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["__str__", "kind", "ars", "ags", "parent", "area", "has_boundary", "active"]
+    list_filter = ["kind", "active", "publishing_policy"]
+    search_fields = ["name", "ars", "ags", "slug"]
+    list_select_related = ["parent"]
+    readonly_fields = ["area_km2", "updated_at"]
+    autocomplete_fields = ["parent"]
+    inlines = [DepartmentInline]
+    fieldsets = [
+        (None, {"fields": ["name", "designation", "kind", "slug", "parent", "active"]}),
+        (_("Official keys"), {"fields": ["ars", "ags"]}),
+        (_("Boundary"), {"fields": ["boundary", "area_km2", "updated_at"]}),
+        (
+            _("Reports"),
+            {"fields": ["default_department", "publishing_policy", "reference_prefix"]},
+        ),
+        (_("Contact"), {"fields": ["email", "phone", "website"]}),
+    ]
+
+    @admin.display(description=_("area (km²)"), ordering="area_km2")
+    def area(self, obj: Authority) -> str:
+        return "" if obj.area_km2 is None else f"{obj.area_km2:,.1f}"
+
+    @admin.display(description=_("boundary"), boolean=True)
+    def has_boundary(self, obj: Authority) -> bool:
+        return obj.boundary is not None
+
+    def get_queryset(self, request):
+        # The list needs no polygons; the change form loads its own.
+        return super().get_queryset(request).defer("boundary", "parent__boundary")
+
+
+class ResponsibilityInline(admin.TabularInline):
+    model = Responsibility
+    extra = 0
+    fields = ["department", "priority"]
+    autocomplete_fields = ["department"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "authority", "email", "active"]
+    list_filter = ["active", "authority__kind"]
+    search_fields = ["name", "slug", "authority__name"]
+    autocomplete_fields = ["authority"]
+    list_select_related = ["authority"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("authority__boundary")
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name_de", "slug", "group_de", "is_public", "is_road_category", "target_working_days", "active"]
+    list_filter = ["active", "is_public", "is_road_category", "group_de"]
+    search_fields = ["slug", "name_de", "name_en"]
+    prepopulated_fields = {"slug": ["name_de"]}
+    inlines = [ResponsibilityInline]
+
+
+@admin.register(Responsibility)
+class ResponsibilityAdmin(LeafletGeoAdmin):
+    list_display = ["category", "department", "priority", "has_area"]
+    list_filter = ["category", "department__authority"]
+    autocomplete_fields = ["department"]
+    list_select_related = ["category", "department"]
+    readonly_fields = ["area_km2"]
+
+    @admin.display(description=_("own area"), boolean=True)
+    def has_area(self, obj: Responsibility) -> bool:
+        return obj.area is not None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("area")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "department", "role"]
+    list_filter = ["role", "department__authority"]
+    autocomplete_fields = ["user", "department"]
+    list_select_related = ["user", "department"]

@@ -1,0 +1,236 @@
+"""Who is responsible where, for what: authorities, departments, categories, responsibilities.
+
+Municipal differences are data, never code: routing reads these tables and nothing else.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
+from django.core.validators import RegexValidator
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# ETRS89 / LAEA Europe: an equal-area projection, so areas compare fairly across Germany.
+EQUAL_AREA_SRID = 3035
+_to_equal_area = CoordTransform(SpatialReference(4326), SpatialReference(EQUAL_AREA_SRID))
+
+
+class AuthorityKind(models.TextChoices):
+    COUNTY = "county", _("County (Landkreis)")
+    INDEPENDENT_CITY = "independent_city", _("Independent city (kreisfreie Stadt)")
+    MUNICIPAL_ASSOCIATION = "municipal_association", _("Municipal association (Samtgemeinde, Verbandsgemeinde)")
+    MUNICIPALITY = "municipality", _("Municipality (Stadt, Gemeinde)")
+    UNINCORPORATED = "unincorporated", _("Unincorporated area (gemeindefreies Gebiet)")
+    EXTERNAL = "external", _("External body (e.g. state road authority)")
+
+
+class PublishingPolicy(models.TextChoices):
+    IMMEDIATELY = "immediately", _("Publish immediately")
+    AFTER_REVIEW = "after_review", _("Publish after review")
+
+
+ars_validator = RegexValidator(r"^\d{2,12}$", _("The ARS is a regional key of 2 to 12 digits."))
+ags_validator = RegexValidator(r"^\d{2,8}$", _("The AGS is a municipality key of 2 to 8 digits."))
+
+
+class Authority(models.Model):
+    """A body that receives reports: a Gemeinde, Stadt, Landkreis, or an external body."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=AuthorityKind.choices)
+    # The official designation as published (BEZ: "Stadt", "Gemeinde", "Flecken", "Landkreis", …).
+    designation = models.CharField(_("designation"), max_length=100, blank=True)
+    ars = models.CharField(
+        _("regional key (ARS)"), max_length=12, unique=True, null=True, blank=True, validators=[ars_validator]
+    )
+    ags = models.CharField(
+        _("municipality key (AGS)"), max_length=8, blank=True, db_index=True, validators=[ags_validator]
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    boundary = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    # Square kilometres in an equal-area projection, kept with the boundary: routing prefers the
+    # smallest covering authority.
+    area_km2 = models.FloatField(_("area (km²)"), null=True, blank=True, editable=False)
+    publishing_policy = models.CharField(
+        _("publishing policy"), max_length=20, choices=PublishingPolicy.choices, default=PublishingPolicy.IMMEDIATELY
+    )
+    default_department = models.ForeignKey(
+        "Department",
+        verbose_name=_("default department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Receives reports for which no responsibility matches."),
+    )
+    reference_prefix = models.CharField(
+        _("reference prefix"),
+        max_length=8,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z0-9]{1,8}$", _("Capital letters and digits only."))],
+        help_text=_("Prefix of report references, e.g. HM for HM-2026-000123. Empty: inherited from the parent."),
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("authority")
+        verbose_name_plural = _("authorities")
+        ordering = ["name", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.designation} {self.name}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        self.area_km2 = boundary_area_km2(self.boundary)
+        if "update_fields" in kwargs and "boundary" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "area_km2"}
+        super().save(*args, **kwargs)
+
+    def get_reference_prefix(self) -> str:
+        authority: Authority | None = self
+        while authority is not None:
+            if authority.reference_prefix:
+                return authority.reference_prefix
+            authority = authority.parent
+        return settings.OPENMELDER["DEFAULT_REFERENCE_PREFIX"]
+
+
+def boundary_area_km2(boundary) -> float | None:
+    if boundary is None:
+        return None
+    projected = boundary.ogr
+    projected.transform(_to_equal_area)
+    return projected.area / 1_000_000
+
+
+class Department(models.Model):
+    """A unit of an authority that works reports, e.g. Bauhof Hameln or the Straßenmeisterei."""
+
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="departments"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["authority__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """An entry of the service catalogue; its slug is the Open311 ``service_code``."""
+
+    slug = models.SlugField(_("code"), max_length=100, unique=True)
+    name_de = models.CharField(_("name (German)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    group_de = models.CharField(_("group (German)"), max_length=100, blank=True)
+    group_en = models.CharField(_("group (English)"), max_length=100, blank=True)
+    description_de = models.TextField(_("description (German)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    is_public = models.BooleanField(
+        _("reports are public"), default=True, help_text=_("Reports in this category appear on the public map.")
+    )
+    is_road_category = models.BooleanField(
+        _("road category"), default=False, help_text=_("Reports may be routed to the road's owner (Baulastträger).")
+    )
+    target_working_days = models.PositiveSmallIntegerField(
+        _("target (working days)"), null=True, blank=True, help_text=_("Time to fix, in working days.")
+    )
+    nearby_radius_m = models.PositiveIntegerField(
+        _("duplicate radius (m)"), default=30, help_text=_("Open reports this close are offered as possible duplicates.")
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "de").startswith("en") else self.name_de
+
+    @property
+    def group(self) -> str:
+        return self.group_en if (get_language() or "de").startswith("en") else self.group_de
+
+
+class Responsibility(models.Model):
+    """Department handles category within an area; the table *is* the routing configuration.
+
+    Without an area, the department's authority's boundary applies. A responsibility of a
+    Landkreis covers its Gemeinden; one of a Gemeinde overrides it there (smaller area wins at
+    equal priority).
+    """
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="responsibilities"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="responsibilities"
+    )
+    area = models.MultiPolygonField(
+        _("area"), srid=4326, null=True, blank=True, help_text=_("Empty: the authority's whole boundary.")
+    )
+    area_km2 = models.FloatField(_("area (km²)"), null=True, blank=True, editable=False)
+    priority = models.SmallIntegerField(
+        _("priority"), default=0, help_text=_("Higher wins over lower, before the smaller area does.")
+    )
+
+    class Meta:
+        verbose_name = _("responsibility")
+        verbose_name_plural = _("responsibilities")
+        ordering = ["category__slug", "-priority"]
+
+    def __str__(self) -> str:
+        return f"{self.department} – {self.category}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.area_km2 = boundary_area_km2(self.area)
+        super().save(*args, **kwargs)
+
+
+class StaffRole(models.TextChoices):
+    WORKER = "worker", _("Worker")
+    LEAD = "lead", _("Lead")
+    AUTHORITY_ADMIN = "authority_admin", _("Authority administrator")
+
+
+class Membership(models.Model):
+    """A staff account works for a department in a role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices, default=StaffRole.WORKER)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "department"], name="membership_unique_user_department")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.department} ({self.get_role_display()})"

@@ -1,0 +1,52 @@
+from django.contrib import admin
+from leaflet.admin import LeafletGeoAdmin
+
+from reports.models import Photo, Report, ReportEvent
+
+
+class PhotoInline(admin.TabularInline):
+    model = Photo
+    extra = 0
+    can_delete = False
+    fields = ["kind", "image", "thumbnail", "width", "height", "is_public", "captured_at"]
+    readonly_fields = ["width", "height", "captured_at"]
+
+
+class EventInline(admin.TabularInline):
+    """The history is append-only: shown, never edited here."""
+
+    model = ReportEvent
+    extra = 0
+    can_delete = False
+    fields = ["id", "created_at", "kind", "from_status", "to_status", "message", "is_public", "actor"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(LeafletGeoAdmin):
+    list_display = ["reference", "category", "status", "authority", "department", "created_at", "moderation"]
+    list_filter = ["status", "moderation", "source", "category", "authority"]
+    search_fields = ["reference", "description", "address"]
+    date_hierarchy = "created_at"
+    list_select_related = ["category", "authority", "department"]
+    readonly_fields = ["reference", "public_id", "routing_reason", "support_count", "created_at", "updated_at", "closed_at"]
+    raw_id_fields = ["duplicate_of"]
+    autocomplete_fields = ["authority", "department"]
+    inlines = [PhotoInline, EventInline]
+
+    # Every change to a report goes through the workflow services, in one transaction with its
+    # event; the admin only shows reports.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("authority__boundary")

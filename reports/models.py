@@ -1,0 +1,206 @@
+"""The ticket: a report, its photos and its append-only event history."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from geo.models import Authority, Category, Department
+from reports.workflow import OPEN_STATUSES, Status
+
+
+class Source(models.TextChoices):
+    APP = "app", _("App")
+    WEB = "web", _("Web form")
+    OPEN311 = "open311", _("Open311")
+    STAFF = "staff", _("Staff")
+
+
+class Moderation(models.TextChoices):
+    PENDING = "pending", _("Awaiting review")
+    PUBLISHED = "published", _("Published")
+    HIDDEN = "hidden", _("Hidden")
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    # The secret is 256 random bits: a fast hash is enough, a slow KDF would only add latency.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ReportQuerySet(models.QuerySet):
+    def open(self) -> ReportQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def published(self) -> ReportQuerySet:
+        return self.filter(moderation=Moderation.PUBLISHED, category__is_public=True)
+
+
+class Report(models.Model):
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(_("reference"), max_length=32, unique=True, editable=False)
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="reports")
+    location = models.PointField(_("location"), srid=4326)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="reports"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    routing_reason = models.TextField(_("routing reason"), blank=True)
+    # Private: never in any public output.
+    reporter_name = models.CharField(_("reporter's name"), max_length=200, blank=True)
+    reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
+    reporter_phone = models.CharField(_("reporter's phone"), max_length=50, blank=True)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.APP)
+    moderation = models.CharField(
+        _("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.PUBLISHED, db_index=True
+    )
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name=_("duplicate of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    support_count = models.PositiveIntegerField(_("supporters"), default=0)
+    idempotency_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # A hash of the request that used the idempotency key: the same key with another body is a conflict.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    updated_at = models.DateTimeField(_("updated"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["authority", "status"]), models.Index(fields=["department", "status"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def set_secret(self) -> str:
+        """A new reporter secret; only its hash is stored, the clear value is returned once."""
+        secret = new_secret()
+        self.secret_hash = hash_secret(secret)
+        return secret
+
+    def check_secret(self, secret: str) -> bool:
+        return bool(self.secret_hash) and hmac.compare_digest(self.secret_hash, hash_secret(secret))
+
+
+class ReferenceCounter(models.Model):
+    """The last number handed out per prefix and year (HM-2026-000123)."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")]
+
+    @classmethod
+    def next_reference(cls, prefix: str, year: int) -> str:
+        """Must run inside the report's transaction: the UPDATE locks the counter row until commit."""
+        cls.objects.get_or_create(prefix=prefix, year=year)
+        cls.objects.filter(prefix=prefix, year=year).update(last=F("last") + 1)
+        number = cls.objects.values_list("last", flat=True).get(prefix=prefix, year=year)
+        return f"{prefix}-{year}-{number:06d}"
+
+
+class PhotoKind(models.TextChoices):
+    REPORT = "report", _("Report photo")
+    FIX = "fix", _("Fix photo")
+
+
+def _photo_path(instance: Photo, filename: str) -> str:
+    return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}.jpg"
+
+
+def _thumbnail_path(instance: Photo, filename: str) -> str:
+    return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_thumb.jpg"
+
+
+class Photo(models.Model):
+    """A re-encoded image with all metadata stripped; the original is never kept."""
+
+    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="photos")
+    kind = models.CharField(_("kind"), max_length=10, choices=PhotoKind.choices, default=PhotoKind.REPORT)
+    image = models.ImageField(_("image"), upload_to=_photo_path, width_field="width", height_field="height")
+    thumbnail = models.ImageField(_("thumbnail"), upload_to=_thumbnail_path)
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    size_bytes = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    is_public = models.BooleanField(_("public"), default=True)
+    # Private, for plausibility checks by staff; never published.
+    captured_at = models.DateTimeField(_("captured"), null=True, blank=True)
+    exif_location = models.PointField(_("position in the photo"), srid=4326, null=True, blank=True, spatial_index=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["created_at", "id"]
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    ROUTED = "routed", _("Routed")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    PUBLIC_ANSWER = "public_answer", _("Public answer")
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    REASSIGNED = "reassigned", _("Reassigned")
+    FORWARDED = "forwarded", _("Forwarded")
+    MERGED = "merged", _("Merged")
+    PHOTO_ADDED = "photo_added", _("Photo added")
+    CATEGORY_CHANGED = "category_changed", _("Category changed")
+    LOCATION_CHANGED = "location_changed", _("Location changed")
+    ADDRESS_RESOLVED = "address_resolved", _("Address resolved")
+    ANONYMISED = "anonymised", _("Personal data removed")
+
+
+class ReportEvent(models.Model):
+    """One entry of a report's append-only history; its id (``seq``) orders everything clients see.
+
+    Events are never edited: every push, e-mail and webhook is derived from these rows.
+    """
+
+    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    is_public = models.BooleanField(_("public"), default=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(_("from status"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to status"), max_length=20, choices=Status.choices, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), db_index=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["report", "id"])]
+
+    @property
+    def seq(self) -> int:
+        return self.id
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Report events are append-only and cannot be changed.")
+        super().save(*args, **kwargs)

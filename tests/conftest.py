@@ -1,0 +1,45 @@
+"""Shared fixtures. The suite runs once on PostGIS and once on SpatiaLite (scripts/test.sh)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parent.parent
+BOUNDARIES = REPO / "data" / "boundaries"
+
+
+def is_postgis() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgis")
+
+
+def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh process, as an operator would, with exactly the given environment."""
+    base = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}}
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        env={**base, **(env or {})},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def boundaries() -> Path:
+    return BOUNDARIES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(django_db_blocker):
+    """Production settings serve hashed static files from a manifest, as deployments do: collect them once."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("collectstatic", "--noinput", verbosity=0)

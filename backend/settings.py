@@ -226,6 +226,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Replace Django's own console handler instead of logging every line twice.
+    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }
 
 # GDAL 3.6 (Debian 12) is older than the 3.9 that Django 5.2 would like; every GDAL feature we

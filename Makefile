@@ -1,0 +1,21 @@
+# Thin entry points; the scripts in scripts/ do the work.
+#   make run                          demo on http://127.0.0.1:8000/ (PORT=8001 make run)
+#   make test PYTEST_ARGS="-x -k foo" tests on PostGIS and SpatiaLite
+#   make bootstrap                    system packages, .venv, translations (test set)
+#   make clean                        remove .venv and var/ (local data, demo database)
+
+PYTEST_ARGS ?=
+
+.PHONY: run test bootstrap clean
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh $(PYTEST_ARGS)
+
+bootstrap:
+	bash scripts/bootstrap.sh test
+
+clean:
+	rm -rf .venv var

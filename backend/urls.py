@@ -9,6 +9,7 @@ from backend import health
 
 admin.site.site_header = "OpenMelder"
 admin.site.site_title = "OpenMelder"
+admin.site.site_url = None  # no public site yet; the public map will live at "/"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

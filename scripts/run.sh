@@ -176,9 +176,14 @@ set +e
 wait -n "$server_pid" "$worker_pid"
 rc=$?
 set -e
+if [ "$rc" -eq 0 ]; then
+    # Ctrl-C reaches the whole process group: a child that shut down cleanly means we are stopping.
+    say "stopped"
+    exit 0
+fi
 if ! kill -0 "$server_pid" 2>/dev/null; then
     say "the web server exited (status $rc); stopping the worker. See $LOG_DIR/server.log"
 else
     say "the task worker exited (status $rc); stopping the web server. See $LOG_DIR/worker.log"
 fi
-exit $((rc == 0 ? 1 : rc))
+exit "$rc"

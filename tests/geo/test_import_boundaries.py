@@ -148,3 +148,16 @@ def test_an_unknown_parent_is_rejected(boundaries):
     with pytest.raises(CommandError, match="No authority with ARS or slug 'atlantis'"):
         run(boundaries / "landkreise_vg5000_2021.geojson", "--parent", "atlantis")
     assert Authority.objects.count() == 0
+
+
+def test_a_geopackage_is_read_like_any_other_ogr_format(boundaries, tmp_path):
+    import subprocess
+
+    geopackage = tmp_path / "gemeinden.gpkg"
+    subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(geopackage), str(boundaries / "gemeinden_hameln-pyrmont_vg5000_2021.geojson")],
+        check=True,
+    )
+    out = run(geopackage)
+    assert "8 created" in out
+    assert Authority.objects.get(ars="032520006006").boundary.geom_type == "MultiPolygon"

@@ -239,4 +239,8 @@ OPENMELDER = {
     # Reference numbers look like HM-2026-000123; the prefix comes from the authority (or its
     # parent), this one is used when none has one.
     "DEFAULT_REFERENCE_PREFIX": env_str("DEFAULT_REFERENCE_PREFIX", "OM"),
+    # Reports in road categories this close to an owned road go to the road's owner.
+    "ROAD_DISTANCE_M": env_int("ROUTING_ROAD_DISTANCE_M", 15, minimum=0, maximum=500),
+    # Reports this close to a border between two authorities say so, naming both.
+    "BORDER_DISTANCE_M": env_int("ROUTING_BORDER_DISTANCE_M", 25, minimum=0, maximum=1000),
 }

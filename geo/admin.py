@@ -3,7 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from geo.models import Authority, Category, Department, Membership, Responsibility
+from geo.models import Authority, Category, Department, Membership, Responsibility, Road
 
 
 class DepartmentInline(admin.TabularInline):
@@ -98,3 +98,15 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "department__authority"]
     autocomplete_fields = ["user", "department"]
     list_select_related = ["user", "department"]
+
+
+@admin.register(Road)
+class RoadAdmin(LeafletGeoAdmin):
+    list_display = ["ref", "road_class", "name", "owner", "source"]
+    list_filter = ["road_class", "source", "owner"]
+    search_fields = ["ref", "name"]
+    autocomplete_fields = ["owner"]
+    list_select_related = ["owner"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("geometry", "owner__boundary")

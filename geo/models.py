@@ -210,6 +210,38 @@ class Responsibility(models.Model):
         super().save(*args, **kwargs)
 
 
+class RoadClass(models.TextChoices):
+    """Who builds and maintains a road (Baulastträger) follows from its class."""
+
+    MOTORWAY = "A", _("Autobahn")
+    FEDERAL = "B", _("Bundesstraße")
+    STATE = "L", _("Landesstraße or Staatsstraße")
+    COUNTY = "K", _("Kreisstraße")
+    OTHER = "G", _("Gemeindestraße or other road")
+
+
+class Road(models.Model):
+    """A numbered road and the authority that owns it; reports in road categories near it go there."""
+
+    source = models.CharField(_("source"), max_length=200, db_index=True, help_text=_("The imported file; a re-import replaces its roads."))
+    ref = models.CharField(_("road number"), max_length=100, help_text=_('As published, e.g. "B 2;B 5".'))
+    road_class = models.CharField(_("road class"), max_length=1, choices=RoadClass.choices)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    owner = models.ForeignKey(
+        Authority, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT, related_name="roads",
+        help_text=_("Empty: the Gemeinde where a report lies is responsible."),
+    )
+    geometry = models.MultiLineStringField(_("course"), srid=4326)
+
+    class Meta:
+        verbose_name = _("road")
+        verbose_name_plural = _("roads")
+        ordering = ["ref", "pk"]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
 class StaffRole(models.TextChoices):
     WORKER = "worker", _("Worker")
     LEAD = "lead", _("Lead")

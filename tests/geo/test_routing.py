@@ -59,3 +59,18 @@ def test_outside_the_service_area_the_error_names_the_nearest_authority_and_dist
     assert str(error.value.nearest) == "Stadt Hessisch Oldendorf"
     assert 5_000 < error.value.distance_m < 20_000
     assert "außerhalb" in str(error.value) and "km entfernt" in str(error.value)
+
+
+def test_on_the_border_between_two_gemeinden_the_decision_names_both():
+    from geo.models import Authority
+
+    hameln, aerzen = Authority.objects.get(name="Hameln"), Authority.objects.get(name="Aerzen")
+    border_point = hameln.boundary.intersection(aerzen.boundary).point_on_surface
+    decision = route(category("schlagloch"), border_point)
+    assert decision.near_border is not None
+    assert {a.name for a in decision.near_border.candidates} == {"Hameln", "Aerzen"}
+    assert decision.authority == decision.near_border.candidates[0]
+
+
+def test_far_from_any_border_there_is_no_border_notice():
+    assert route(category("schlagloch"), HAMELN_MARKET).near_border is None

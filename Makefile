@@ -6,13 +6,16 @@
 
 PYTEST_ARGS ?=
 
-.PHONY: run test bootstrap clean
+.PHONY: run test bench bootstrap clean
 
 run:
 	bash scripts/run.sh
 
 test:
 	bash scripts/test.sh $(PYTEST_ARGS)
+
+bench:
+	bash scripts/bench.sh $(BENCH_ARGS)
 
 bootstrap:
 	bash scripts/bootstrap.sh test

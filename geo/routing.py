@@ -18,7 +18,9 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point, Polygon
 from django.contrib.gis.measure import D
+from django.db import connection
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -51,14 +53,16 @@ class OutsideServiceArea(Exception):
         self.point = point
         self.nearest = nearest
         self.distance_m = distance_m
-        if nearest is None:
-            message = _("This place is outside the service area.")
-        else:
-            message = _("This place is outside the service area; the nearest authority is %(name)s, %(km)s km away.") % {
-                "name": nearest,
-                "km": number_format((distance_m or 0) / 1000, decimal_pos=1),
-            }
-        super().__init__(message)
+        super().__init__(point, nearest, distance_m)
+
+    def __str__(self) -> str:
+        # Rendered when shown, so in the language of whoever reads it (an app user, an operator).
+        if self.nearest is None:
+            return _("This place is outside the service area.")
+        return _("This place is outside the service area; the nearest authority is %(name)s, %(km)s km away.") % {
+            "name": self.nearest,
+            "km": number_format((self.distance_m or 0) / 1000, decimal_pos=1),
+        }
 
 
 def route(category: Category | None, point: Point) -> Decision:
@@ -73,7 +77,7 @@ def route(category: Category | None, point: Point) -> Decision:
         if category is not None and category.is_road_category:
             decision = _by_road(category, point)
         if decision is None and category is not None:
-            decision = _by_responsibility(category, point)
+            decision = _by_responsibility(category, point, covering)
         if decision is None:
             decision = _by_area(category, covering)
         near_border = _near_border(point, covering)
@@ -85,7 +89,9 @@ def route(category: Category | None, point: Point) -> Decision:
 def covering_authorities(point: Point):
     """Authorities whose boundary covers the point, smallest first."""
     return (
-        Authority.objects.filter(active=True, boundary__covers=point)
+        Authority.objects.filter(active=True)
+        .filter(index_candidates(Authority, "boundary", point))
+        .filter(boundary__covers=point)
         .select_related("default_department")
         .defer("boundary", "default_department__authority")
         .order_by("area_km2", "ars", "pk")
@@ -96,7 +102,9 @@ def _by_road(category: Category, point: Point) -> Decision | None:
     distance = settings.OPENMELDER["ROAD_DISTANCE_M"]
     road = (
         Road.objects.filter(owner__isnull=False, owner__active=True)
-        .filter(geometry__intersects=_envelope(point, distance), geometry__distance_lte=(point, D(m=distance)))
+        .filter(index_candidates(Road, "geometry", envelope(point, distance)))
+        .filter(geometry__intersects=envelope(point, distance))
+        .filter(geometry__distance_lte=(point, D(m=distance)))
         .select_related("owner__default_department")
         .defer("owner__boundary")
         .annotate(distance=Distance("geometry", point))
@@ -122,8 +130,8 @@ def _by_road(category: Category, point: Point) -> Decision | None:
     )
 
 
-def _by_responsibility(category: Category, point: Point) -> Decision | None:
-    responsibility = _best_responsibility(category, point)
+def _by_responsibility(category: Category, point: Point, covering: list[Authority]) -> Decision | None:
+    responsibility = _best_responsibility(category, point, covering=covering)
     if responsibility is None:
         return None
     department = responsibility.department
@@ -156,18 +164,20 @@ def _by_area(category: Category | None, covering: list[Authority]) -> Decision:
     return Decision(authority=authority, department=department, reason=reason)
 
 
-def _best_responsibility(category: Category, point: Point, authority: Authority | None = None) -> Responsibility | None:
-    own_area = Q(area__isnull=False, area__covers=point)
-    authority_area = Q(area__isnull=True, department__authority__boundary__covers=point)
+def _best_responsibility(
+    category: Category, point: Point, *, covering: list[Authority] = (), authority: Authority | None = None
+) -> Responsibility | None:
     responsibilities = Responsibility.objects.filter(
         category=category, department__active=True, department__authority__active=True
     )
+    own_area = Q(area__isnull=False, area__covers=point)
     if authority is not None:
         # Within a road owner's departments; an owner without a boundary (the Autobahn GmbH) covers its roads.
-        responsibilities = responsibilities.filter(department__authority=authority).filter(
-            own_area | Q(area__isnull=True)
-        )
+        responsibilities = responsibilities.filter(department__authority=authority).filter(own_area | Q(area__isnull=True))
     else:
+        # The authorities covering the point are already known: no second point-in-polygon test
+        # of their boundaries (and no join of them) is needed.
+        authority_area = Q(area__isnull=True, department__authority__in=[a.pk for a in covering])
         responsibilities = responsibilities.filter(own_area | authority_area)
     return (
         responsibilities.select_related("department__authority")
@@ -198,7 +208,10 @@ def _near_border(point: Point, covering: list[Authority]) -> NearBorder | None:
     neighbour = (
         Authority.objects.filter(active=True, boundary__isnull=False)
         .exclude(pk__in=not_neighbours)
-        .filter(boundary__intersects=_envelope(point, distance), boundary__distance_lte=(point, D(m=distance)))
+        # One filter() each: the database evaluates them in this order, the exact distance last.
+        .filter(index_candidates(Authority, "boundary", envelope(point, distance)))
+        .filter(boundary__intersects=envelope(point, distance))
+        .filter(boundary__distance_lte=(point, D(m=distance)))
         .defer("boundary")
         .annotate(distance=Distance("boundary", point))
         .order_by("area_km2", "ars", "pk")
@@ -209,13 +222,30 @@ def _near_border(point: Point, covering: list[Authority]) -> NearBorder | None:
     return NearBorder(distance_m=neighbour.distance.m, candidates=(here, neighbour))
 
 
-def _envelope(point: Point, metres: float) -> Polygon:
+def index_candidates(model, column: str, geometry) -> Q:
+    """A filter to rows whose bounding box meets the geometry's, through the spatial index.
+
+    PostGIS uses its GiST index for spatial lookups by itself. SpatiaLite never does (Django
+    does not ask it to): there the R*Tree index is queried explicitly.
+    """
+    if connection.vendor != "sqlite":
+        return Q()
+    xmin, ymin, xmax, ymax = geometry.extent
+    frame = RawSQL(
+        "SELECT ROWID FROM SpatialIndex WHERE f_table_name = %s AND f_geometry_column = %s "
+        "AND search_frame = BuildMbr(%s, %s, %s, %s, 4326)",
+        (model._meta.db_table, column, xmin, ymin, xmax, ymax),
+    )
+    return Q(pk__in=frame)
+
+
+def envelope(point: Point, metres: float) -> Polygon:
     """A box around the point at least ``metres`` wide on each side, for an index-friendly prefilter."""
     dlat = metres / 111_000 * 1.01
     dlon = dlat / max(math.cos(math.radians(point.y)), 0.01)
-    envelope = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
-    envelope.srid = 4326
-    return envelope
+    box = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
+    box.srid = 4326
+    return box
 
 
 def _nearest_authority(point: Point) -> tuple[Authority | None, float | None]:

@@ -121,6 +121,19 @@ class ReferenceCounter(models.Model):
         return f"{prefix}-{year}-{number:06d}"
 
 
+class Support(models.Model):
+    """A "me too" for a report, once per device or person (kept only as a hash)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
+    supporter_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("support")
+        verbose_name_plural = _("supports")
+        constraints = [models.UniqueConstraint(fields=["report", "supporter_hash"], name="support_once_per_supporter")]
+
+
 class PhotoKind(models.TextChoices):
     REPORT = "report", _("Report photo")
     FIX = "fix", _("Fix photo")
@@ -139,7 +152,8 @@ class Photo(models.Model):
 
     report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(_("kind"), max_length=10, choices=PhotoKind.choices, default=PhotoKind.REPORT)
-    image = models.ImageField(_("image"), upload_to=_photo_path, width_field="width", height_field="height")
+    # Dimensions come from the pipeline that made the image, not from decoding it again.
+    image = models.ImageField(_("image"), upload_to=_photo_path)
     thumbnail = models.ImageField(_("thumbnail"), upload_to=_thumbnail_path)
     width = models.PositiveIntegerField(_("width"), default=0)
     height = models.PositiveIntegerField(_("height"), default=0)
@@ -147,7 +161,7 @@ class Photo(models.Model):
     is_public = models.BooleanField(_("public"), default=True)
     # Private, for plausibility checks by staff; never published.
     captured_at = models.DateTimeField(_("captured"), null=True, blank=True)
-    exif_location = models.PointField(_("position in the photo"), srid=4326, null=True, blank=True, spatial_index=False)
+    exif_location = models.PointField(_("position in the photo"), srid=4326, null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -169,6 +183,7 @@ class EventKind(models.TextChoices):
     CATEGORY_CHANGED = "category_changed", _("Category changed")
     LOCATION_CHANGED = "location_changed", _("Location changed")
     ADDRESS_RESOLVED = "address_resolved", _("Address resolved")
+    SUPPORTED = "supported", _("Supported")
     ANONYMISED = "anonymised", _("Personal data removed")
 
 

@@ -1,0 +1,31 @@
+"""One error shape for every JSON API: ``{"errors": [{"field": …, "code": …, "message": …}]}``.
+
+The message is in the request's language (Accept-Language, German by default); ``field`` is null
+for errors that concern the whole request.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.views import exception_handler
+
+
+def _flatten(detail, field: str | None = None) -> list[dict]:
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            name = None if key in ("non_field_errors", "detail") else (f"{field}.{key}" if field else str(key))
+            errors.extend(_flatten(value, name))
+        return errors
+    if isinstance(detail, list):
+        return [error for item in detail for error in _flatten(item, field)]
+    return [{"field": field, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def api_exception_handler(exc, context):
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException):
+        response.data = {"errors": _flatten(exc.detail)}
+    return response

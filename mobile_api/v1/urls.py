@@ -1,0 +1,14 @@
+from django.urls import path
+
+from mobile_api.v1 import views
+
+app_name = "api-v1"
+
+urlpatterns = [
+    path("categories/", views.CategoryList.as_view(), name="categories"),
+    path("reports/", views.ReportCreate.as_view(), name="report-create"),
+    path("reports/nearby/", views.ReportsNearby.as_view(), name="reports-nearby"),
+    path("reports/<uuid:public_id>/", views.ReportDetail.as_view(), name="report-detail"),
+    path("reports/<uuid:public_id>/events/", views.ReportEvents.as_view(), name="report-events"),
+    path("reports/<uuid:public_id>/support/", views.ReportSupport.as_view(), name="report-support"),
+]

@@ -1,0 +1,181 @@
+"""The citizen app's API, version 1. Thin views over reports.services."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geo.models import Category
+from geo.routing import OutsideServiceArea, route
+from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
+from reports.models import Report, ReportEvent
+from reports.photos import PhotoError, process_photo
+from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
+from reports.services import IdempotencyConflict, MissingLocation, report_submit, report_support, reports_nearby
+
+
+def _outside(exc: OutsideServiceArea) -> ValidationError:
+    return ValidationError({"location": [str(exc)]}, code="outside_service_area")
+
+
+class CategoryList(APIView):
+    """The categories a citizen can report, and at a point, who would receive each."""
+
+    @extend_schema(parameters=[PointQuerySerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        query = PointQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        point = query.point()
+        categories = []
+        for category in Category.objects.filter(active=True):
+            item = {
+                "slug": category.slug,
+                "name": category.name,
+                "group": category.group,
+                "description": category.description_en if request.LANGUAGE_CODE == "en" else category.description_de,
+                "is_public": category.is_public,
+            }
+            if point is not None:
+                try:
+                    decision = route(category, point)
+                except OutsideServiceArea as exc:
+                    raise _outside(exc) from None
+                item["authority"] = {"name": str(decision.authority), "ags": decision.authority.ags or None}
+                item["department"] = {"name": decision.department.name} if decision.department else None
+            categories.append(item)
+        return Response({"categories": categories})
+
+
+def _reports():
+    return Report.objects.select_related("category", "authority", "department").prefetch_related(
+        "photos", Prefetch("events", queryset=ReportEvent.objects.order_by("id"))
+    )
+
+
+class ReportCreate(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=ReportSubmissionSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.UUID, OpenApiParameter.HEADER)],
+        responses={201: CreatedReportSerializer, 200: CreatedReportSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        submission = ReportSubmissionSerializer(data=request.data)
+        submission.is_valid(raise_exception=True)
+        uploads = submission.validated_data["photos"]
+        contents = [upload.read() for upload in uploads]
+        photos = []
+        for number, content in enumerate(contents):
+            try:
+                photos.append(process_photo(content))
+            except PhotoError as exc:
+                raise ValidationError({f"photos.{number}": [str(exc.message)]}, code=exc.code) from None
+        data = submission.validated_data
+        try:
+            result = report_submit(
+                category=data["category"], device_location=submission.point(), description=data["description"],
+                photos=photos, reporter_name=data["name"], reporter_email=data["email"],
+                idempotency_key=key, fingerprint=submission.fingerprint(contents) if key else "",
+            )
+        except MissingLocation as exc:
+            raise ValidationError({"location": [str(exc.message)]}, code="required") from None
+        except OutsideServiceArea as exc:
+            raise _outside(exc) from None
+        except IdempotencyConflict as exc:
+            return Response(
+                {"errors": [{"field": "Idempotency-Key", "code": "conflict", "message": str(exc.message)}]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        report = _reports().get(pk=result.report.pk)
+        body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _idempotency_key(request: Request) -> uuid.UUID | None:
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationError({"Idempotency-Key": [_("The Idempotency-Key must be a UUID.")]}) from None
+
+
+def _get_report(request: Request, public_id) -> tuple[Report, bool]:
+    """The report and whether the request proves to be its reporter (Authorization: Bearer <secret>)."""
+    report = get_object_or_404(_reports(), public_id=public_id)
+    authorization = request.headers.get("Authorization", "")
+    own = authorization.startswith("Bearer ") and report.check_secret(authorization.removeprefix("Bearer ").strip())
+    if not own and not Report.objects.published().filter(pk=report.pk).exists():
+        raise Http404
+    return report, own
+
+
+class ReportDetail(APIView):
+    @extend_schema(responses={200: OwnReportSerializer})
+    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+        report, own = _get_report(request, public_id)
+        serializer = OwnReportSerializer if own else ReportSerializer
+        return Response(serializer(report, context={"request": request}).data)
+
+
+class ReportEvents(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="Only events after this seq.")],
+        responses=inline_serializer("Events", {"events": EventSerializer(many=True)}),
+    )
+    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+        report, _own = _get_report(request, public_id)
+        after = serializers.IntegerField(min_value=0)
+        raw = request.query_params.get("after", "0")
+        try:
+            after_seq = after.run_validation(raw)
+        except ValidationError as exc:
+            raise ValidationError({"after": exc.detail}) from None
+        events = report.events.filter(is_public=True, id__gt=after_seq).order_by("id")
+        return Response({"events": EventSerializer(events, many=True).data})
+
+
+class ReportsNearby(APIView):
+    """Open reports of a category near a place: "already reported — support it instead?"."""
+
+    @extend_schema(parameters=[NearbyQuerySerializer], responses=inline_serializer("Nearby", {"reports": ReportSerializer(many=True)}))
+    def get(self, request: Request) -> Response:
+        query = NearbyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        category = query.validated_data["category"]
+        radius = query.validated_data.get("radius", category.nearby_radius_m)
+        nearby = reports_nearby(category=category, point=query.point(), radius_m=radius)[:20]
+        reports = list(_reports().filter(pk__in=[r.pk for r in nearby]))
+        distances = {r.pk: r.distance.m for r in nearby}
+        reports.sort(key=lambda r: (distances[r.pk], r.pk))
+        data = ReportSerializer(reports, many=True, context={"request": request}).data
+        for item, report in zip(data, reports):
+            item["distance_m"] = round(distances[report.pk], 1)
+        return Response({"radius_m": radius, "reports": data})
+
+
+class ReportSupport(APIView):
+    """ "Me too": once per device or person; the count is public."""
+
+    @extend_schema(request=SupportSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, public_id: uuid.UUID) -> Response:
+        report, _own = _get_report(request, public_id)
+        supporter = SupportSerializer(data=request.data)
+        supporter.is_valid(raise_exception=True)
+        count, new = report_support(report=report, supporter=supporter.supporter())
+        return Response({"support_count": count, "supported": True}, status=status.HTTP_201_CREATED if new else status.HTTP_200_OK)

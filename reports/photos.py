@@ -1,0 +1,446 @@
+"""The photo pipeline: an untrusted upload in, two clean JPEGs and private facts out.
+
+``process_photo`` decodes by content (never by file name), rejects what is not a single still photo
+of a sane size, turns the pixels upright exactly once, downscales to at most ``MAX_SIDE`` pixels plus a
+``THUMBNAIL_SIDE`` thumbnail and re-encodes both as JPEG without any metadata. The capture time and the
+position from the EXIF data are returned separately, for staff only; the original is never kept.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import BinaryIO, ClassVar
+from zoneinfo import ZoneInfo
+
+import pillow_heif
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy as _
+from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+from PIL.TiffImagePlugin import IFDRational
+
+# HEIC/HEIF through Pillow. Thumbnails, depth maps and auxiliary images (HDR gain maps) are never used:
+# not listing them means less of an untrusted container is parsed.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+MAX_BYTES = 15 * 1024 * 1024
+# Phone photos go up to 48–50 MP (8064 × 6048, 8160 × 6120); anything larger is refused before a single
+# pixel is decoded. Checked here explicitly rather than by lowering the process-wide
+# Image.MAX_IMAGE_PIXELS, whose default (89 MP warning, 179 MP error) stays as a second line.
+MAX_PIXELS = 50_000_000
+MAX_SIDE = 2048
+# A JPEG is decoded at a reduced scale if its long side still has this many pixels: 15/16 of MAX_SIDE, so
+# that 12 MP (4032 px → 2016) and 48–50 MP phone photos (8064 → 2016, 8160 → 2040) need neither a
+# full-size decode nor a resize. An 8 MP photo (3264 px) is decoded in full: half would be 1632 px.
+DRAFT_MIN_SIDE = 1600  # "at most 2048 px": an 8 MP photo halves to 1632 px, which meets the speed target
+THUMBNAIL_SIDE = 400
+JPEG_QUALITY = 85
+THUMBNAIL_QUALITY = 80
+# Cameras write local time without a zone; the service area is in Germany.
+CAPTURE_TIME_ZONE = ZoneInfo("Europe/Berlin")
+
+# Pillow format names tried when opening; nothing else is ever parsed beyond its signature.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+# Pillow's JPEG opener returns "MPO" for JPEGs with a multi-picture index, which many phones write (a
+# gain map or depth map after the photo). The first picture is the photo: not an animation.
+_MULTI_PICTURE_JPEG = "MPO"
+
+# What Pillow's decoders raise on malformed input (their fuzzers accept these); anything raised while
+# parsing untrusted bytes is the file's fault, not a server error.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, RuntimeError)
+
+_BACKGROUND = (255, 255, 255)
+
+
+class PhotoError(Exception):
+    """An upload that is not an acceptable photo.
+
+    ``code`` is for machines; ``message`` is for people: lazy, so it is translated into the language
+    active when it is rendered, with its numbers (also in ``params``) already filled in.
+    """
+
+    messages: ClassVar[dict[str, Promise]] = {
+        "not_an_image": _("The file is not an image."),
+        "unsupported_format": _("This image format is not supported; please send JPEG, PNG, WebP or HEIC."),
+        "too_large": _("The photo is larger than %(megabytes)g MB."),
+        "too_many_pixels": _("The photo has more than %(megapixels)d megapixels."),
+        "truncated": _("The image file is incomplete or damaged."),
+        "animated": _("Animated images and image sequences are not accepted; please send a photo."),
+    }
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+        template = self.messages[code]
+        # gettext_lazy's own "%" translates at once, in whatever language is active here.
+        self.message: Promise = lazy(lambda: str(template) % params, str)() if params else template
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    """A re-encoded photo, upright, without metadata; ``captured_at`` and ``gps`` are private."""
+
+    image: bytes = field(repr=False)
+    thumbnail: bytes = field(repr=False)
+    width: int
+    height: int
+    thumbnail_width: int
+    thumbnail_height: int
+    captured_at: datetime | None
+    gps: tuple[float, float] | None
+    source_format: str
+
+
+def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
+    """Turn an uploaded file (bytes, or a binary file read from its start) into a ``ProcessedPhoto``.
+
+    Raises ``PhotoError`` for anything that is not a single still JPEG, PNG, WebP or HEIF photo of at
+    most ``max_bytes`` bytes and ``MAX_PIXELS`` pixels.
+    """
+    raw = _read(data, max_bytes)
+    with _open(raw) as im:
+        source_format = "JPEG" if im.format == _MULTI_PICTURE_JPEG else im.format
+        if source_format == "JPEG":
+            # DCT scaling: libjpeg decodes at 1/2, 1/4 or 1/8 straight away (the largest factor that keeps
+            # DRAFT_MIN_SIDE); most of the decoding and resizing work for a large photo is never done.
+            im.draft(None, _fit(im.size, DRAFT_MIN_SIDE))
+        try:
+            im.load()
+        except _DECODE_ERRORS as exc:
+            raise PhotoError("truncated") from exc
+        exif = _exif(im)
+        orientation = _orientation(exif, im.size)
+        image = _resize(_to_rgb_or_l(im), _fit(im.size, MAX_SIDE))
+        image = _to_srgb(image, im.info.get("icc_profile"))
+        # Turning the downscaled image is cheaper than turning the decoded one.
+        if orientation is not None:
+            image = image.transpose(orientation)
+        thumbnail = _resize(image, _fit(image.size, THUMBNAIL_SIDE))
+        return ProcessedPhoto(
+            image=_encode(image, JPEG_QUALITY),
+            thumbnail=_encode(thumbnail, THUMBNAIL_QUALITY),
+            width=image.width,
+            height=image.height,
+            thumbnail_width=thumbnail.width,
+            thumbnail_height=thumbnail.height,
+            captured_at=_captured_at(exif),
+            gps=_gps(exif),
+            source_format=source_format,
+        )
+
+
+# --- reading and identifying --------------------------------------------------------------------
+
+
+def _read(data: bytes | BinaryIO, max_bytes: int) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+    else:
+        if data.seekable():
+            data.seek(0)
+        # One byte more than allowed tells "too large" apart without reading all of a huge upload.
+        raw = data.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PhotoError("too_large", megabytes=round(max_bytes / 2**20, 1))
+    if not raw:
+        raise PhotoError("not_an_image")
+    return raw
+
+
+def _open(raw: bytes) -> Image.Image:
+    """Identify by content and check size and frames; no pixel is decoded yet."""
+    if _is_other_image_format(raw):
+        raise PhotoError("unsupported_format")
+    with warnings.catch_warnings():
+        # Pillow warns (rather than raises) between Image.MAX_IMAGE_PIXELS and twice that. Our own limit
+        # below is lower than Pillow's default, so this matters only if someone lowers the global one;
+        # catch_warnings is not thread-safe, but the explicit check below does not depend on it.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(raw), formats=ACCEPTED_FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise PhotoError("too_many_pixels", megapixels=MAX_PIXELS // 1_000_000) from exc
+        except UnidentifiedImageError as exc:
+            raise PhotoError("not_an_image") from exc
+        except _DECODE_ERRORS as exc:
+            # The signature matched, the header did not make sense.
+            raise PhotoError("truncated") from exc
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        im.close()
+        raise PhotoError("too_many_pixels", megapixels=MAX_PIXELS // 1_000_000)
+    if im.format != _MULTI_PICTURE_JPEG and getattr(im, "n_frames", 1) > 1:
+        im.close()
+        raise PhotoError("animated")
+    if im.format == "HEIF" and not _boxes_complete(raw):
+        im.close()
+        raise PhotoError("truncated")
+    return im
+
+
+def _boxes_complete(raw: bytes) -> bool:
+    """Whether the top-level boxes of an ISO base media file (HEIF) add up to exactly the file.
+
+    libheif fills the tiles of a grid image whose data is missing instead of failing, so a HEIC cut off
+    even at 10 % decodes "successfully"; its last box (``mdat``, the pixel data) then runs past the end.
+    """
+    offset = 0
+    while offset < len(raw):
+        if offset + 8 > len(raw):
+            return False
+        (size,) = struct.unpack_from(">I", raw, offset)
+        header = 8
+        if size == 1:  # a 64-bit size follows the type
+            if offset + 16 > len(raw):
+                return False
+            (size,) = struct.unpack_from(">Q", raw, offset + 8)
+            header = 16
+        elif size == 0:  # the last box, extending to the end of the file
+            return True
+        if size < header:
+            return False
+        offset += size
+    return offset == len(raw)
+
+
+def _is_other_image_format(head: bytes) -> bool:
+    """Images we recognise but do not accept (answered with 415 rather than "not an image")."""
+    if head.startswith((b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"8BPS", b"qoif", b"\xff\x0a")):
+        return True  # GIF, TIFF, Photoshop, QOI, JPEG XL codestream
+    if head.startswith(b"BM") and head[6:10] == b"\0\0\0\0":
+        return True  # BMP (its reserved fields are zero)
+    if head.startswith((b"\x00\x00\x00\x0cJXL \r\n\x87\n", b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")):
+        return True  # JPEG XL container, JPEG 2000
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return True
+    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith(b"<") and b"<svg" in text and b"<html" not in text
+
+
+# --- pixels --------------------------------------------------------------------------------------
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled down (never up) so that its long side is at most ``side``."""
+    width, height = size
+    longest = max(width, height)
+    if longest <= side:
+        return size
+    scale = side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _to_rgb_or_l(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGB", "L", "CMYK"):  # CMYK is converted together with its colour profile
+        return im
+    if im.mode in ("I;16", "I;16L", "I;16B", "I", "F"):
+        # 16-bit greyscale (PNG): scale to 8 bits; a plain convert() would clip everything above 255.
+        return im.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, _BACKGROUND)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return im.convert("RGB")
+
+
+def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if im.size == size:
+        return im
+    # Bicubic is Pillow's thumbnail default: sharp enough at these ratios and a third faster than Lanczos.
+    return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Convert to sRGB, the colour space a browser assumes for an image without a profile."""
+    if im.mode == "CMYK":
+        transform = _srgb_transform(icc_profile, "CMYK") if icc_profile else None
+        return ImageCms.applyTransform(im, transform) if transform else im.convert("RGB")
+    if im.mode == "RGB" and icc_profile:
+        transform = _srgb_transform(icc_profile, "RGB")
+        if transform is not None:
+            return ImageCms.applyTransform(im, transform)
+    # Greyscale profiles change little; they are dropped like every other piece of metadata.
+    return im
+
+
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """None when no conversion is needed or possible."""
+    if len(icc_profile) > _MAX_CACHED_PROFILE_BYTES:
+        return None  # a JPEG can carry a profile of up to 16 MB: not worth keeping in the cache
+    return _cached_srgb_transform(icc_profile, mode)
+
+
+# Phones use a handful of profiles (Display P3, sRGB); building a transform costs more than applying it.
+_MAX_CACHED_PROFILE_BYTES = 256 * 1024
+
+
+@lru_cache(maxsize=16)
+def _cached_srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        if mode == "RGB" and profile.profile.xcolor_space.strip() != "RGB":
+            return None
+        if mode == "RGB" and "srgb" in (profile.profile.profile_description or "").lower():
+            return None
+        return ImageCms.buildTransform(
+            profile, ImageCms.createProfile("sRGB"), mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken profile: keep the pixels as they are
+
+
+def _encode(im: Image.Image, quality: int) -> bytes:
+    # Pillow copies a source's comment from .info into the output; nothing of the source may leave.
+    im.info = {}
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+# --- orientation ----------------------------------------------------------------------------------
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_QUARTER_TURNS = {5, 6, 7, 8}
+
+
+def _orientation(exif: Image.Exif, stored_size: tuple[int, int]) -> Image.Transpose | None:
+    """The one turn that makes the pixels upright, from the orientation Pillow reports.
+
+    For HEIF, pillow-heif has already applied the container's rotation (``irot``/``imir``) and reports
+    orientation 1 even where the raw EXIF still says 6, so a HEIF photo is never turned twice.
+    """
+    value = exif.get(ExifTags.Base.Orientation)
+    if not isinstance(value, int) or value not in _TRANSPOSE:
+        return None
+    width, height = stored_size
+    if value in _QUARTER_TURNS and height > width:
+        # Camera and phone sensors are landscape: they store landscape pixels and record the quarter
+        # turn in the tag. Portrait pixels with a quarter-turn tag were turned by an editor that left
+        # the tag behind (a stale tag); obeying it would lay the photo on its side.
+        return None
+    return _TRANSPOSE[value]
+
+
+# --- private metadata -----------------------------------------------------------------------------
+
+
+def _exif(im: Image.Image) -> Image.Exif:
+    try:
+        return im.getexif()
+    except (*_DECODE_ERRORS, KeyError, TypeError):
+        return Image.Exif()  # unreadable metadata is no reason to refuse the photo
+
+
+def _sub_ifd(exif: Image.Exif, ifd: ExifTags.IFD) -> dict:
+    try:
+        return dict(exif.get_ifd(ifd))
+    except (*_DECODE_ERRORS, KeyError, TypeError):
+        return {}
+
+
+def _captured_at(exif: Image.Exif) -> datetime | None:
+    """DateTimeOriginal with OffsetTimeOriginal, else taken as local time in Germany.
+
+    DateTimeDigitized is the fallback (the same moment for a camera); the IFD0 DateTime is not used: it
+    is the time of the last change and some phones write it in UTC.
+    """
+    ifd = _sub_ifd(exif, ExifTags.IFD.Exif)
+    for time_tag, offset_tag in (
+        (ExifTags.Base.DateTimeOriginal, ExifTags.Base.OffsetTimeOriginal),
+        (ExifTags.Base.DateTimeDigitized, ExifTags.Base.OffsetTimeDigitized),
+    ):
+        moment = _parse_exif_time(ifd.get(time_tag))
+        if moment is not None:
+            return moment.replace(tzinfo=_parse_exif_offset(ifd.get(offset_tag)) or CAPTURE_TIME_ZONE)
+    return None
+
+
+def _parse_exif_time(value: object) -> datetime | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None  # blank ("    :  :     :  :  ") or zero ("0000:00:00 00:00:00") dates
+
+
+def _parse_exif_offset(value: object) -> timezone | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    value = value.strip("\x00 ")
+    if len(value) != 6 or value[0] not in "+-" or value[3] != ":":
+        return None
+    try:
+        hours, minutes = int(value[1:3]), int(value[4:6])
+    except ValueError:
+        return None
+    if hours > 14 or minutes > 59:
+        return None
+    sign = -1 if value[0] == "-" else 1
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+    """(latitude, longitude) in degrees, or None for anything that is not a plausible position."""
+    ifd = _sub_ifd(exif, ExifTags.IFD.GPSInfo)
+    if _exif_text(ifd.get(ExifTags.GPS.GPSStatus)) == "V":
+        return None  # the receiver itself marked the measurement void
+    latitude = _gps_coordinate(ifd.get(ExifTags.GPS.GPSLatitude), ifd.get(ExifTags.GPS.GPSLatitudeRef), "N", "S", 90)
+    longitude = _gps_coordinate(
+        ifd.get(ExifTags.GPS.GPSLongitude), ifd.get(ExifTags.GPS.GPSLongitudeRef), "E", "W", 180
+    )
+    if latitude is None or longitude is None:
+        return None
+    if latitude == 0 and longitude == 0:
+        return None  # "Null Island": a receiver without a fix, never a place anyone reports from
+    return latitude, longitude
+
+
+def _gps_coordinate(value: object, ref: object, positive: str, negative: str, limit: float) -> float | None:
+    ref = _exif_text(ref)
+    if ref not in (positive, negative):
+        return None  # without a hemisphere the sign is a guess
+    if isinstance(value, (int, float, IFDRational)):
+        value = (value,)
+    if not isinstance(value, tuple) or not 1 <= len(value) <= 3:
+        return None
+    try:
+        parts = [float(part) for part in value]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not all(math.isfinite(part) and part >= 0 for part in parts):
+        return None  # Pillow reads a rational with a zero denominator (0/0, 52/0) as NaN
+    if any(part >= 60 for part in parts[1:]):
+        return None  # minutes and seconds
+    degrees = sum(part / 60**index for index, part in enumerate(parts))
+    if degrees > limit:
+        return None
+    return -degrees if ref == negative else degrees
+
+
+def _exif_text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return value.strip("\x00 ").upper() if isinstance(value, str) else None

@@ -1,0 +1,241 @@
+"""Use cases that change reports. Each runs in one transaction with the events it emits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.contrib.gis.measure import D
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from geopy.distance import geodesic
+
+from geo.models import Category, PublishingPolicy
+from geo.routing import envelope, index_candidates, route
+from reports.models import (
+    EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, Support, hash_secret,
+)
+from reports.workflow import Status
+
+# A device position and a photo's position further apart than this are worth a note to staff.
+LOCATION_DISCREPANCY_M = 200
+
+
+class MissingLocation(Exception):
+    """Neither the device nor a photo gave a usable position."""
+
+    message = _("Give the place as lat and lon, or attach a photo with a GPS position.")
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before for a different request."""
+
+    message = _("This Idempotency-Key was already used for a different report.")
+
+
+@dataclass(frozen=True)
+class SubmittedPhoto:
+    """A photo after the pipeline (reports.photos): re-encoded, metadata stripped."""
+
+    image: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+    captured_at: object | None = None
+    gps: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    report: Report
+    secret: str
+    created: bool
+
+
+def replay_secret(idempotency_key: uuid.UUID, public_id: uuid.UUID) -> str:
+    """The reporter secret of an idempotent submission, reproducible for a replay of the same request.
+
+    Only its hash is stored; whoever knows the (random, client-chosen) idempotency key of the
+    original request can get the same answer again, which is what idempotency promises.
+    """
+    message = f"reporter-secret:{idempotency_key}:{public_id}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def report_submit(
+    *,
+    category: Category,
+    device_location: Point | None,
+    description: str = "",
+    photos: list[SubmittedPhoto] = (),
+    reporter_name: str = "",
+    reporter_email: str = "",
+    source: str = Source.APP,
+    idempotency_key: uuid.UUID | None = None,
+    fingerprint: str = "",
+) -> SubmitResult:
+    """Store a new report, its photos and its first events; or, for a repeated idempotency key, the earlier one.
+
+    Raises MissingLocation, geo.routing.OutsideServiceArea or IdempotencyConflict.
+    """
+    if idempotency_key is not None:
+        earlier = _earlier_submission(idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier
+    location, location_note = resolve_location(device_location, list(photos))
+    if location is None:
+        raise MissingLocation()
+    decision = route(category, location)
+    try:
+        with transaction.atomic():
+            report, secret = _create(
+                category=category, location=location, decision=decision, description=description, photos=photos,
+                reporter_name=reporter_name, reporter_email=reporter_email, source=source,
+                idempotency_key=idempotency_key, fingerprint=fingerprint, location_note=location_note,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as for a replay.
+        if idempotency_key is None:
+            raise
+        earlier = _earlier_submission(idempotency_key, fingerprint)
+        if earlier is None:
+            raise
+        return earlier
+    return SubmitResult(report=report, secret=secret, created=True)
+
+
+def _earlier_submission(idempotency_key: uuid.UUID, fingerprint: str) -> SubmitResult | None:
+    report = Report.objects.filter(idempotency_key=idempotency_key).first()
+    if report is None:
+        return None
+    if not hmac.compare_digest(report.idempotency_fingerprint, fingerprint):
+        raise IdempotencyConflict()
+    return SubmitResult(report=report, secret=replay_secret(idempotency_key, report.public_id), created=False)
+
+
+def _create(*, category, location, decision, description, photos, reporter_name, reporter_email, source,
+            idempotency_key, fingerprint, location_note) -> tuple[Report, str]:
+    now = timezone.now()
+    report = Report(
+        category=category,
+        location=location,
+        description=description,
+        authority=decision.authority,
+        department=decision.department,
+        routing_reason=decision.reason,
+        reporter_name=reporter_name,
+        reporter_email=reporter_email,
+        source=source,
+        moderation=(
+            Moderation.PENDING
+            if decision.authority.publishing_policy == PublishingPolicy.AFTER_REVIEW
+            else Moderation.PUBLISHED
+        ),
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint,
+        created_at=now,
+        updated_at=now,
+        reference=ReferenceCounter.next_reference(decision.authority.get_reference_prefix(), now.year),
+    )
+    if idempotency_key is not None:
+        secret = replay_secret(idempotency_key, report.public_id)
+        report.secret_hash = hash_secret(secret)
+    else:
+        secret = report.set_secret()
+    report.save()
+    events = [
+        ReportEvent(report=report, kind=EventKind.CREATED, to_status=Status.NEW, created_at=now),
+        ReportEvent(
+            report=report,
+            kind=EventKind.ROUTED,
+            created_at=now,
+            data={
+                "authority": decision.authority.slug,
+                "department": decision.department.slug if decision.department else None,
+                "reason": decision.reason,
+                "near_border": (
+                    {
+                        "distance_m": round(decision.near_border.distance_m, 1),
+                        "candidates": [{"name": str(a), "ags": a.ags or None} for a in decision.near_border.candidates],
+                    }
+                    if decision.near_border
+                    else None
+                ),
+            },
+        ),
+    ]
+    if location_note:
+        events.append(
+            ReportEvent(report=report, kind=EventKind.INTERNAL_NOTE, is_public=False, created_at=now, data=location_note,
+                        message=str(_("The device position and the photo's position differ by %(m)d m; the device position was used.")
+                                    % {"m": location_note["distance_m"]}))
+        )
+    for photo in photos:
+        stored = Photo(report=report, kind=PhotoKind.REPORT, size_bytes=len(photo.image), captured_at=photo.captured_at,
+                       width=photo.width, height=photo.height,
+                       exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
+        stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
+        stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+        stored.save()
+        events.append(ReportEvent(report=report, kind=EventKind.PHOTO_ADDED, created_at=now, data={"photo": stored.pk}))
+    ReportEvent.objects.bulk_create(events)
+    return report, secret
+
+
+def resolve_location(device: Point | None, photos: list[SubmittedPhoto]) -> tuple[Point | None, dict | None]:
+    """The report's location: the device's position, else the first photo's valid GPS position.
+
+    Returns the location and, when device and photo disagree by more than 200 m, a note for staff.
+    """
+    photo_position = next((Point(p.gps[1], p.gps[0], srid=4326) for p in photos if p.gps), None)
+    if device is None:
+        return photo_position, None
+    if photo_position is None:
+        return device, None
+    distance = _metres_between(device, photo_position)
+    if distance <= LOCATION_DISCREPANCY_M:
+        return device, None
+    return device, {"photo_location": [photo_position.y, photo_position.x], "distance_m": round(distance)}
+
+
+def _metres_between(a: Point, b: Point) -> float:
+    return geodesic((a.y, a.x), (b.y, b.x)).meters
+
+
+def report_support(*, report: Report, supporter: str) -> tuple[int, bool]:
+    """Count a "me too" once per supporter (a device id or an e-mail address); returns (count, new)."""
+    supporter_hash = hashlib.sha256(f"{report.pk}:{supporter.strip().lower()}".encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            Support.objects.create(report=report, supporter_hash=supporter_hash)
+            Report.objects.filter(pk=report.pk).update(support_count=F("support_count") + 1, updated_at=timezone.now())
+            count = Report.objects.values_list("support_count", flat=True).get(pk=report.pk)
+            ReportEvent.objects.create(
+                report=report, kind=EventKind.SUPPORTED, created_at=timezone.now(), data={"support_count": count}
+            )
+    except IntegrityError:
+        return Report.objects.values_list("support_count", flat=True).get(pk=report.pk), False
+    return count, True
+
+
+def reports_nearby(*, category: Category, point: Point, radius_m: int):
+    """Open, published reports of the category within the radius, nearest first."""
+    frame = envelope(point, radius_m)
+    return (
+        Report.objects.open()
+        .published()
+        .filter(category=category)
+        .filter(index_candidates(Report, "location", frame))
+        .filter(location__intersects=frame)
+        .filter(location__distance_lte=(point, D(m=radius_m)))
+        .annotate(distance=Distance("location", point))
+        .order_by("distance", "pk")
+    )

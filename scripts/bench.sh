@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Routing benchmark against a throw-away database: prints figures, never fails on them.
+#
+#   scripts/bench.sh [bench.routing args...]          (make bench BENCH_ARGS="--points 5000")
+#   BENCH_BACKEND=spatialite scripts/bench.sh          (default: postgis)
+#
+# PostGIS: starts a throw-away PostgreSQL on 127.0.0.1 in a temporary directory (scripts/servers.sh).
+# SpatiaLite: a database file in the temporary directory. Either way the directory and the server
+# are removed on exit, also on failure or Ctrl-C. The exit status is the benchmark's.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+BACKEND=${BENCH_BACKEND:-postgis}
+case "$BACKEND" in
+    postgis | spatialite) ;;
+    *)
+        echo "BENCH_BACKEND must be postgis or spatialite, not '$BACKEND'" >&2
+        exit 2
+        ;;
+esac
+
+"$REPO/scripts/bootstrap.sh" test
+
+# shellcheck source=scripts/servers.sh
+. "$REPO/scripts/servers.sh"
+
+tmp=$(mktemp -d)
+# shellcheck disable=SC2317 # called from a trap
+cleanup() {
+    # No set -e in here: every step must run even if one fails.
+    set +e
+    stop_postgres
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+# A signal ends the script with the usual status; the EXIT trap then cleans up.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "$BACKEND" = postgis ]; then
+    start_postgres "$tmp"
+    export DATABASE_URL="postgis://postgres@127.0.0.1:$PGPORT/openmelder"
+else
+    mkdir -p "$tmp/spatialite"
+    export DATABASE_URL="spatialite:///$tmp/spatialite/openmelder.sqlite3"
+fi
+
+SECRET_KEY="bench-$(/usr/bin/python3 -c 'import secrets; print(secrets.token_urlsafe(40))')"
+export SECRET_KEY
+export DEBUG=false
+export DATA_DIR="$tmp/data"
+export DJANGO_SETTINGS_MODULE=backend.settings
+mkdir -p "$DATA_DIR"
+
+echo "[bench] backend $BACKEND; migrating" >&2
+"$REPO/.venv/bin/python" manage.py migrate -v0
+"$REPO/.venv/bin/python" -m bench.routing "$@"

@@ -161,6 +161,13 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Caches: Redis when configured (shared by all processes: rate limits count across them), else
+# the process's memory (the embedded default runs one web process).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "om"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Durable background work (e-mail, webhooks, geocoding) in the same database as the reports.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
@@ -185,7 +192,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security. HTTPS is assumed in production (DEBUG off); a TLS-terminating proxy in front must set
 # X-Forwarded-Proto, and TRUSTED_PROXY=true tells Django to believe it.
 HTTPS = env_bool("HTTPS", default=not DEBUG)
-if env_bool("TRUSTED_PROXY", default=False):
+TRUSTED_PROXY = env_bool("TRUSTED_PROXY", default=False)
+if TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
 # Health probes come from inside the deployment over plain HTTP.
@@ -208,7 +216,24 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["backend.throttling.ClientRateThrottle"],
+    # Behind a trusted reverse proxy the client address is the last one it adds to X-Forwarded-For.
+    "NUM_PROXIES": 1 if TRUSTED_PROXY else 0,
 }
+
+# Requests per client address (DRF rate syntax: N/second, N/minute, N/hour, N/day).
+API_RATES = {
+    "submit": env_str("API_RATE_SUBMIT", "30/hour"),
+    "support": env_str("API_RATE_SUPPORT", "60/hour"),
+    "read": env_str("API_RATE_READ", "600/minute"),
+}
+for _scope, _rate in API_RATES.items():
+    try:
+        _count, _period = _rate.split("/")
+        if int(_count) < 1 or _period[0] not in "smhd":
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ImproperlyConfigured(f"API_RATE_{_scope.upper()}={_rate!r} is not a rate such as 30/hour.") from None
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpenMelder API",

@@ -43,3 +43,12 @@ def collected_static(django_db_blocker):
 
     with django_db_blocker.unblock():
         call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def generous_rate_limits(settings):
+    """Tests send many requests from one address; the rate-limit tests set their own limits."""
+    from django.core.cache import cache
+
+    settings.API_RATES = {"submit": "10000/hour", "support": "10000/hour", "read": "10000/minute"}
+    cache.clear()

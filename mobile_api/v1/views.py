@@ -32,6 +32,7 @@ def _outside(exc: OutsideServiceArea) -> ValidationError:
 
 class CategoryList(APIView):
     """The categories a citizen can report, and at a point, who would receive each."""
+    throttle_scope = "read"
 
     @extend_schema(parameters=[PointQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
@@ -65,6 +66,7 @@ def _reports():
 
 
 class ReportCreate(APIView):
+    throttle_scope = "submit"
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -126,6 +128,7 @@ def _get_report(request: Request, public_id) -> tuple[Report, bool]:
 
 
 class ReportDetail(APIView):
+    throttle_scope = "read"
     @extend_schema(responses={200: OwnReportSerializer})
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
         report, own = _get_report(request, public_id)
@@ -134,6 +137,7 @@ class ReportDetail(APIView):
 
 
 class ReportEvents(APIView):
+    throttle_scope = "read"
     @extend_schema(
         parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="Only events after this seq.")],
         responses=inline_serializer("Events", {"events": EventSerializer(many=True)}),
@@ -152,6 +156,7 @@ class ReportEvents(APIView):
 
 class ReportsNearby(APIView):
     """Open reports of a category near a place: "already reported — support it instead?"."""
+    throttle_scope = "read"
 
     @extend_schema(parameters=[NearbyQuerySerializer], responses=inline_serializer("Nearby", {"reports": ReportSerializer(many=True)}))
     def get(self, request: Request) -> Response:
@@ -171,6 +176,7 @@ class ReportsNearby(APIView):
 
 class ReportSupport(APIView):
     """ "Me too": once per device or person; the count is public."""
+    throttle_scope = "support"
 
     @extend_schema(request=SupportSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, public_id: uuid.UUID) -> Response:

@@ -68,6 +68,7 @@ def test_a_database_password_is_not_shown_in_the_error(production_env):
         ("EMAIL_PORT", "smtp", "not a whole number"),
         ("REDIS_URL", "localhost:6379", "not a Redis URL"),
         ("LOG_LEVEL", "LOUD", "must be one of"),
+        ("API_RATE_SUBMIT", "viele", "not a rate"),
     ],
 )
 def test_bad_values_name_the_variable(production_env, name, value, message):

@@ -23,6 +23,7 @@ from geo.boundaries import read_boundaries, save_boundaries
 from geo.models import Authority, AuthorityKind, Category, Department, Membership, Responsibility, StaffRole
 from geo.routing import route
 from reports.models import EventKind, Moderation, ReferenceCounter, Report, ReportEvent, Source, hash_secret
+from reports.services import opening_events
 from reports.workflow import Status, can_transition, is_open
 
 BOUNDARIES = Path(settings.BASE_DIR) / "data" / "boundaries"
@@ -276,18 +277,7 @@ def _create_report(number, key, category, point, created_at, path, description, 
         created_at=created_at,
         updated_at=created_at,
     )
-    events = [
-        ReportEvent(kind=EventKind.CREATED, to_status=Status.NEW, created_at=created_at),
-        ReportEvent(
-            kind=EventKind.ROUTED,
-            created_at=created_at,
-            data={
-                "authority": decision.authority.slug,
-                "department": decision.department.slug if decision.department else None,
-                "reason": decision.reason,
-            },
-        ),
-    ]
+    events = opening_events(decision, created_at)
     status, when = Status.NEW, created_at
     for to_status, gap in zip(path, gaps):
         when = min(when + gap, now)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from geopy.distance import geodesic
 
 from geo.models import Category, PublishingPolicy
-from geo.routing import envelope, index_candidates, route
+from geo.routing import Decision, envelope, index_candidates, route
 from reports.models import (
     EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, Support, hash_secret,
 )
@@ -151,27 +151,7 @@ def _create(*, category, location, decision, description, photos, reporter_name,
     else:
         secret = report.set_secret()
     report.save()
-    events = [
-        ReportEvent(report=report, kind=EventKind.CREATED, to_status=Status.NEW, created_at=now),
-        ReportEvent(
-            report=report,
-            kind=EventKind.ROUTED,
-            created_at=now,
-            data={
-                "authority": decision.authority.slug,
-                "department": decision.department.slug if decision.department else None,
-                "reason": decision.reason,
-                "near_border": (
-                    {
-                        "distance_m": round(decision.near_border.distance_m, 1),
-                        "candidates": [{"name": str(a), "ags": a.ags or None} for a in decision.near_border.candidates],
-                    }
-                    if decision.near_border
-                    else None
-                ),
-            },
-        ),
-    ]
+    events = opening_events(decision, now)
     if location_note:
         events.append(
             ReportEvent(report=report, kind=EventKind.INTERNAL_NOTE, is_public=False, created_at=now, data=location_note,
@@ -186,8 +166,35 @@ def _create(*, category, location, decision, description, photos, reporter_name,
         stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
         stored.save()
         events.append(ReportEvent(report=report, kind=EventKind.PHOTO_ADDED, created_at=now, data={"photo": stored.pk}))
+    for event in events:
+        event.report = report
     ReportEvent.objects.bulk_create(events)
     return report, secret
+
+
+def opening_events(decision: Decision, at) -> list[ReportEvent]:
+    """The first entries of every report's history: created, and where routing sent it and why."""
+    near_border = decision.near_border
+    return [
+        ReportEvent(kind=EventKind.CREATED, to_status=Status.NEW, created_at=at),
+        ReportEvent(
+            kind=EventKind.ROUTED,
+            created_at=at,
+            data={
+                "authority": decision.authority.slug,
+                "department": decision.department.slug if decision.department else None,
+                "reason": decision.reason,
+                "near_border": (
+                    {
+                        "distance_m": round(near_border.distance_m, 1),
+                        "candidates": [{"name": str(a), "ags": a.ags or None} for a in near_border.candidates],
+                    }
+                    if near_border
+                    else None
+                ),
+            },
+        ),
+    ]
 
 
 def resolve_location(device: Point | None, photos: list[SubmittedPhoto]) -> tuple[Point | None, dict | None]:

@@ -56,4 +56,15 @@ mkdir -p "$DATA_DIR"
 
 echo "[bench] backend $BACKEND; migrating" >&2
 "$REPO/.venv/bin/python" manage.py migrate -v0
-"$REPO/.venv/bin/python" -m bench.routing "$@"
+# BENCH selects the benchmarks (default: all); arguments go to each selected one.
+for name in ${BENCH:-routing photos submit}; do
+    case $name in
+        routing | photos | submit) ;;
+        *)
+            echo "BENCH may name routing, photos and submit, not '$name'" >&2
+            exit 2
+            ;;
+    esac
+    echo "[bench] $name" >&2
+    "$REPO/.venv/bin/python" -m "bench.$name" "$@"
+done

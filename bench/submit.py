@@ -1,0 +1,152 @@
+"""Report submission over HTTP against a running ASGI server (uvicorn, 2 processes), with a 2 MB photo.
+
+Prints reports/s, p50 and p95 latency and the error count. Run through ``make bench``
+(``BENCH=submit``), which provides a throw-away database; everything runs on 127.0.0.1 and stops
+by itself after ``--requests`` submissions.
+
+Target for reference (issue tracker): p50 ≤ 150 ms, ≥ 20 reports/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTO = REPO / "data" / "photos" / "05_jpeg_iphone6_o1_gps-madrid.jpg"  # 2.0 MB, 8 MP, an iPhone's JPEG
+POINTS = REPO / "data" / "boundaries" / "gemeinde_points_on_surface_vg5000_2021.geojson"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _multipart(fields: dict[str, str], photo: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="foto.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode() + photo + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _prepare_database() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    django.setup()
+    from reports.demo import load_demo
+
+    load_demo(password="bench-only", reports=0)
+
+
+def _start_server(port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=REPO, env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+
+    _prepare_database()
+    photo = PHOTO.read_bytes()
+    rng = random.Random(args.seed)
+    points = [
+        f["geometry"]["coordinates"]
+        for f in json.loads(POINTS.read_text())["features"]
+        if f["properties"]["ars"].startswith("03252")
+    ]
+    bodies = []
+    for number in range(args.requests):
+        lon, lat = rng.choice(points)
+        fields = {
+            "category": rng.choice(["schlagloch", "wilder-muell", "strassenbeleuchtung-defekt"]),
+            "lat": f"{lat + rng.uniform(-0.002, 0.002):.6f}",
+            "lon": f"{lon + rng.uniform(-0.002, 0.002):.6f}",
+            "description": f"Benchmark-Meldung {number}",
+        }
+        bodies.append(_multipart(fields, photo))
+
+    port = _free_port()
+    server = _start_server(port, args.workers)
+    try:
+        def send(item: tuple[bytes, str]) -> tuple[int, float]:
+            body, content_type = item
+            started = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                connection.request("POST", "/api/v1/reports/", body=body, headers={"Content-Type": content_type})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                status = 0
+            finally:
+                connection.close()
+            return status, (time.perf_counter() - started) * 1000
+
+        # Warm-up: both worker processes import everything and open their database connections.
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            list(pool.map(send, bodies[: args.concurrency * 2]))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            results = list(pool.map(send, bodies))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    latencies = sorted(ms for status, ms in results if status == 201)
+    errors = sum(1 for status, _ in results if status != 201)
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)] if latencies else float("nan")
+    print(f"\nReport submission over HTTP ({args.workers} uvicorn processes, {args.concurrency} concurrent clients, "
+          f"{len(photo) / 1e6:.1f} MB JPEG photo each, database {os.environ.get('DATABASE_URL', '').split(':')[0]})")
+    print(f"{'workload':32} {'figure':14} {'value':>10}")
+    print("-" * 58)
+    print(f"{'submit with one photo':32} {'reports/s':14} {len(latencies) / elapsed:10.1f}")
+    print(f"{'':32} {'p50 ms':14} {statistics.median(latencies) if latencies else float('nan'):10.1f}")
+    print(f"{'':32} {'p95 ms':14} {p95:10.1f}")
+    print(f"{'':32} {'errors':14} {errors:10d}")
+    print(f"{'':32} {'requests':14} {len(results):10d}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

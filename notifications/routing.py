@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from notifications.consumers import MapConsumer
+from notifications.consumers import MapConsumer, ReportConsumer
 
 websocket_urlpatterns = [
     path("ws/map/", MapConsumer.as_asgi()),
+    path("ws/reports/<uuid:public_id>/", ReportConsumer.as_asgi()),
 ]

@@ -23,6 +23,7 @@ from geo.routing import Decision, envelope, index_candidates, route
 from reports.models import (
     EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, Support, hash_secret,
 )
+from reports.signals import events_committed
 from reports.workflow import Status
 
 # A device position and a photo's position further apart than this are worth a note to staff.
@@ -168,8 +169,14 @@ def _create(*, category, location, decision, description, photos, reporter_name,
         events.append(ReportEvent(report=report, kind=EventKind.PHOTO_ADDED, created_at=now, data={"photo": stored.pk}))
     for event in events:
         event.report = report
-    ReportEvent.objects.bulk_create(events)
+    publish_after_commit(ReportEvent.objects.bulk_create(events))
     return report, secret
+
+
+def publish_after_commit(events: list[ReportEvent]) -> None:
+    """Tell listeners (websocket pushes) about new events once, and only if, they are committed."""
+    event_ids = [event.pk for event in events]
+    transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
 
 
 def opening_events(decision: Decision, at) -> list[ReportEvent]:
@@ -225,9 +232,10 @@ def report_support(*, report: Report, supporter: str) -> tuple[int, bool]:
             Support.objects.create(report=report, supporter_hash=supporter_hash)
             Report.objects.filter(pk=report.pk).update(support_count=F("support_count") + 1, updated_at=timezone.now())
             count = Report.objects.values_list("support_count", flat=True).get(pk=report.pk)
-            ReportEvent.objects.create(
+            event = ReportEvent.objects.create(
                 report=report, kind=EventKind.SUPPORTED, created_at=timezone.now(), data={"support_count": count}
             )
+            publish_after_commit([event])
     except IntegrityError:
         return Report.objects.values_list("support_count", flat=True).get(pk=report.pk), False
     return count, True

@@ -52,3 +52,14 @@ def generous_rate_limits(settings):
 
     settings.API_RATES = {"submit": "10000/hour", "support": "10000/hour", "read": "10000/minute"}
     cache.clear()
+
+
+@pytest.fixture
+def demo(db, monkeypatch):
+    """The demo configuration (Landkreis Hameln-Pyrmont), without sample reports."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DEMO_PASSWORD", "Hameln-Demo-2026")
+    call_command("load_demo", "--reports", "0", stdout=StringIO())

@@ -150,6 +150,7 @@ cat <<EOF
 ==========================================================================
  OpenMelder is running (DEBUG=$DEBUG)
    Admin:     $base_url/admin/   (log in as admin)
+   API docs:  $base_url/api/docs/   (citizen API, /api/v1/)
    Health:    $base_url/healthz   $base_url/readyz
    Map feed:  ws://127.0.0.1:$PORT/ws/map/   (websocket)
  Data:        $DATA_DIR

@@ -26,11 +26,17 @@ from reports.serializers import CreatedReportSerializer, EventSerializer, OwnRep
 from reports.services import IdempotencyConflict, MissingLocation, report_submit, report_support, reports_nearby
 
 
+class CitizenView(APIView):
+    """The citizen API knows no accounts: a report's secret is its only credential."""
+
+    authentication_classes: list = []
+
+
 def _outside(exc: OutsideServiceArea) -> ValidationError:
     return ValidationError({"location": [str(exc)]}, code="outside_service_area")
 
 
-class CategoryList(APIView):
+class CategoryList(CitizenView):
     """The categories a citizen can report, and at a point, who would receive each."""
     throttle_scope = "read"
 
@@ -65,7 +71,7 @@ def _reports():
     )
 
 
-class ReportCreate(APIView):
+class ReportCreate(CitizenView):
     throttle_scope = "submit"
     parser_classes = [MultiPartParser, FormParser]
 
@@ -127,7 +133,7 @@ def _get_report(request: Request, public_id) -> tuple[Report, bool]:
     return report, own
 
 
-class ReportDetail(APIView):
+class ReportDetail(CitizenView):
     throttle_scope = "read"
     @extend_schema(responses={200: OwnReportSerializer})
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
@@ -136,7 +142,7 @@ class ReportDetail(APIView):
         return Response(serializer(report, context={"request": request}).data)
 
 
-class ReportEvents(APIView):
+class ReportEvents(CitizenView):
     throttle_scope = "read"
     @extend_schema(
         parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="Only events after this seq.")],
@@ -154,7 +160,7 @@ class ReportEvents(APIView):
         return Response({"events": EventSerializer(events, many=True).data})
 
 
-class ReportsNearby(APIView):
+class ReportsNearby(CitizenView):
     """Open reports of a category near a place: "already reported — support it instead?"."""
     throttle_scope = "read"
 
@@ -174,7 +180,7 @@ class ReportsNearby(APIView):
         return Response({"radius_m": radius, "reports": data})
 
 
-class ReportSupport(APIView):
+class ReportSupport(CitizenView):
     """ "Me too": once per device or person; the count is public."""
     throttle_scope = "support"
 

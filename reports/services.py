@@ -23,6 +23,7 @@ from geo.routing import Decision, envelope, index_candidates, route
 from reports.models import (
     EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, Support, hash_secret,
 )
+from reports.photos import ProcessedPhoto
 from reports.signals import events_committed
 from reports.workflow import Status
 
@@ -40,18 +41,6 @@ class IdempotencyConflict(Exception):
     """The idempotency key was used before for a different request."""
 
     message = _("This Idempotency-Key was already used for a different report.")
-
-
-@dataclass(frozen=True)
-class SubmittedPhoto:
-    """A photo after the pipeline (reports.photos): re-encoded, metadata stripped."""
-
-    image: bytes
-    thumbnail: bytes
-    width: int
-    height: int
-    captured_at: object | None = None
-    gps: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ def report_submit(
     category: Category,
     device_location: Point | None,
     description: str = "",
-    photos: list[SubmittedPhoto] = (),
+    photos: list[ProcessedPhoto] = (),
     reporter_name: str = "",
     reporter_email: str = "",
     source: str = Source.APP,
@@ -204,7 +193,7 @@ def opening_events(decision: Decision, at) -> list[ReportEvent]:
     ]
 
 
-def resolve_location(device: Point | None, photos: list[SubmittedPhoto]) -> tuple[Point | None, dict | None]:
+def resolve_location(device: Point | None, photos: list[ProcessedPhoto]) -> tuple[Point | None, dict | None]:
     """The report's location: the device's position, else the first photo's valid GPS position.
 
     Returns the location and, when device and photo disagree by more than 200 m, a note for staff.

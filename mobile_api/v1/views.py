@@ -135,6 +135,7 @@ def _get_report(request: Request, public_id) -> tuple[Report, bool]:
 
 class ReportDetail(CitizenView):
     throttle_scope = "read"
+
     @extend_schema(responses={200: OwnReportSerializer})
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
         report, own = _get_report(request, public_id)
@@ -144,6 +145,7 @@ class ReportDetail(CitizenView):
 
 class ReportEvents(CitizenView):
     throttle_scope = "read"
+
     @extend_schema(
         parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="Only events after this seq.")],
         responses=inline_serializer("Events", {"events": EventSerializer(many=True)}),

@@ -102,8 +102,8 @@ def _by_road(category: Category, point: Point) -> Decision | None:
     distance = settings.OPENMELDER["ROAD_DISTANCE_M"]
     road = (
         Road.objects.filter(owner__isnull=False, owner__active=True)
-        .filter(index_candidates(Road, "geometry", envelope(point, distance)))
-        .filter(geometry__intersects=envelope(point, distance))
+        .filter(index_candidates(Road, "geometry", box := envelope(point, distance)))
+        .filter(geometry__intersects=box)
         .filter(geometry__distance_lte=(point, D(m=distance)))
         .select_related("owner__default_department")
         .defer("owner__boundary")
@@ -209,8 +209,8 @@ def _near_border(point: Point, covering: list[Authority]) -> NearBorder | None:
         Authority.objects.filter(active=True, boundary__isnull=False)
         .exclude(pk__in=not_neighbours)
         # One filter() each: the database evaluates them in this order, the exact distance last.
-        .filter(index_candidates(Authority, "boundary", envelope(point, distance)))
-        .filter(boundary__intersects=envelope(point, distance))
+        .filter(index_candidates(Authority, "boundary", box := envelope(point, distance)))
+        .filter(boundary__intersects=box)
         .filter(boundary__distance_lte=(point, D(m=distance)))
         .defer("boundary")
         .annotate(distance=Distance("boundary", point))

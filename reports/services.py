@@ -77,7 +77,7 @@ def report_submit(
     Raises MissingLocation, geo.routing.OutsideServiceArea or IdempotencyConflict.
     """
     if idempotency_key is not None:
-        earlier = _earlier_submission(idempotency_key, fingerprint)
+        earlier = earlier_submission(idempotency_key, fingerprint)
         if earlier is not None:
             return earlier
     location, location_note = resolve_location(device_location, list(photos))
@@ -95,14 +95,15 @@ def report_submit(
         # A concurrent request with the same key won the race: answer as for a replay.
         if idempotency_key is None:
             raise
-        earlier = _earlier_submission(idempotency_key, fingerprint)
+        earlier = earlier_submission(idempotency_key, fingerprint)
         if earlier is None:
             raise
         return earlier
     return SubmitResult(report=report, secret=secret, created=True)
 
 
-def _earlier_submission(idempotency_key: uuid.UUID, fingerprint: str) -> SubmitResult | None:
+def earlier_submission(idempotency_key: uuid.UUID, fingerprint: str) -> SubmitResult | None:
+    """The answer already given for this idempotency key, if any (IdempotencyConflict for another request)."""
     report = Report.objects.filter(idempotency_key=idempotency_key).first()
     if report is None:
         return None

@@ -23,7 +23,9 @@ from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerialize
 from reports.models import Report, ReportEvent
 from reports.photos import PhotoError, process_photo
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
-from reports.services import IdempotencyConflict, MissingLocation, report_submit, report_support, reports_nearby
+from reports.services import (
+    IdempotencyConflict, MissingLocation, earlier_submission, report_submit, report_support, reports_nearby,
+)
 
 
 class CitizenView(APIView):
@@ -84,21 +86,18 @@ class ReportCreate(CitizenView):
         key = _idempotency_key(request)
         submission = ReportSubmissionSerializer(data=request.data)
         submission.is_valid(raise_exception=True)
-        uploads = submission.validated_data["photos"]
-        contents = [upload.read() for upload in uploads]
-        photos = []
-        for number, content in enumerate(contents):
-            try:
-                photos.append(process_photo(content))
-            except PhotoError as exc:
-                raise ValidationError({f"photos.{number}": [str(exc.message)]}, code=exc.code) from None
         data = submission.validated_data
+        contents = [upload.read() for upload in data["photos"]]
+        fingerprint = submission.fingerprint(contents) if key else ""
         try:
-            result = report_submit(
-                category=data["category"], device_location=submission.point(), description=data["description"],
-                photos=photos, reporter_name=data["name"], reporter_email=data["email"],
-                idempotency_key=key, fingerprint=submission.fingerprint(contents) if key else "",
-            )
+            # A retry is answered from what is stored, without decoding its photos again.
+            result = earlier_submission(key, fingerprint) if key else None
+            if result is None:
+                result = report_submit(
+                    category=data["category"], device_location=submission.point(), description=data["description"],
+                    photos=_processed(contents), reporter_name=data["name"], reporter_email=data["email"],
+                    idempotency_key=key, fingerprint=fingerprint,
+                )
         except MissingLocation as exc:
             raise ValidationError({"location": [str(exc.message)]}, code="required") from None
         except OutsideServiceArea as exc:
@@ -111,6 +110,16 @@ class ReportCreate(CitizenView):
         report = _reports().get(pk=result.report.pk)
         body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _processed(contents: list[bytes]) -> list:
+    photos = []
+    for number, content in enumerate(contents):
+        try:
+            photos.append(process_photo(content))
+        except PhotoError as exc:
+            raise ValidationError({f"photos.{number}": [str(exc.message)]}, code=exc.code) from None
+    return photos
 
 
 def _idempotency_key(request: Request) -> uuid.UUID | None:

@@ -24,7 +24,7 @@ from reports.models import (
     EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, Support, hash_secret,
 )
 from reports.photos import ProcessedPhoto
-from reports.signals import events_committed
+from reports.signals import events_committed, events_recorded
 from reports.workflow import Status
 
 # A device position and a photo's position further apart than this are worth a note to staff.
@@ -164,7 +164,11 @@ def _create(*, category, location, decision, description, photos, reporter_name,
 
 
 def publish_after_commit(events: list[ReportEvent]) -> None:
-    """Tell listeners (websocket pushes) about new events once, and only if, they are committed."""
+    """Hand new events to listeners: durable work now, in this transaction; pushes after commit.
+
+    Must be called inside the transaction that saved the events.
+    """
+    events_recorded.send(sender=ReportEvent, events=events)
     event_ids = [event.pk for event in events]
     transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
 

@@ -2,5 +2,11 @@
 
 from django.dispatch import Signal
 
+# Sent inside the transaction that wrote the events, with ``events`` (saved ReportEvents, seq order).
+# Receivers write durable work (queued e-mails, webhooks) in that same transaction: it commits or
+# rolls back together with the report. Receivers must not do I/O here.
+events_recorded = Signal()
+
 # Sent after the transaction that created the events has committed: ``event_ids`` in seq order.
+# For best-effort pushes (websockets); clients catch up by seq if one is lost.
 events_committed = Signal()

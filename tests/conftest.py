@@ -13,6 +13,8 @@ from django.conf import settings
 REPO = Path(__file__).resolve().parent.parent
 BOUNDARIES = REPO / "data" / "boundaries"
 
+pytest_plugins = ["tests.personas"]
+
 
 def is_postgis() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgis")

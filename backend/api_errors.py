@@ -27,5 +27,9 @@ def api_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.APIException):
-        response.data = {"errors": _flatten(exc.detail)}
+        response.data = {"errors": _flatten(exc.detail), **getattr(exc, "extra", {})}
+    elif isinstance(response.data, dict) and set(response.data) == {"detail"}:
+        # Django's Http404 and PermissionDenied, as DRF turned them into responses.
+        code = "not_found" if response.status_code == 404 else "permission_denied"
+        response.data = {"errors": [{"field": None, "code": code, "message": str(response.data["detail"])}]}
     return response

@@ -190,6 +190,28 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OpenMelder <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Absolute base of links in e-mails (confirmation, reopen): the address citizens reach the site at.
+PUBLIC_URL = (env_str("PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+if not PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"PUBLIC_URL={PUBLIC_URL!r} must be an absolute http(s) URL such as https://melder.example.de.")
+
+# E-mails and webhooks go through the durable queue (notifications/queue.py).
+NOTIFICATIONS = {
+    # "Is the defect fixed?" mail this many days after a report went to fixed.
+    "FOLLOW_UP_DAYS": env_int("NOTIFY_FOLLOW_UP_DAYS", 14, minimum=1, maximum=365),
+    # Attempts of a delivery before it is given up (failed); waits double from the base.
+    "MAX_ATTEMPTS": env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1, maximum=50),
+    "RETRY_BASE_SECONDS": env_int("NOTIFY_RETRY_BASE_SECONDS", 30, minimum=0, maximum=3600),
+    # A worker holds a delivery this long; if it dies meanwhile, the sweeper hands it to another.
+    # Must exceed the slowest send (webhook and SMTP timeouts are 10 s and 20 s).
+    "LEASE_SECONDS": env_int("NOTIFY_LEASE_SECONDS", 120, minimum=1, maximum=3600),
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    # How often the worker looks for deliveries whose worker died, and for due digests.
+    "SWEEP_INTERVAL_SECONDS": 60,
+    # Local hour at which department leads get the daily digest of overdue reports.
+    "DIGEST_HOUR": env_int("NOTIFY_DIGEST_HOUR", 7, minimum=0, maximum=23),
+}
+
 # Security. HTTPS is assumed in production (DEBUG off); a TLS-terminating proxy in front must set
 # X-Forwarded-Proto, and TRUSTED_PROXY=true tells Django to believe it.
 HTTPS = env_bool("HTTPS", default=not DEBUG)
@@ -227,6 +249,9 @@ API_RATES = {
     "submit": env_str("API_RATE_SUBMIT", "30/hour"),
     "support": env_str("API_RATE_SUPPORT", "60/hour"),
     "read": env_str("API_RATE_READ", "600/minute"),
+    # Staff apps and the staff web app; logins are limited hard against password guessing.
+    "staff": env_str("API_RATE_STAFF", "1200/minute"),
+    "login": env_str("API_RATE_LOGIN", "20/minute"),
 }
 for _scope, _rate in API_RATES.items():
     try:

@@ -18,6 +18,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("mobile_api.v1.urls")),
+    path("mail/", include("notifications.urls")),
+    path("open311/v2/", include("mobile_api.open311.urls")),
+    path("api/staff/", include("reports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -9,11 +9,14 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.cache import cache
 from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
-from reports.workflow import OPEN_STATUSES, Status
+from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status
 
 
 class Source(models.TextChoices):
@@ -45,6 +48,17 @@ class ReportQuerySet(models.QuerySet):
     def published(self) -> ReportQuerySet:
         return self.filter(moderation=Moderation.PUBLISHED, category__is_public=True)
 
+    def overdue(self, now=None) -> ReportQuerySet:
+        return self.open().filter(due_at__lt=now or timezone.now())
+
+    def for_staff(self, user) -> ReportQuerySet:
+        """The reports of the authorities the user works for (all of them for superusers)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(authority__departments__memberships__user=user).distinct()
+
 
 class Report(models.Model):
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
@@ -66,6 +80,8 @@ class Report(models.Model):
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
     reporter_phone = models.CharField(_("reporter's phone"), max_length=50, blank=True)
     secret_hash = models.CharField(max_length=64, editable=False)
+    # The reporter's language (de/en), for the mails they get.
+    language = models.CharField(_("language"), max_length=8, default="de")
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.APP)
     moderation = models.CharField(
         _("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.PUBLISHED, db_index=True
@@ -80,6 +96,8 @@ class Report(models.Model):
     created_at = models.DateTimeField(_("created"), db_index=True)
     updated_at = models.DateTimeField(_("updated"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # When it should be closed: the category's target in working days, without the Land's public holidays.
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, db_index=True)
 
     objects = ReportQuerySet.as_manager()
 
@@ -100,6 +118,14 @@ class Report(models.Model):
 
     def check_secret(self, secret: str) -> bool:
         return bool(self.secret_hash) and hmac.compare_digest(self.secret_hash, hash_secret(secret))
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in OPEN_STATUSES and self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def status_label(self) -> str:
+        return StatusLabel.label(self.status)
 
 
 class ReferenceCounter(models.Model):
@@ -219,3 +245,74 @@ class ReportEvent(models.Model):
         if self.pk is not None and not self._state.adding:
             raise ValueError("Report events are append-only and cannot be changed.")
         super().save(*args, **kwargs)
+
+
+class StatusLabel(models.Model):
+    """The label a status shows, editable per installation; the status code and its type are fixed."""
+
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, unique=True)
+    label_de = models.CharField(_("label (German)"), max_length=60)
+    label_en = models.CharField(_("label (English)"), max_length=60)
+
+    class Meta:
+        verbose_name = _("status label")
+        verbose_name_plural = _("status labels")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.label_de
+
+    @property
+    def type(self) -> str:
+        return STATUS_TYPE[self.status]
+
+    @classmethod
+    def label(cls, status: str, language: str | None = None) -> str:
+        """The label in the given (default: the active) language, falling back to the built-in one."""
+        labels = cache.get(_LABELS_CACHE_KEY)
+        if labels is None:
+            labels = {row.status: (row.label_de, row.label_en) for row in cls.objects.all()}
+            cache.set(_LABELS_CACHE_KEY, labels, 300)
+        if status not in labels:
+            return str(Status(status).label)
+        german, english = labels[status]
+        return english if (language or get_language() or "de").startswith("en") else german
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(_LABELS_CACHE_KEY)
+
+    def delete(self, *args, **kwargs):
+        cache.delete(_LABELS_CACHE_KEY)
+        return super().delete(*args, **kwargs)
+
+
+_LABELS_CACHE_KEY = "reports:status-labels"
+
+
+class ResponseTemplate(models.Model):
+    """A prepared public answer offered to staff, per category and status (either may be left open).
+
+    The text may use placeholders: {reference}, {category}, {address}, {authority}, {department}.
+    """
+
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text (German)"))
+    text_en = models.TextField(_("text (English)"), blank=True)
+    status = models.CharField(_("for status"), max_length=20, choices=Status.choices, blank=True)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text=_("Empty: offered to every authority."),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("response template")
+        verbose_name_plural = _("response templates")
+        ordering = ["sort_order", "title"]
+
+    def __str__(self) -> str:
+        return self.title

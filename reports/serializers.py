@@ -131,3 +131,99 @@ class CreatedReportSerializer(OwnReportSerializer):
 
     def get_secret(self, report: Report) -> str:
         return self.context["secret"]
+
+
+# --- Staff representations: everything staff need, including internal notes and the reporter's contact.
+# Never used by a public endpoint.
+
+class StaffEventSerializer(EventSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "is_public", "actor", "data"]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_actor(self, event: ReportEvent) -> str | None:
+        if event.actor is None:
+            return None
+        return event.actor.get_full_name() or event.actor.get_username()
+
+
+class StaffPhotoSerializer(PhotoSerializer):
+    class Meta(PhotoSerializer.Meta):
+        fields = [*PhotoSerializer.Meta.fields, "kind", "is_public", "captured_at"]
+
+
+class StaffReportSerializer(ReportSerializer):
+    """A report as staff work on it. ``allowed_transitions`` is for the requesting user (context ``role``)."""
+
+    status_label = serializers.CharField()
+    category = serializers.SerializerMethodField()
+    department = serializers.SerializerMethodField()
+    authority = serializers.SerializerMethodField()
+    reporter = serializers.SerializerMethodField()
+    due_at = serializers.DateTimeField()
+    is_overdue = serializers.BooleanField()
+    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    allowed_transitions = serializers.SerializerMethodField()
+    distance_m = serializers.SerializerMethodField()
+
+    class Meta(ReportSerializer.Meta):
+        fields = [
+            "id", "reference", "status", "status_label", "category", "location", "address", "description",
+            "authority", "department", "reason", "near_border", "photos", "support_count", "created_at",
+            "updated_at", "closed_at", "due_at", "is_overdue", "source", "moderation", "duplicate_of", "reporter",
+            "allowed_transitions", "distance_m", "links",
+        ]
+
+    @extend_schema_field({"type": "object"})
+    def get_category(self, report: Report) -> dict:
+        return {"slug": report.category.slug, "name": report.category.name, "is_public": report.category.is_public}
+
+    @extend_schema_field({"type": "object"})
+    def get_authority(self, report: Report) -> dict:
+        return {"slug": report.authority.slug, "name": str(report.authority), "ags": report.authority.ags or None}
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_department(self, report: Report) -> dict | None:
+        department = report.department
+        return {"id": department.pk, "slug": department.slug, "name": department.name} if department else None
+
+    @extend_schema_field({"type": "object"})
+    def get_reporter(self, report: Report) -> dict:
+        return {"name": report.reporter_name, "email": report.reporter_email, "phone": report.reporter_phone}
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_allowed_transitions(self, report: Report) -> list[str]:
+        from reports.workflow import allowed_transitions
+
+        role = self.context.get("roles", {}).get(report.authority_id)
+        return allowed_transitions(report.status, role) if role else []
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_distance_m(self, report: Report) -> float | None:
+        distance = getattr(report, "distance", None)
+        return round(distance.m, 1) if distance is not None else None
+
+    @extend_schema_field(StaffPhotoSerializer(many=True))
+    def get_photos(self, report: Report) -> list:
+        return StaffPhotoSerializer(report.photos.all(), many=True, context=self.context).data
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_links(self, report: Report) -> dict:
+        request = self.context.get("request")
+        return {
+            "self": _absolute(request, reverse("staff-api:report-detail", args=[report.public_id])),
+            "public": _absolute(request, reverse("api-v1:report-detail", args=[report.public_id])),
+        }
+
+
+class StaffReportDetailSerializer(StaffReportSerializer):
+    events = serializers.SerializerMethodField()
+
+    class Meta(StaffReportSerializer.Meta):
+        fields = [*StaffReportSerializer.Meta.fields, "events"]
+
+    @extend_schema_field(StaffEventSerializer(many=True))
+    def get_events(self, report: Report) -> list:
+        return StaffEventSerializer(self._events(report), many=True).data

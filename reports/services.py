@@ -13,19 +13,21 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from geopy.distance import geodesic
 
-from geo.models import Category, PublishingPolicy
+from geo.models import Authority, AuthorityKind, Category, Department, Membership, PublishingPolicy
 from geo.routing import Decision, envelope, index_candidates, route
 from reports.models import (
-    EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, Support, hash_secret,
+    EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, ResponseTemplate, Source, Support,
+    hash_secret,
 )
+from reports.deadlines import due_at
 from reports.photos import ProcessedPhoto
 from reports.signals import events_committed, events_recorded
-from reports.workflow import Status
+from reports.workflow import Need, Role, Status, check_transition, is_open
 
 # A device position and a photo's position further apart than this are worth a note to staff.
 LOCATION_DISCREPANCY_M = 200
@@ -69,6 +71,7 @@ def report_submit(
     reporter_name: str = "",
     reporter_email: str = "",
     source: str = Source.APP,
+    language: str = "de",
     idempotency_key: uuid.UUID | None = None,
     fingerprint: str = "",
 ) -> SubmitResult:
@@ -88,7 +91,7 @@ def report_submit(
         with transaction.atomic():
             report, secret = _create(
                 category=category, location=location, decision=decision, description=description, photos=photos,
-                reporter_name=reporter_name, reporter_email=reporter_email, source=source,
+                reporter_name=reporter_name, reporter_email=reporter_email, source=source, language=language,
                 idempotency_key=idempotency_key, fingerprint=fingerprint, location_note=location_note,
             )
     except IntegrityError:
@@ -112,7 +115,7 @@ def earlier_submission(idempotency_key: uuid.UUID, fingerprint: str) -> SubmitRe
     return SubmitResult(report=report, secret=replay_secret(idempotency_key, report.public_id), created=False)
 
 
-def _create(*, category, location, decision, description, photos, reporter_name, reporter_email, source,
+def _create(*, category, location, decision, description, photos, reporter_name, reporter_email, source, language,
             idempotency_key, fingerprint, location_note) -> tuple[Report, str]:
     now = timezone.now()
     report = Report(
@@ -125,6 +128,8 @@ def _create(*, category, location, decision, description, photos, reporter_name,
         reporter_name=reporter_name,
         reporter_email=reporter_email,
         source=source,
+        language="en" if language.startswith("en") else "de",
+        due_at=due_at(now, category.target_working_days, decision.authority.ars),
         moderation=(
             Moderation.PENDING
             if decision.authority.publishing_policy == PublishingPolicy.AFTER_REVIEW
@@ -150,17 +155,22 @@ def _create(*, category, location, decision, description, photos, reporter_name,
                                     % {"m": location_note["distance_m"]}))
         )
     for photo in photos:
-        stored = Photo(report=report, kind=PhotoKind.REPORT, size_bytes=len(photo.image), captured_at=photo.captured_at,
-                       width=photo.width, height=photo.height,
-                       exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
-        stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
-        stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
-        stored.save()
+        stored = _store_photo(report, photo, PhotoKind.REPORT)
         events.append(ReportEvent(report=report, kind=EventKind.PHOTO_ADDED, created_at=now, data={"photo": stored.pk}))
     for event in events:
         event.report = report
     publish_after_commit(ReportEvent.objects.bulk_create(events))
     return report, secret
+
+
+def _store_photo(report: Report, photo: ProcessedPhoto, kind: str) -> Photo:
+    stored = Photo(report=report, kind=kind, size_bytes=len(photo.image), captured_at=photo.captured_at,
+                   width=photo.width, height=photo.height,
+                   exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
+    stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
+    stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    stored.save()
+    return stored
 
 
 def publish_after_commit(events: list[ReportEvent]) -> None:
@@ -248,3 +258,309 @@ def reports_nearby(*, category: Category, point: Point, radius_m: int):
         .annotate(distance=Distance("location", point))
         .order_by("distance", "pk")
     )
+
+
+# --- Staff work on a report -------------------------------------------------------------------
+# Each use case locks the report row, checks who may do what, changes the report and appends
+# its events in one transaction; listeners hear of the events through publish_after_commit.
+
+_ROLE_RANK = {Role.WORKER: 1, Role.LEAD: 2, Role.AUTHORITY_ADMIN: 3}
+
+
+class NotPermitted(Exception):
+    """The actor may not do this to this report (the API answers 404 for reports it cannot see)."""
+
+
+class InvalidChange(Exception):
+    """A change that cannot be made as asked: ``field`` names the input, ``message`` says why."""
+
+    def __init__(self, field: str, message, code: str = "invalid") -> None:
+        super().__init__(field)
+        self.field, self.message, self.code = field, message, code
+
+
+def actor_role(user, report: Report) -> str | None:
+    """The user's strongest role for the report's authority; None when they do not work for it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.AUTHORITY_ADMIN
+    roles = Membership.objects.filter(user=user, department__authority_id=report.authority_id).values_list("role", flat=True)
+    return max(roles, key=_ROLE_RANK.__getitem__, default=None)
+
+
+def _locked(report: Report, actor) -> tuple[Report, str]:
+    """The report, re-read under a row lock, and the actor's role (Role.REPORTER for actor None)."""
+    current = Report.objects.select_for_update().select_related("category", "authority", "department").get(pk=report.pk)
+    role = Role.REPORTER if actor is None else actor_role(actor, current)
+    if role is None:
+        raise NotPermitted()
+    return current, role
+
+
+def _event(report: Report, kind: str, actor, *, public: bool = True, message: str = "", data: dict | None = None,
+           from_status: str = "", to_status: str = "", at=None) -> ReportEvent:
+    return ReportEvent(
+        report=report, kind=kind, is_public=public, actor=actor, message=message, data=data or {},
+        from_status=from_status, to_status=to_status, created_at=at or timezone.now(),
+    )
+
+
+def _record(report: Report, events: list[ReportEvent], *fields: str) -> list[ReportEvent]:
+    report.updated_at = timezone.now()
+    report.save(update_fields=[*fields, "updated_at"])
+    saved = ReportEvent.objects.bulk_create(events)
+    publish_after_commit(saved)
+    return saved
+
+
+def _note_event(report: Report, actor, note: str) -> list[ReportEvent]:
+    note = note.strip()
+    return [_event(report, EventKind.INTERNAL_NOTE, actor, public=False, message=note)] if note else []
+
+
+def _status_change(report: Report, to: str, actor, message: str, data: dict | None = None) -> ReportEvent:
+    event = _event(report, EventKind.STATUS_CHANGED, actor, message=message.strip(), data=data,
+                   from_status=report.status, to_status=to)
+    now = event.created_at
+    report.status = to
+    if is_open(to):
+        report.closed_at = None
+        if event.from_status and not is_open(event.from_status):
+            # A reopened report gets a fresh deadline from now.
+            report.due_at = due_at(now, report.category.target_working_days, report.authority.ars)
+    else:
+        report.closed_at = now
+    return event
+
+
+def report_transition(
+    *, report: Report, to: str, actor, message: str = "", note: str = "",
+    duplicate_of: Report | None = None, authority: Authority | None = None,
+) -> Report:
+    """Move a report to status ``to``. ``actor`` None is the reporter (through the follow-up mail's link).
+
+    Raises NotPermitted, workflow.TransitionError or InvalidChange.
+    """
+    if to == Status.DUPLICATE and duplicate_of is not None:
+        return report_mark_duplicate(report=report, original=duplicate_of, actor=actor, message=message, note=note)
+    if to == Status.FORWARDED and authority is not None:
+        return report_forward(report=report, authority=authority, actor=actor, message=message, note=note)
+    with transaction.atomic():
+        report, role = _locked(report, actor)
+        given = {Need.REASON} if message.strip() else set()
+        check_transition(report.status, to, role, given=given)
+        events = [_status_change(report, to, actor, message), *_note_event(report, actor, note)]
+        _record(report, events, "status", "closed_at", "due_at")
+    return report
+
+
+def report_answer(*, report: Report, actor, message: str) -> Report:
+    """A public answer without a status change."""
+    if not message.strip():
+        raise InvalidChange("message", _("The answer is empty."), "required")
+    with transaction.atomic():
+        report, _role = _locked(report, actor)
+        _record(report, [_event(report, EventKind.PUBLIC_ANSWER, actor, message=message.strip())])
+    return report
+
+
+def report_note(*, report: Report, actor, note: str) -> Report:
+    """An internal note: staff only, never in a public output."""
+    if not note.strip():
+        raise InvalidChange("note", _("The note is empty."), "required")
+    with transaction.atomic():
+        report, _role = _locked(report, actor)
+        _record(report, _note_event(report, actor, note))
+    return report
+
+
+def report_reassign(*, report: Report, department: Department, actor, note: str = "") -> Report:
+    """Hand the report to another department of the same authority (forward it to reach another authority)."""
+    with transaction.atomic():
+        report, _role = _locked(report, actor)
+        if department.authority_id != report.authority_id:
+            raise InvalidChange("department", _("This department belongs to another authority; forward the report instead."))
+        if department.pk == report.department_id:
+            raise InvalidChange("department", _("The report is already with this department."))
+        _require_open(report)
+        events = [
+            _event(report, EventKind.REASSIGNED, actor, message=department.name, data={
+                "from_department": report.department_id, "to_department": department.pk,
+                "from_department_name": report.department.name if report.department else None,
+                "to_department_name": department.name,
+            }),
+            *_note_event(report, actor, note),
+        ]
+        report.department = department
+        _record(report, events, "department")
+    return report
+
+
+def report_forward(*, report: Report, authority: Authority, actor, message: str = "", note: str = "") -> Report:
+    """Forward to another authority: within the platform it moves there and starts anew; an external body
+    (e.g. the state road authority) gets it by e-mail and the report closes as forwarded."""
+    with transaction.atomic():
+        report, role = _locked(report, actor)
+        check_transition(report.status, Status.FORWARDED, role, given={Need.TARGET})
+        if authority.pk == report.authority_id:
+            raise InvalidChange("authority", _("The report is already with this authority."))
+        external = authority.kind == AuthorityKind.EXTERNAL or authority.default_department_id is None
+        if external and not authority.email:
+            raise InvalidChange("authority", _("This authority has no e-mail address to forward to."))
+        data = {"from_authority": report.authority.slug, "from_authority_name": str(report.authority),
+                "to_authority": authority.slug,
+                "to_authority_name": str(authority), "external": external,
+                "from_department": report.department_id}
+        if external:
+            data["email"] = authority.email
+        events = [_event(report, EventKind.FORWARDED, actor, message=message.strip(), data=data)]
+        if external:
+            events.append(_status_change(report, Status.FORWARDED, actor, "", {"authority": authority.slug}))
+        else:
+            report.authority = authority
+            report.department = authority.default_department
+            if report.status != Status.NEW:
+                events.append(_status_change(report, Status.NEW, actor, ""))
+            report.routing_reason = str(_("Forwarded by %(from)s.") % {"from": data["from_authority_name"]})
+            report.due_at = due_at(timezone.now(), report.category.target_working_days, authority.ars)
+        events += _note_event(report, actor, note)
+        _record(report, events, "status", "closed_at", "authority", "department", "routing_reason", "due_at")
+    return report
+
+
+def report_mark_duplicate(*, report: Report, original: Report, actor, message: str = "", note: str = "") -> Report:
+    """Close a report as a duplicate of ``original``; its supporters (and, through the event, its subscribers) move there."""
+    with transaction.atomic():
+        report, role = _locked(report, actor)
+        check_transition(report.status, Status.DUPLICATE, role, given={Need.ORIGINAL})
+        original = Report.objects.select_for_update().get(pk=(original.duplicate_of_id or original.pk))
+        if original.pk == report.pk:
+            raise InvalidChange("duplicate_of", _("A report cannot be a duplicate of itself."))
+        if original.authority_id != report.authority_id and actor_role(actor, original) is None:
+            raise InvalidChange("duplicate_of", _("The original report was not found."), "not_found")
+        moved = Support.objects.filter(report=report).update(report=original)
+        report.duplicate_of = original
+        events = [
+            _status_change(report, Status.DUPLICATE, actor, message, {"original": original.reference}),
+            *_note_event(report, actor, note),
+        ]
+        _record(report, events, "status", "closed_at", "duplicate_of")
+        # The duplicate's reporter counts as one more supporter of the original.
+        original.support_count = F("support_count") + moved + 1
+        merged = _event(original, EventKind.MERGED, actor, data={
+            "duplicate": report.reference, "duplicate_id": str(report.public_id),
+        })
+        _record(original, [merged], "support_count")
+        report.duplicate_of.refresh_from_db(fields=["support_count"])
+    return report
+
+
+def report_add_photos(*, report: Report, actor, photos: list[ProcessedPhoto], kind: str = PhotoKind.FIX) -> Report:
+    """Add photos (staff: usually of the fix), through the same pipeline as the citizen's."""
+    if not photos:
+        raise InvalidChange("photos", _("Attach at least one photo."), "required")
+    with transaction.atomic():
+        report, _role = _locked(report, actor)
+        events = []
+        for photo in photos:
+            stored = _store_photo(report, photo, kind)
+            events.append(_event(report, EventKind.PHOTO_ADDED, actor, data={"photo": stored.pk, "kind": kind}))
+        _record(report, events)
+    return report
+
+
+def report_change(*, report: Report, actor, category: Category | None = None, location: Point | None = None,
+                  note: str = "") -> Report:
+    """Correct a report's category or location; routing decides anew and the decision is recorded.
+
+    Raises geo.routing.OutsideServiceArea for a location outside the service area.
+    """
+    with transaction.atomic():
+        report, _role = _locked(report, actor)
+        _require_open(report)
+        events = []
+        if category is not None and category.pk != report.category_id:
+            events.append(_event(report, EventKind.CATEGORY_CHANGED, actor, data={
+                "from": report.category.slug, "to": category.slug,
+            }))
+            report.category = category
+            report.due_at = due_at(report.created_at, category.target_working_days, report.authority.ars)
+        if location is not None and not location.equals_exact(report.location, tolerance=1e-9):
+            events.append(_event(report, EventKind.LOCATION_CHANGED, actor, data={
+                "from": [report.location.y, report.location.x], "to": [location.y, location.x],
+                "distance_m": round(_metres_between(report.location, location), 1),
+            }))
+            report.location = location
+            report.address = ""
+        if not events:
+            raise InvalidChange("category", _("Nothing to change: give another category or location."))
+        decision = route(report.category, report.location)
+        routed = opening_events(decision, timezone.now())[1]
+        routed.actor = actor
+        routed.data["previous_authority"] = report.authority.slug
+        routed.data["previous_department"] = report.department.slug if report.department else None
+        events.append(routed)
+        if decision.authority.pk != report.authority_id:
+            report.due_at = due_at(timezone.now(), report.category.target_working_days, decision.authority.ars)
+        report.authority, report.department, report.routing_reason = decision.authority, decision.department, decision.reason
+        for event in events:
+            event.report = report
+        events += _note_event(report, actor, note)
+        _record(report, events, "category", "location", "address", "authority", "department", "routing_reason", "due_at")
+    return report
+
+
+def _require_open(report: Report) -> None:
+    if not is_open(report.status):
+        raise InvalidChange("status", _("The report is closed; reopen it first."), "closed")
+
+
+class _Placeholders(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def response_templates(report: Report, *, status: str | None = None, language: str = "de") -> list[dict]:
+    """The prepared answers offered for this report (and a target status), placeholders filled in."""
+    templates = ResponseTemplate.objects.filter(
+        Q(category__isnull=True) | Q(category=report.category_id),
+        Q(authority__isnull=True) | Q(authority=report.authority_id),
+    )
+    if status:
+        templates = templates.filter(Q(status="") | Q(status=status))
+    values = _Placeholders(
+        reference=report.reference, category=report.category.name, address=report.address or "",
+        authority=str(report.authority), department=report.department.name if report.department else "",
+    )
+    result = []
+    for template in templates:
+        text = template.text_en if language.startswith("en") and template.text_en else template.text
+        result.append({"id": template.pk, "title": template.title, "status": template.status or None,
+                       "text": text.format_map(values)})
+    return result
+
+
+class _EveryAuthority(dict):
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+
+    def get(self, key, default=None):
+        return self.role
+
+    def __missing__(self, key):
+        return self.role
+
+
+def staff_roles(user) -> dict[int, str]:
+    """The user's strongest role per authority id (superusers: authority admin everywhere)."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    if user.is_superuser:
+        return _EveryAuthority(Role.AUTHORITY_ADMIN)
+    roles: dict[int, str] = {}
+    for authority_id, role in Membership.objects.filter(user=user).values_list("department__authority_id", "role"):
+        if _ROLE_RANK[role] > _ROLE_RANK.get(roles.get(authority_id), 0):
+            roles[authority_id] = role
+    return roles

@@ -96,7 +96,7 @@ class ReportCreate(CitizenView):
                 result = report_submit(
                     category=data["category"], device_location=submission.point(), description=data["description"],
                     photos=_processed(contents), reporter_name=data["name"], reporter_email=data["email"],
-                    idempotency_key=key, fingerprint=fingerprint,
+                    language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
                 )
         except MissingLocation as exc:
             raise ValidationError({"location": [str(exc.message)]}, code="required") from None

@@ -1,0 +1,500 @@
+"""The staff API (/api/staff/): thin views over reports.services for Bauhof staff and their apps.
+
+Staff authenticate with a token (apps) or a session (the staff web app). A report of an
+authority the user does not work for does not exist for them (404). Every change goes through
+a service that writes the report and its event in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import django_filters
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point, Polygon
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geo.models import Authority, Category, Department
+from geo.routing import OutsideServiceArea, index_candidates
+from reports import services
+from reports.models import Report, ReportEvent
+from reports.photos import PhotoError, process_photo
+from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
+from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, TransitionError
+
+MAX_PHOTOS = 5
+
+
+def processed_photos(uploads, field: str = "photos") -> list:
+    """Run uploaded files through the photo pipeline; a bad one is a 400 naming it (photos.N)."""
+    photos = []
+    for number, upload in enumerate(uploads):
+        content = upload if isinstance(upload, bytes) else upload.read()
+        try:
+            photos.append(process_photo(content))
+        except PhotoError as exc:
+            raise ValidationError({f"{field}.{number}": [str(exc.message)]}, code=exc.code) from None
+    return photos
+
+
+class IsStaff(BasePermission):
+    """Works for at least one department (or is a superuser)."""
+
+    message = gettext_lazy("This is for staff accounts only.")
+
+    def has_permission(self, request, view) -> bool:
+        roles = services.staff_roles(request.user)
+        request.staff_roles = roles
+        return bool(roles) or request.user.is_superuser
+
+
+class StaffView(APIView):
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsStaff]
+    throttle_scope = "staff"
+
+    def context(self, request: Request) -> dict:
+        return {"request": request, "roles": request.staff_roles}
+
+
+def staff_reports(user):
+    return (
+        Report.objects.for_staff(user)
+        .select_related("category", "authority", "department", "duplicate_of")
+        .prefetch_related("photos", Prefetch("events", queryset=ReportEvent.objects.select_related("actor").order_by("id")))
+    )
+
+
+def get_staff_report(request: Request, key: str) -> Report:
+    """By public id or by reference (HM-2026-000123); 404 for reports of other authorities."""
+    try:
+        lookup = Q(public_id=uuid.UUID(str(key)))
+    except ValueError:
+        lookup = Q(reference=str(key).upper())
+    report = staff_reports(request.user).filter(lookup).first()
+    if report is None:
+        raise Http404
+    return report
+
+
+# --- Token -----------------------------------------------------------------------------------
+
+class TokenLogin(APIView):
+    """Exchange username and password for an API token (for staff apps)."""
+
+    authentication_classes: list = []
+    throttle_scope = "login"
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(request=AuthTokenSerializer, responses=inline_serializer("Token", {"token": serializers.CharField()}))
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if not services.staff_roles(user):
+            raise ValidationError({"username": [_("This is for staff accounts only.")]}, code="not_staff")
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+# --- List and detail -------------------------------------------------------------------------
+
+class ReportFilter(django_filters.FilterSet):
+    status = django_filters.BaseInFilter(field_name="status", lookup_expr="in")
+    category = django_filters.BaseInFilter(field_name="category__slug", lookup_expr="in")
+    department = django_filters.BaseInFilter(field_name="department_id", lookup_expr="in")
+    authority = django_filters.CharFilter(field_name="authority__slug")
+    open = django_filters.BooleanFilter(method="filter_open")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    q = django_filters.CharFilter(method="filter_text")
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=OPEN_STATUSES if value else CLOSED_STATUSES)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_text(self, queryset, name, value):
+        text = value.strip()
+        return queryset.filter(
+            Q(reference__iexact=text) | Q(description__icontains=text) | Q(address__icontains=text)
+            | Q(category__name_de__icontains=text) | Q(category__name_en__icontains=text)
+        )
+
+
+class ListQuery(serializers.Serializer):
+    bbox = serializers.CharField(required=False, help_text="min_lon,min_lat,max_lon,max_lat")
+    near = serializers.CharField(required=False, help_text="lat,lon: sorted by distance from there")
+    ordering = serializers.ChoiceField(
+        choices=["due_at", "-due_at", "created_at", "-created_at", "distance", "-support_count"], required=False
+    )
+
+    def validate_bbox(self, value: str) -> Polygon:
+        numbers = _numbers(value, 4)
+        if numbers is None or not (numbers[0] < numbers[2] and numbers[1] < numbers[3]):
+            raise serializers.ValidationError(_("Give min_lon,min_lat,max_lon,max_lat."))
+        polygon = Polygon.from_bbox(numbers)
+        polygon.srid = 4326
+        return polygon
+
+    def validate_near(self, value: str) -> Point:
+        numbers = _numbers(value, 2)
+        if numbers is None or not (-90 <= numbers[0] <= 90 and -180 <= numbers[1] <= 180):
+            raise serializers.ValidationError(_("Give lat,lon."))
+        return Point(numbers[1], numbers[0], srid=4326)
+
+    def validate(self, attrs):
+        if attrs.get("ordering") == "distance" and "near" not in attrs:
+            raise serializers.ValidationError({"ordering": _("Sorting by distance needs near=lat,lon.")})
+        return attrs
+
+
+def _numbers(value: str, count: int) -> list[float] | None:
+    try:
+        numbers = [float(part) for part in value.split(",")]
+    except ValueError:
+        return None
+    if len(numbers) != count or any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
+        return None
+    return numbers
+
+
+class StaffPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ReportList(StaffView, generics.ListAPIView):
+    serializer_class = StaffReportSerializer
+    pagination_class = StaffPagination
+
+    def get_queryset(self):
+        query = ListQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        options = query.validated_data
+        filters = ReportFilter(self.request.query_params, queryset=staff_reports(self.request.user))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        queryset = filters.qs
+        if "bbox" in options:
+            queryset = queryset.filter(index_candidates(Report, "location", options["bbox"])).filter(
+                location__intersects=options["bbox"]
+            )
+        ordering = options.get("ordering", "-created_at")
+        if "near" in options:
+            queryset = queryset.annotate(distance=Distance("location", options["near"]))
+            if "ordering" not in options:
+                ordering = "distance"
+        if ordering == "due_at":
+            return queryset.order_by(models_nulls_last("due_at"), "pk")
+        return queryset.order_by(ordering, "pk")
+
+    def get_serializer_context(self):
+        return self.context(self.request)
+
+    @extend_schema(parameters=[ListQuery])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+def models_nulls_last(field: str):
+    from django.db.models import F
+
+    return F(field).asc(nulls_last=True)
+
+
+class ChangeSerializer(serializers.Serializer):
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True), required=False)
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False)
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("lat" in attrs) != ("lon" in attrs):
+            raise serializers.ValidationError({"lon" if "lat" in attrs else "lat": _("Give lat and lon together.")})
+        if "category" not in attrs and "lat" not in attrs:
+            raise serializers.ValidationError({"category": _("Give a new category, or lat and lon.")})
+        return attrs
+
+
+class ReportResponses:
+    def detail(self, request: Request, report: Report, code: int = status.HTTP_200_OK) -> Response:
+        return Response(StaffReportDetailSerializer(report, context=self.context(request)).data, status=code)
+
+    def after_change(self, request: Request, report: Report) -> Response:
+        """The report as it now is; if the change moved it out of the user's reach, only a short receipt."""
+        try:
+            return self.detail(request, get_staff_report(request, str(report.public_id)))
+        except Http404:
+            return Response({"id": str(report.public_id), "reference": report.reference, "status": report.status,
+                             "moved": True, "authority": str(report.authority)})
+
+
+class ReportDetail(ReportResponses, StaffView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(responses=StaffReportDetailSerializer)
+    def get(self, request: Request, key: str) -> Response:
+        return self.detail(request, get_staff_report(request, key))
+
+    @extend_schema(request=ChangeSerializer, responses=StaffReportDetailSerializer)
+    def patch(self, request: Request, key: str) -> Response:
+        """Correct the category or the location: the report is routed anew and the decision recorded."""
+        report = get_staff_report(request, key)
+        change = ChangeSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        data = change.validated_data
+        location = Point(data["lon"], data["lat"], srid=4326) if "lat" in data else None
+        with _service_errors():
+            report = services.report_change(
+                report=report, actor=request.user, category=data.get("category"), location=location, note=data["note"]
+            )
+        return self.after_change(request, report)
+
+
+class _service_errors:
+    """Service exceptions → API errors (404 for what the user may not touch, 409 for the workflow)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, services.NotPermitted):
+            raise Http404 from None
+        if isinstance(exc, TransitionError):
+            raise WorkflowConflict(exc) from None
+        if isinstance(exc, services.InvalidChange):
+            raise ValidationError({exc.field: [str(exc.message)]}, code=exc.code) from None
+        if isinstance(exc, OutsideServiceArea):
+            raise ValidationError({"location": [str(exc)]}, code="outside_service_area") from None
+        return False
+
+
+class WorkflowConflict(APIException):
+    """409 naming the transitions that are allowed (400 when only something the transition needs is missing)."""
+
+    def __init__(self, error: TransitionError) -> None:
+        super().__init__({error.field: [ErrorDetail(str(error.message), code=error.code)]})
+        self.status_code = status.HTTP_400_BAD_REQUEST if error.code == "required" else status.HTTP_409_CONFLICT
+        self.extra = {"allowed_transitions": list(error.allowed)}
+
+
+class ActionView(ReportResponses, StaffView):
+    """A POST that changes one report through one service; subclasses say which."""
+
+    input_serializer: type[serializers.Serializer]
+
+    def post(self, request: Request, key: str) -> Response:
+        report = get_staff_report(request, key)
+        data_in = self.input_serializer(data=request.data, context={"request": request, "report": report})
+        data_in.is_valid(raise_exception=True)
+        with _service_errors():
+            report = self.perform(request, report, data_in.validated_data)
+        return self.after_change(request, report)
+
+    def perform(self, request: Request, report: Report, data: dict) -> Report:
+        raise NotImplementedError
+
+
+class VisibleReportField(serializers.CharField):
+    """Another report the user can see, by id or reference."""
+
+    def to_internal_value(self, data):
+        key = super().to_internal_value(data)
+        request = self.context["request"]
+        try:
+            return get_staff_report(request, key)
+        except Http404:
+            raise serializers.ValidationError(_("No such report.")) from None
+
+
+class TransitionInput(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Status.choices)
+    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    duplicate_of = VisibleReportField(required=False)
+    authority = serializers.SlugRelatedField(slug_field="slug", queryset=Authority.objects.filter(active=True), required=False)
+
+
+class Transition(ActionView):
+    """Move the report to another status (409 with the allowed ones if it cannot go there)."""
+
+    input_serializer = TransitionInput
+
+    @extend_schema(request=TransitionInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_transition(
+            report=report, to=data["to"], actor=request.user, message=data["message"], note=data["note"],
+            duplicate_of=data.get("duplicate_of"), authority=data.get("authority"),
+        )
+
+
+class MessageInput(serializers.Serializer):
+    message = serializers.CharField(max_length=4000)
+
+
+class Answer(ActionView):
+    """A public answer, seen by the reporter and on the public report."""
+
+    input_serializer = MessageInput
+
+    @extend_schema(request=MessageInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_answer(report=report, actor=request.user, message=data["message"])
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=4000)
+
+
+class Note(ActionView):
+    """An internal note: staff only."""
+
+    input_serializer = NoteInput
+
+    @extend_schema(request=NoteInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_note(report=report, actor=request.user, note=data["note"])
+
+
+class ReassignInput(serializers.Serializer):
+    department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class Reassign(ActionView):
+    input_serializer = ReassignInput
+
+    @extend_schema(request=ReassignInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_reassign(report=report, department=data["department"], actor=request.user, note=data["note"])
+
+
+class ForwardInput(serializers.Serializer):
+    authority = serializers.SlugRelatedField(slug_field="slug", queryset=Authority.objects.filter(active=True))
+    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class Forward(ActionView):
+    """To another authority in the platform, or to an external body by e-mail."""
+
+    input_serializer = ForwardInput
+
+    @extend_schema(request=ForwardInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_forward(
+            report=report, authority=data["authority"], actor=request.user, message=data["message"], note=data["note"]
+        )
+
+
+class DuplicateInput(serializers.Serializer):
+    original = VisibleReportField()
+    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class Duplicate(ActionView):
+    """Close as a duplicate; supporters and subscribers move to the original."""
+
+    input_serializer = DuplicateInput
+
+    @extend_schema(request=DuplicateInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_mark_duplicate(
+            report=report, original=data["original"], actor=request.user, message=data["message"], note=data["note"]
+        )
+
+
+class PhotosInput(serializers.Serializer):
+    photos = serializers.ListField(
+        child=serializers.FileField(max_length=255, allow_empty_file=False), min_length=1, max_length=MAX_PHOTOS
+    )
+
+
+class Photos(ActionView):
+    """Add fix photos (multipart ``photos``), through the citizen photos' pipeline."""
+
+    input_serializer = PhotosInput
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": PhotosInput}, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_add_photos(report=report, actor=request.user, photos=processed_photos(data["photos"]))
+
+
+class Templates(StaffView):
+    """Prepared answers for this report, placeholders filled in (``?status=`` for a target status)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, key: str) -> Response:
+        report = get_staff_report(request, key)
+        target = request.query_params.get("status") or None
+        if target is not None and target not in Status.values:
+            raise ValidationError({"status": [_("Unknown status.")]})
+        templates = services.response_templates(report, status=target, language=request.LANGUAGE_CODE)
+        return Response({"templates": templates})
+
+
+class Departments(StaffView):
+    """The departments of the user's authorities (for reassigning), and authorities to forward to."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        roles = request.staff_roles
+        departments = Department.objects.select_related("authority").order_by("authority__name", "name")
+        if not request.user.is_superuser:
+            departments = departments.filter(authority_id__in=list(roles))
+        authorities = Authority.objects.filter(active=True).filter(
+            Q(default_department__isnull=False) | ~Q(email="")
+        ).order_by("name")
+        return Response({
+            "departments": [{"id": d.pk, "slug": d.slug, "name": d.name, "authority": str(d.authority)} for d in departments],
+            "authorities": [{"slug": a.slug, "name": str(a), "kind": a.kind} for a in authorities],
+        })

@@ -1,0 +1,95 @@
+"""GeoReport v2 representations of services, service requests and the discovery document.
+
+``service_request_id`` is the report's human reference (HM-2026-000123): the number citizens,
+staff and the city's systems already use for it. ``token`` is the report's public id. Nothing here
+carries reporter identity, contact, device data or photo metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from geo.models import Category
+from reports.models import Moderation, Report
+from reports.workflow import is_open
+
+
+def w3c(value: datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def service(category: Category) -> dict:
+    return {
+        "service_code": category.slug,
+        "service_name": category.name,
+        "description": category.description_en if (get_language() or "de").startswith("en") else category.description_de,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": "",
+        "group": category.group,
+    }
+
+
+def service_definition(category: Category) -> dict:
+    return {"service_code": category.slug, "attributes": []}
+
+
+def open311_status(report: Report) -> str:
+    return "open" if is_open(report.status) else "closed"
+
+
+def service_request(report: Report, request, *, extensions: bool = False) -> dict:
+    """One report as a GeoReport v2 request; ``report`` comes from queries.visible_requests()."""
+    photos = getattr(report, "public_photos", [])
+    item = {
+        "service_request_id": report.reference,
+        "status": open311_status(report),
+        "status_notes": getattr(report, "last_public_note", None) or None,
+        "service_name": report.category.name,
+        "service_code": report.category.slug,
+        "description": report.description,
+        "agency_responsible": report.department.name if report.department else str(report.authority),
+        "service_notice": None,
+        "requested_datetime": w3c(report.created_at),
+        "updated_datetime": w3c(report.updated_at),
+        "expected_datetime": w3c(getattr(report, "due_at", None)),
+        "address": report.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": report.location.y,
+        "long": report.location.x,
+        "media_url": request.build_absolute_uri(photos[0].image.url) if photos else None,
+    }
+    if extensions:
+        item["extended_attributes"] = {
+            "reference": report.reference,
+            "token": str(report.public_id),
+            "status_detail": report.status,
+            "authority": str(report.authority),
+            "notes": [
+                {"datetime": w3c(event.created_at), "kind": event.kind, "description": event.message}
+                for event in getattr(report, "notes", [])
+            ],
+            "media_urls": [request.build_absolute_uri(photo.image.url) for photo in photos],
+        }
+    return item
+
+
+def created_request(report: Report) -> dict:
+    notice = None
+    if report.moderation == Moderation.PENDING:
+        notice = _("The report will be published after review.")
+    return {
+        "service_request_id": report.reference,
+        "token": str(report.public_id),
+        "service_notice": notice,
+        "account_id": None,
+    }
+
+
+def token(report: Report) -> dict:
+    return {"service_request_id": report.reference, "token": str(report.public_id)}

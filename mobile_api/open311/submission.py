@@ -1,0 +1,152 @@
+"""POST /requests: what a client application sends, checked field by field, and its submission.
+
+The report goes through reports.services.report_submit like every other report (routing, photo
+pipeline, moderation, events and so notifications), with source "open311". Remote ``media_url``s are
+never fetched (no outbound requests from the server, no SSRF): the address is kept for staff in an
+internal note. ``device_id`` and ``account_id`` are not stored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import serializers
+
+from geo.models import Authority, Category
+from geo.routing import OutsideServiceArea
+from mobile_api.models import Open311Client
+from mobile_api.open311.errors import Open311Error
+from mobile_api.v1.serializers import Coordinate
+from reports.models import EventKind, Report, ReportEvent, Source
+from reports.photos import PhotoError, process_photo
+from reports.services import MissingLocation, publish_after_commit, report_submit
+
+MAX_MEDIA = 5
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
+
+
+def _clean(value: str) -> str:
+    return _CONTROL.sub("", value).strip()
+
+
+class ServiceRequestInput(serializers.Serializer):
+    service_code = serializers.CharField(max_length=100)
+    lat = Coordinate(min_value=-90, max_value=90, required=False)
+    long = Coordinate(min_value=-180, max_value=180, required=False)
+    address_string = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    media_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
+    device_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    account_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    default_error_messages = {"coordinates": gettext_lazy("Give lat and long together.")}
+
+    def validate(self, attrs: dict) -> dict:
+        if ("lat" in attrs) != ("long" in attrs):
+            raise serializers.ValidationError({"long" if "lat" in attrs else "lat": self.error_messages["coordinates"]})
+        for name in ("address_string", "first_name", "last_name", "phone", "description"):
+            attrs[name] = _clean(attrs[name])
+        return attrs
+
+    def point(self) -> Point | None:
+        data = self.validated_data
+        return Point(data["long"], data["lat"], srid=4326) if "lat" in data else None
+
+
+def attributes(data) -> dict[str, str | list[str]]:
+    """``attribute[code]=value`` and ``attribute[code][]=a&…`` (multivaluelist) as a dict."""
+    found: dict[str, str | list[str]] = {}
+    for key in data:
+        match = _ATTRIBUTE.match(key)
+        if match:
+            values = [_clean(str(v))[:1000] for v in data.getlist(key)]
+            found[match.group(1)] = values if match.group(2) or len(values) > 1 else values[0]
+    return found
+
+
+def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None) -> Report:
+    """Check the request and store the report; raises Open311Error for anything the client got wrong."""
+    form = ServiceRequestInput(data=data)
+    if not form.is_valid():
+        raise Open311Error(400, *_descriptions(form.errors))
+    fields = form.validated_data
+    category = Category.objects.filter(slug=fields["service_code"], active=True).first()
+    if category is None:
+        raise Open311Error(400, _("service_code %(code)s was not found.") % {"code": fields["service_code"]})
+    point = form.point()
+    uploads = files.getlist("media") if files else []
+    if point is None and fields["address_string"] and not uploads:
+        raise Open311Error(400, _("lat and long are required: addresses are not geocoded yet."))
+    if point is not None and jurisdiction is not None and not _covers(jurisdiction, point):
+        raise Open311Error(400, _("The place lies outside the jurisdiction %(name)s.") % {"name": str(jurisdiction)})
+    photos = _photos(uploads)
+    name = " ".join(part for part in (fields["first_name"], fields["last_name"]) if part)
+    try:
+        with transaction.atomic():
+            result = report_submit(
+                category=category, device_location=point, description=fields["description"], photos=photos,
+                reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
+            )
+            _record_details(result.report, client=client, fields=fields, attributes=attributes(data))
+    except MissingLocation as exc:
+        raise Open311Error(400, str(exc.message)) from None
+    except OutsideServiceArea as exc:
+        raise Open311Error(400, str(exc)) from None
+    client.mark_used()
+    return Report.objects.get(pk=result.report.pk)
+
+
+def _descriptions(errors: dict) -> list[str]:
+    return [f"{field}: {message}" for field, messages in errors.items() for message in messages]
+
+
+def _covers(authority: Authority, point: Point) -> bool:
+    if authority.boundary is None:
+        return True
+    return Authority.objects.filter(pk=authority.pk, boundary__covers=point).exists()
+
+
+def _photos(uploads: list) -> list:
+    if len(uploads) > MAX_MEDIA:
+        raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_MEDIA})
+    photos = []
+    for upload in uploads:
+        try:
+            photos.append(process_photo(upload))
+        except PhotoError as exc:
+            raise Open311Error(400, f"media: {exc}") from None
+    return photos
+
+
+def _record_details(report: Report, *, client: Open311Client, fields: dict, attributes: dict) -> None:
+    """What Open311 carries beyond the app API: the phone (private, like the other contact fields), the
+    client's address text, and for staff an internal note with the client, its attributes and media_url."""
+    updates = {}
+    if fields["phone"]:
+        updates["reporter_phone"] = fields["phone"]
+    if fields["address_string"] and not report.address:
+        updates["address"] = fields["address_string"]
+    if updates:
+        Report.objects.filter(pk=report.pk).update(**updates)
+    details = {"open311_client": client.name, "attributes": attributes}
+    lines = [_("Submitted through Open311 by %(client)s.") % {"client": client.name}]
+    if fields["media_url"]:
+        details["media_url"] = fields["media_url"]
+        lines.append(_("The client refers to a photo at %(url)s (not downloaded).") % {"url": fields["media_url"]})
+    for code, value in attributes.items():
+        lines.append(f"{code}: {', '.join(value) if isinstance(value, list) else value}")
+    note = ReportEvent.objects.create(
+        report=report, kind=EventKind.INTERNAL_NOTE, is_public=False, created_at=timezone.now(),
+        message="\n".join(lines), data=details,
+    )
+    publish_after_commit([note])

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework.authtoken.models import Token
 
-from notifications.groups import MAP_GROUP, report_group
-from notifications.handlers import event_payload
+from notifications.groups import MAP_GROUP, department_group, report_group, staff_department_ids
+from notifications.handlers import event_payload, staff_events, staff_payload
 from reports.models import Report
 
 # Close codes (4000–4999 are the application's): the client should not retry these as they are.
 UNAUTHORISED = 4403
 BAD_REQUEST = 4400
+
+# A staff socket that has not authenticated by then is closed, so idle anonymous sockets cannot pile up.
+STAFF_AUTH_TIMEOUT_S = 10
+# At most this many missed events are replayed; beyond, the client reloads its lists from the staff API.
+STAFF_REPLAY_LIMIT = 500
+# How many recent seqs a staff socket remembers to drop duplicates (a replay overlapping live pushes).
+SEEN_MEMORY = 2 * STAFF_REPLAY_LIMIT
 
 
 class MapConsumer(AsyncJsonWebsocketConsumer):
@@ -97,3 +106,103 @@ class ReportConsumer(AsyncJsonWebsocketConsumer):
 @database_sync_to_async
 def missed_payloads(events) -> list[dict]:
     return [event_payload(event) for event in events]
+
+
+class StaffConsumer(AsyncJsonWebsocketConsumer):
+    """Staff work lists: every event (internal notes included) of the departments the account works for.
+
+    Authenticated by the session (the staff web pages) or by a DRF token, as ``?token=`` or, to keep
+    it out of URLs and logs, as the first message ``{"token": "…"}``. Anonymous, a wrong token, or an
+    account without a department: closed with 4403. ``?after=<seq>`` first replays the missed events
+    in seq order (at most STAFF_REPLAY_LIMIT; ``"truncated": true`` in the ``subscribed`` message
+    says there were more: reload from the staff API); then every new event arrives once, as it commits.
+    Internal notes are included; the reporter's name, e-mail and phone never are.
+    """
+
+    groups_joined: list[str] = []
+    last_seq = 0
+    after: int | None = None
+    deadline: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope["query_string"].decode(), keep_blank_values=True)
+        try:
+            self.after = int(query["after"][0]) if "after" in query else None
+        except ValueError:
+            await self.close(code=BAD_REQUEST)
+            return
+        self.groups_joined = []
+        self.seen: dict[int, None] = {}
+        await self.accept()
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            await self._authorise(user)
+        elif "token" in query:
+            await self._authorise(await user_for_token(query["token"][0]))
+        else:
+            self.deadline = asyncio.ensure_future(self._close_unless_authorised())
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if self.groups_joined:
+            return  # one-way once subscribed
+        token = content.get("token") if isinstance(content, dict) else None
+        await self._authorise(await user_for_token(token) if isinstance(token, str) else None)
+
+    async def _close_unless_authorised(self) -> None:
+        await asyncio.sleep(STAFF_AUTH_TIMEOUT_S)
+        if not self.groups_joined:
+            await self.close(code=UNAUTHORISED)
+
+    async def _authorise(self, user) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+        department_ids = await database_sync_to_async(staff_department_ids)(user) if user is not None else []
+        if not department_ids:
+            await self.close(code=UNAUTHORISED)
+            return
+        self.groups_joined = [department_group(d) for d in department_ids]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        missed, truncated = await self._missed(department_ids)
+        for payload in missed:
+            await self._forward(payload)
+        last_seq = max(self.last_seq, self.after or 0)
+        await self.send_json(
+            {"type": "subscribed", "departments": department_ids, "last_seq": last_seq, "truncated": truncated}
+        )
+
+    @database_sync_to_async
+    def _missed(self, department_ids: list[int]) -> tuple[list[dict], bool]:
+        if self.after is None:
+            return [], False
+        events = list(staff_events(department_ids).filter(id__gt=self.after)[: STAFF_REPLAY_LIMIT + 1])
+        return [staff_payload(e) for e in events[:STAFF_REPLAY_LIMIT]], len(events) > STAFF_REPLAY_LIMIT
+
+    async def disconnect(self, code: int) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def report_event(self, message: dict) -> None:
+        await self._forward(message["payload"])
+
+    async def _forward(self, payload: dict) -> None:
+        # Drop what was replayed already, and the second copy of an event pushed to two of the
+        # account's departments (a move between them). Not "seq <= last seen": events of different
+        # reports can commit out of seq order, and a lower seq arriving late is still news.
+        seq = payload["seq"]
+        if seq <= (self.after or 0) or seq in self.seen:
+            return
+        self.seen[seq] = None
+        if len(self.seen) > SEEN_MEMORY:
+            del self.seen[next(iter(self.seen))]
+        self.last_seq = max(self.last_seq, seq)
+        await self.send_json(payload)
+
+
+@database_sync_to_async
+def user_for_token(key: str):
+    """The active account a DRF token belongs to, or None."""
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user if token is not None and token.user.is_active else None

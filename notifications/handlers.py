@@ -1,22 +1,37 @@
 """Report events → websocket groups, after commit.
 
+Who hears what:
+
+- ``report.<public_id>`` (the reporter's app): the public events, as their REST representation.
+- ``map``: the public events of published reports, anonymised.
+- ``department.<id>`` (staff): every event, internal notes included, with a summary of the report,
+  to the report's department; an event that moved the report away (reassigned / forwarded, with
+  ``data["from_department"]``: the previous department's id) also to the previous department.
+
+No payload carries the reporter's name, e-mail or phone: staff read those in the staff API only.
+
 Pushes are best effort: a client that missed one (offline, or Redis briefly away) catches up with
-``?after=<seq>`` from the report's history, so a failed push is logged, never raised into the
-request that committed the event.
+``?after=<seq>`` from the history, so a failed push is logged, never raised into the request that
+committed the event.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db.models import Q, QuerySet
 
-from notifications.groups import MAP_GROUP, report_group
-from reports.models import Report, ReportEvent
+from notifications.groups import MAP_GROUP, department_group, report_group
+from reports.models import EventKind, Report, ReportEvent
 from reports.serializers import EventSerializer
 
 logger = logging.getLogger(__name__)
+
+# Events that take a report away from a department, which should still learn about it.
+MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED})
 
 
 def event_payload(event: ReportEvent) -> dict:
@@ -48,19 +63,77 @@ def map_payload(event: ReportEvent) -> dict:
     }
 
 
+def staff_payload(event: ReportEvent) -> dict:
+    """For the staff of a department: the event, public or not, and what a work list shows of the report."""
+    report = event.report
+    department = report.department
+    return {
+        **EventSerializer(event).data,
+        "public": event.is_public,
+        "report": {
+            "id": str(report.public_id),
+            "reference": report.reference,
+            "status": report.status,
+            "status_label": report.get_status_display(),
+            "category": {"slug": report.category.slug, "name": report.category.name},
+            "department": {"id": department.pk, "name": department.name} if department else None,
+            "authority": {
+                "id": report.authority_id, "name": str(report.authority), "ags": report.authority.ags or None,
+            },
+            "location": {"lat": report.location.y, "lon": report.location.x},
+        },
+    }
+
+
+def previous_department_id(event: ReportEvent) -> int | None:
+    """The department a reassignment or forwarding took the report away from, if the event says."""
+    if event.kind not in MOVES or not isinstance(event.data, dict):
+        return None
+    value = event.data.get("from_department")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def staff_events(department_ids: Iterable[int]) -> QuerySet[ReportEvent]:
+    """Every event the staff of these departments hear live, in seq order (for catch-up)."""
+    department_ids = list(department_ids)
+    return (
+        ReportEvent.objects.filter(
+            Q(report__department__in=department_ids)
+            | Q(kind__in=MOVES, data__from_department__in=department_ids)
+        )
+        .select_related("report__category", "report__department", "report__authority")
+        .order_by("id")
+    )
+
+
+def staff_groups(event: ReportEvent) -> list[str]:
+    departments = [event.report.department_id, previous_department_id(event)]
+    return [department_group(d) for d in dict.fromkeys(departments) if d is not None]
+
+
+def messages_for(event: ReportEvent, published: bool) -> Iterator[tuple[str, dict]]:
+    """(group, payload) pairs for one event."""
+    if event.is_public:
+        yield report_group(event.report.public_id), event_payload(event)
+        if published:
+            yield MAP_GROUP, map_payload(event)
+    groups = staff_groups(event)
+    if groups:
+        payload = staff_payload(event)
+        for group in groups:
+            yield group, payload
+
+
 def push_events(sender, event_ids: list[int], **kwargs) -> None:
     events = (
-        ReportEvent.objects.filter(pk__in=event_ids, is_public=True)
-        .select_related("report__category")
+        ReportEvent.objects.filter(pk__in=event_ids)
+        .select_related("report__category", "report__department", "report__authority")
         .order_by("id")
     )
     published = set(Report.objects.published().filter(events__in=event_ids).values_list("pk", flat=True))
     layer = get_channel_layer()
     for event in events:
-        messages = [(report_group(event.report.public_id), event_payload(event))]
-        if event.report_id in published:
-            messages.append((MAP_GROUP, map_payload(event)))
-        for group, payload in messages:
+        for group, payload in messages_for(event, event.report_id in published):
             try:
                 async_to_sync(layer.group_send)(group, {"type": "report.event", "payload": payload})
             except Exception:  # noqa: BLE001 (any layer failure: the event is committed, clients catch up)

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from notifications.consumers import MapConsumer, ReportConsumer
+from notifications.consumers import MapConsumer, ReportConsumer, StaffConsumer
 
 websocket_urlpatterns = [
     path("ws/map/", MapConsumer.as_asgi()),
     path("ws/reports/<uuid:public_id>/", ReportConsumer.as_asgi()),
+    path("ws/staff/", StaffConsumer.as_asgi()),
 ]

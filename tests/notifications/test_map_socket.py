@@ -1,14 +1,19 @@
 """The public map socket: anyone may listen, events sent to the map group reach every listener."""
 
+from pathlib import Path
+
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 
 from notifications.consumers import MAP_GROUP
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 
 
 @pytest.fixture
@@ -44,3 +49,31 @@ async def test_an_unknown_socket_path_is_refused(application):
     communicator = WebsocketCommunicator(application, "/ws/nothing/", headers=HEADERS)
     with pytest.raises(ValueError, match="No route found"):
         await communicator.connect()
+
+
+async def test_map_messages_carry_exactly_the_anonymised_fields_and_never_an_internal_note(application, demo):
+    socket = WebsocketCommunicator(application, "/ws/map/", headers=HEADERS)
+    assert (await socket.connect())[0]
+
+    @database_sync_to_async
+    def submit_with_far_away_photo() -> dict:
+        # Photo 19 was taken in Rietberg, far from the given position: staff get an internal note.
+        photo = PHOTOS / "19_jpeg_sony-hx5v_o1_gps-rietberg-nrw-germany.jpg"
+        with open(photo, "rb") as file:
+            response = Client().post("/api/v1/reports/", {
+                "category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": [file],
+                "name": "Anna Beispiel", "email": "anna.beispiel@example.org", "description": "Loch",
+            }, secure=True)
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    report = await submit_with_far_away_photo()
+    messages = [await socket.receive_json_from(timeout=5) for _ in range(3)]
+    assert [m["kind"] for m in messages] == ["created", "routed", "photo_added"]
+    for message in messages:
+        assert set(message) == {"seq", "kind", "report"}
+        assert message["report"] == {
+            "id": report["id"], "category": "schlagloch", "status": "new", "location": {"lat": 52.1039, "lon": 9.3576},
+        }
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()

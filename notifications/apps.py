@@ -8,6 +8,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications.handlers import push_events
-        from reports.signals import events_committed
+        from notifications.queue import queue_deliveries
+        from reports.signals import events_committed, events_recorded
 
         events_committed.connect(push_events, dispatch_uid="notifications.push_events")
+        # Durable work: written in the report's own transaction.
+        events_recorded.connect(queue_deliveries, dispatch_uid="notifications.queue_deliveries")

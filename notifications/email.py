@@ -1,0 +1,147 @@
+"""E-mails to reporters and staff, built when they are sent (so they say what is true then).
+
+Every mail has a plain-text and an HTML part from templates in ``notifications/email/``, in the
+recipient's language. Only the confirmation mail goes to an address that is not confirmed.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from notifications.models import Delivery, DeliveryKind
+from notifications.transports import DeliveryError, NotApplicable
+from reports.models import EventKind, Report, ReportEvent
+from reports.workflow import Status
+
+REOPEN_SALT = "notifications.reopen"
+# A follow-up's reopen link stays valid this long after it was sent.
+REOPEN_MAX_AGE = 90 * 24 * 3600
+
+
+@dataclass
+class Mail:
+    subject: str
+    template: str
+    context: dict
+
+
+def public_url(path: str) -> str:
+    return settings.PUBLIC_URL + path
+
+
+def reopen_token(report: Report, fixed_event_id: int) -> str:
+    return signing.dumps({"r": str(report.public_id), "e": fixed_event_id}, salt=REOPEN_SALT)
+
+
+def read_reopen_token(token: str) -> tuple[str, int] | None:
+    try:
+        data = signing.loads(token, salt=REOPEN_SALT, max_age=REOPEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return data["r"], data["e"]
+
+
+def last_status_event(report: Report) -> ReportEvent | None:
+    return report.events.filter(kind=EventKind.STATUS_CHANGED).order_by("-id").first()
+
+
+def mail_language(delivery: Delivery) -> str:
+    report = delivery.report
+    language = getattr(report, "language", "") if report is not None else ""
+    if not language and delivery.address is not None:
+        language = delivery.address.language
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def confirmation_mail(delivery: Delivery) -> Mail:
+    address = delivery.address
+    if address.is_confirmed:
+        raise NotApplicable("the address was confirmed meanwhile")
+    token = address.new_token()
+    address.save(update_fields=["token_hash"])
+    return Mail(
+        subject=_("Please confirm your e-mail address for report %(reference)s") % {"reference": delivery.report.reference},
+        template="confirmation",
+        context={"report": delivery.report, "link": public_url(reverse("notifications:confirm", args=[token]))},
+    )
+
+
+def status_mail(delivery: Delivery) -> Mail:
+    report = delivery.report
+    events = list(ReportEvent.objects.filter(pk__in=delivery.data.get("events", []), is_public=True).order_by("id"))
+    if not events:
+        raise NotApplicable("the events are gone")
+    return Mail(
+        subject=_("Your report %(reference)s: %(status)s") % {"reference": report.reference, "status": report.get_status_display()},
+        template="status",
+        context={"report": report, "events": events},
+    )
+
+
+def follow_up_mail(delivery: Delivery) -> Mail:
+    report = delivery.report
+    fixed_event_id = delivery.data["fixed_event"]
+    latest = last_status_event(report)
+    if report.status != Status.FIXED or latest is None or latest.pk != fixed_event_id:
+        raise NotApplicable("the report is no longer fixed")
+    token = reopen_token(report, fixed_event_id)
+    return Mail(
+        subject=_("Is the defect fixed? Your report %(reference)s") % {"reference": report.reference},
+        template="follow_up",
+        context={"report": report, "link": public_url(reverse("notifications:reopen", args=[token]))},
+    )
+
+
+def digest_mail(delivery: Delivery) -> Mail:
+    from notifications.queue import overdue_for_lead
+
+    reports = list(overdue_for_lead(delivery.recipient_user))
+    if not reports:
+        raise NotApplicable("nothing is overdue any more")
+    return Mail(
+        subject=_("%(count)d overdue reports") % {"count": len(reports)},
+        template="digest",
+        context={"reports": reports, "user": delivery.recipient_user, "admin_url": public_url(reverse("admin:index"))},
+    )
+
+
+BUILDERS = {
+    DeliveryKind.CONFIRMATION: confirmation_mail,
+    DeliveryKind.STATUS: status_mail,
+    DeliveryKind.FOLLOW_UP: follow_up_mail,
+    DeliveryKind.DIGEST: digest_mail,
+}
+
+
+def require_confirmed(delivery: Delivery) -> None:
+    if delivery.kind in (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST):
+        return
+    if delivery.address is None or not delivery.address.is_confirmed:
+        raise NotApplicable("the address is not confirmed")
+
+
+class EmailTransport:
+    def send(self, delivery: Delivery) -> None:
+        require_confirmed(delivery)
+        with translation.override(mail_language(delivery)):
+            mail = BUILDERS[delivery.kind](delivery)
+            context = {**mail.context, "public_url": settings.PUBLIC_URL}
+            text = render_to_string(f"notifications/email/{mail.template}.txt", context)
+            html = render_to_string(f"notifications/email/{mail.template}.html", context)
+        message = EmailMultiAlternatives(mail.subject, text, to=[delivery.target])
+        message.attach_alternative(html, "text/html")
+        try:
+            message.send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=True) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP: {exc}", permanent=False) from None

@@ -1,0 +1,18 @@
+"""Run when a worker starts: hand over deliveries a dead worker left behind, and start the periodic sweep."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from notifications import queue
+from notifications.tasks import schedule_sweep
+
+
+class Command(BaseCommand):
+    help = "Re-queue deliveries whose worker stopped and make sure the periodic sweep is scheduled."
+
+    def handle(self, *args, **options) -> None:
+        requeued = queue.sweep()
+        scheduled = schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
+        self.stdout.write(
+            f"{requeued} deliveries re-queued; periodic sweep {'scheduled' if scheduled else 'already scheduled'}."
+        )

@@ -1,0 +1,188 @@
+"""Who is told what: e-mail addresses (double opt-in), subscriptions, webhooks and the delivery queue.
+
+A ``Delivery`` is one message to one recipient, written in the same transaction as the report event
+that causes it (notifications/queue.py) and sent by the worker (notifications/tasks.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from geo.models import Authority, Department
+from reports.models import Report, ReportEvent
+
+
+def normalise_address(address: str) -> str:
+    # Mailbox names are case-sensitive by the RFC, but no provider treats them so; one row per person.
+    return address.strip().lower()
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits: a fast hash suffices.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class EmailAddress(models.Model):
+    """A reporter's address. Nothing but the confirmation mail goes to it before it is confirmed."""
+
+    address = models.EmailField(_("address"), unique=True)
+    language = models.CharField(_("language"), max_length=8, default="de")
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    # Only the hash of the newest confirmation link's token; it is cleared when used.
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("e-mail address")
+        verbose_name_plural = _("e-mail addresses")
+        ordering = ["address"]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    def new_token(self) -> str:
+        """A fresh confirmation token; earlier links stop working. Only its hash is kept."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token
+
+
+class Subscription(models.Model):
+    """An address follows a report (the reporter's own, for now)."""
+
+    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="subscriptions")
+    address = models.ForeignKey(
+        EmailAddress, verbose_name=_("address"), on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [models.UniqueConstraint(fields=["report", "address"], name="subscription_once")]
+
+    def __str__(self) -> str:
+        return f"{self.address} → {self.report}"
+
+
+class Webhook(models.Model):
+    """Another system (e.g. an authority's ticket system) that receives the public events of its reports."""
+
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(_("URL"), max_length=500, validators=[URLValidator(schemes=["http", "https"])])
+    secret = models.CharField(
+        _("secret"), max_length=200, default=secrets.token_urlsafe,
+        help_text=_("The receiver checks the X-OpenMelder-Signature header with this key (HMAC-SHA256 of the body)."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(authority__isnull=False) | Q(department__isnull=False), name="webhook_has_an_owner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def clean(self) -> None:
+        if self.authority_id is None and self.department_id is None:
+            raise ValidationError(_("Choose an authority or a department."))
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class DeliveryKind(models.TextChoices):
+    CONFIRMATION = "confirmation", _("Address confirmation")
+    STATUS = "status", _("Status change")
+    FOLLOW_UP = "follow_up", _("Fixed? follow-up")
+    DIGEST = "digest", _("Overdue digest")
+    EVENT = "event", _("Event (webhook)")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    # Not sent because it no longer applied when its time came (e.g. reopened before the follow-up).
+    SKIPPED = "skipped", _("Skipped")
+
+
+class Delivery(models.Model):
+    """One message to one recipient. ``key`` makes it unique: it is never created, nor sent, twice.
+
+    A worker sends it only after claiming it with a conditional UPDATE that sets ``lease_until``;
+    if the worker dies, the lease expires and the sweeper hands it to another worker.
+    """
+
+    key = models.CharField(max_length=300, unique=True, editable=False)
+    event = models.ForeignKey(
+        ReportEvent, verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=DeliveryKind.choices)
+    # The e-mail address or the webhook URL, as it was when the delivery was queued.
+    target = models.CharField(_("recipient"), max_length=500)
+    address = models.ForeignKey(
+        EmailAddress, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries", editable=False
+    )
+    webhook = models.ForeignKey(
+        Webhook, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries", editable=False
+    )
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    # Kind-specific details, e.g. the events a status mail tells about.
+    data = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-id"]
+        indexes = [
+            # The sweeper's query: pending deliveries by due time.
+            models.Index(
+                fields=["next_attempt_at"], name="delivery_pending_due", condition=Q(status="pending")
+            ),
+            models.Index(fields=["status", "channel"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.target}"

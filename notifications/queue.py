@@ -1,0 +1,282 @@
+"""The durable delivery queue: which events cause which messages, and how a worker sends each once.
+
+1. ``queue_deliveries`` receives ``reports.signals.events_recorded`` inside the transaction that
+   wrote the events. It writes ``Delivery`` rows and enqueues one ``deliver`` task for each (the
+   django_tasks_db backend writes the task row through the same database connection), so a report
+   change, its events and its messages commit or roll back together. It does no I/O.
+2. ``deliver`` claims the delivery with a conditional UPDATE (pending, due, lease free or expired)
+   that sets a lease; only the claimant sends. Success marks it sent; a temporary error schedules
+   another attempt with exponential backoff (and a new task), up to NOTIFY_MAX_ATTEMPTS; a
+   permanent error marks it failed at once.
+3. A worker killed mid-send leaves its task row RUNNING forever and the delivery leased. The
+   ``sweep`` task (re-enqueuing itself every SWEEP_INTERVAL_SECONDS; seeded by the
+   ``schedule_notifications`` command when a worker starts) hands deliveries whose lease expired,
+   or whose task never ran, to a new task.
+
+Exactly once in the normal case. Across a kill it is at least once: a worker that dies after the
+receiver accepted but before it recorded "sent" is retried after its lease. Webhooks carry the
+delivery id so receivers can deduplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.models import (
+    Channel, Delivery, DeliveryKind, DeliveryStatus, EmailAddress, Subscription, Webhook, normalise_address,
+)
+from notifications.transports import DeliveryError, NotApplicable, transport_for
+from reports.models import EventKind, Report, ReportEvent
+from reports.workflow import Status
+
+logger = logging.getLogger(__name__)
+
+# Public events that a reporter hears about by mail.
+MAIL_EVENT_KINDS = {EventKind.STATUS_CHANGED, EventKind.PUBLIC_ANSWER}
+
+
+def option(name: str):
+    return settings.NOTIFICATIONS[name]
+
+
+# --- 1. Planning: events → deliveries, inside the report's transaction ---------------------------
+
+def queue_deliveries(sender, events: list[ReportEvent], **kwargs) -> None:
+    planned: list[Delivery] = []
+    for report, report_events in _by_report(events):
+        planned += plan_for_report(report, report_events)
+    if planned:
+        enqueue(Delivery.objects.bulk_create(planned))
+
+
+def _by_report(events: Iterable[ReportEvent]) -> list[tuple[Report, list[ReportEvent]]]:
+    groups: dict[int, tuple[Report, list[ReportEvent]]] = {}
+    for event in events:
+        groups.setdefault(event.report_id, (event.report, []))[1].append(event)
+    return list(groups.values())
+
+
+def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]:
+    planned: list[Delivery] = []
+    for event in events:
+        if event.kind == EventKind.CREATED and report.reporter_email:
+            planned += subscribe_reporter(report, event)
+    mail_events = [e for e in events if e.is_public and e.kind in MAIL_EVENT_KINDS]
+    if mail_events:
+        planned += status_mails(report, mail_events)
+        fixed = [e for e in mail_events if e.kind == EventKind.STATUS_CHANGED and e.to_status == Status.FIXED]
+        if fixed:
+            planned += follow_up_mails(report, fixed[-1])
+    planned += webhook_calls(report, [e for e in events if e.is_public])
+    return planned
+
+
+def report_language(report: Report) -> str:
+    return getattr(report, "language", "") or settings.LANGUAGE_CODE
+
+
+def subscribe_reporter(report: Report, event: ReportEvent) -> list[Delivery]:
+    """The reporter follows their report; an unconfirmed address first gets the confirmation mail."""
+    address = _address(normalise_address(report.reporter_email), report_language(report))
+    Subscription.objects.get_or_create(report=report, address=address)
+    if address.is_confirmed:
+        return []
+    return [
+        Delivery(
+            key=f"confirmation:{event.pk}:{address.pk}", event=event, report=report, channel=Channel.EMAIL,
+            kind=DeliveryKind.CONFIRMATION, target=address.address, address=address,
+        )
+    ]
+
+
+def _address(normalised: str, language: str) -> EmailAddress:
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent insert must not break the report's transaction
+            return EmailAddress.objects.get_or_create(address=normalised, defaults={"language": language})[0]
+    except IntegrityError:
+        return EmailAddress.objects.get(address=normalised)
+
+
+def confirmed_subscriptions(report: Report):
+    return Subscription.objects.filter(report=report, address__confirmed_at__isnull=False).select_related("address")
+
+
+def status_mails(report: Report, events: list[ReportEvent]) -> list[Delivery]:
+    """One mail per confirmed subscriber for what happened in this transaction (status and answer together)."""
+    last = events[-1]
+    return [
+        Delivery(
+            key=f"status:{last.pk}:{sub.address_id}", event=last, report=report, channel=Channel.EMAIL,
+            kind=DeliveryKind.STATUS, target=sub.address.address, address=sub.address,
+            data={"events": [e.pk for e in events]},
+        )
+        for sub in confirmed_subscriptions(report)
+    ]
+
+
+def follow_up_mails(report: Report, fixed: ReportEvent) -> list[Delivery]:
+    due = timezone.now() + timedelta(days=option("FOLLOW_UP_DAYS"))
+    return [
+        Delivery(
+            key=f"follow_up:{fixed.pk}:{sub.address_id}", event=fixed, report=report, channel=Channel.EMAIL,
+            kind=DeliveryKind.FOLLOW_UP, target=sub.address.address, address=sub.address,
+            data={"fixed_event": fixed.pk}, next_attempt_at=due,
+        )
+        for sub in confirmed_subscriptions(report)
+    ]
+
+
+def webhooks_for(report: Report):
+    owners = Q(authority_id=report.authority_id)
+    if report.department_id is not None:
+        owners |= Q(department_id=report.department_id)
+    return Webhook.objects.filter(owners, active=True)
+
+
+def webhook_calls(report: Report, events: list[ReportEvent]) -> list[Delivery]:
+    if not events:
+        return []
+    hooks = list(webhooks_for(report))
+    return [
+        Delivery(
+            key=f"webhook:{event.pk}:{hook.pk}", event=event, report=report, channel=Channel.WEBHOOK,
+            kind=DeliveryKind.EVENT, target=hook.url, webhook=hook,
+        )
+        for event in events
+        for hook in hooks
+    ]
+
+
+def enqueue(deliveries: Iterable[Delivery]) -> None:
+    """One task per delivery, in the caller's transaction; a task due later waits for its time."""
+    from notifications.tasks import deliver
+
+    now = timezone.now()
+    for delivery in deliveries:
+        when = delivery.next_attempt_at
+        (deliver.using(run_after=when) if when > now else deliver).enqueue(delivery.pk)
+
+
+# --- 2. Sending: claim, send, record ----------------------------------------------------------
+
+def claim(delivery_id: int, now: datetime | None = None) -> Delivery | None:
+    """Take the delivery for this worker, or None if it is not due, done, or held by a live worker."""
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    claimed = (
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=option("LEASE_SECONDS")), lease_token=token,
+                attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    return Delivery.objects.select_related(
+        "address", "webhook", "report__category", "report__authority", "report__department", "event", "recipient_user"
+    ).get(pk=delivery_id)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(option("RETRY_BASE_SECONDS") * 2 ** (attempts - 1), 6 * 3600))
+
+
+def send(delivery_id: int) -> str:
+    """Send one delivery if this worker can claim it; returns what happened (the task's result)."""
+    delivery = claim(delivery_id)
+    if delivery is None:
+        return "not claimed"
+    try:
+        transport_for(delivery.channel).send(delivery)
+    except NotApplicable as exc:
+        return _record(delivery, status=DeliveryStatus.SKIPPED, error=str(exc))
+    except DeliveryError as exc:
+        if exc.permanent or delivery.attempts >= option("MAX_ATTEMPTS"):
+            logger.warning("delivery %s failed for good after %s attempts: %s", delivery.pk, delivery.attempts, exc)
+            return _record(delivery, status=DeliveryStatus.FAILED, error=str(exc))
+        return _retry(delivery, error=str(exc))
+    return _record(delivery, status=DeliveryStatus.SENT, error="")
+
+
+def _mine(delivery: Delivery):
+    # Only the worker holding the lease records the outcome.
+    return Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING, lease_token=delivery.lease_token)
+
+
+def _record(delivery: Delivery, *, status: str, error: str) -> str:
+    now = timezone.now()
+    _mine(delivery).update(
+        status=status, last_error=error[:2000], lease_until=None, sent_at=now if status == DeliveryStatus.SENT else None
+    )
+    return status
+
+
+def _retry(delivery: Delivery, *, error: str) -> str:
+    when = timezone.now() + backoff(delivery.attempts)
+    with transaction.atomic():
+        if _mine(delivery).update(next_attempt_at=when, lease_until=None, last_error=error[:2000]):
+            delivery.next_attempt_at = when
+            enqueue([delivery])
+    return "retry"
+
+
+# --- 3. Recovery and periodic work ------------------------------------------------------------
+
+def sweep(now: datetime | None = None, limit: int = 1000) -> int:
+    """Give deliveries whose worker died (lease expired) or whose task never ran a new task."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=option("LEASE_SECONDS"))
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=stale_before)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            # Due again now: the next sweep leaves them alone for another lease period.
+            Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+            enqueue(Delivery(pk=pk, next_attempt_at=now) for pk in ids)
+    if ids:
+        logger.info("re-queued %d deliveries whose worker stopped", len(ids))
+    return len(ids)
+
+
+def overdue_for_lead(user) -> list[Report]:
+    overdue = getattr(Report.objects, "overdue", None)
+    if overdue is None or user is None:  # before reports has due dates
+        return []
+    departments = user.memberships.filter(role="lead").values("department")
+    return list(overdue().filter(department__in=departments).select_related("category").order_by("due_at"))
+
+
+def queue_digests(now: datetime | None = None) -> int:
+    """Once a day, from NOTIFY_DIGEST_HOUR (local time), one digest per department lead with overdue reports."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    if local.hour < option("DIGEST_HOUR"):
+        return 0
+    leads = get_user_model().objects.filter(memberships__role="lead", is_active=True).exclude(email="").distinct()
+    queued = 0
+    for user in leads:
+        key = f"digest:{local.date().isoformat()}:{user.pk}"
+        if Delivery.objects.filter(key=key).exists() or not overdue_for_lead(user):
+            continue
+        try:
+            with transaction.atomic():
+                delivery = Delivery.objects.create(
+                    key=key, channel=Channel.EMAIL, kind=DeliveryKind.DIGEST, target=user.email, recipient_user=user
+                )
+                enqueue([delivery])
+        except IntegrityError:  # another worker's sweep queued it first
+            continue
+        queued += 1
+    return queued

@@ -1,0 +1,92 @@
+"""Webhooks: each public event of a report, POSTed as JSON to the systems registered for its authority
+or department, signed so the receiver can trust it.
+
+Body: the event's REST representation (the same as the citizen API and the websockets send) and a
+summary of the report without any personal data. Headers:
+
+- ``X-OpenMelder-Signature: sha256=<hex>``: HMAC-SHA256 of the raw body with the webhook's secret;
+- ``X-OpenMelder-Timestamp``: Unix time of sending (also in the body as ``sent_at``, so it is signed);
+- ``X-OpenMelder-Delivery``: the delivery's id, the same on every attempt. Delivery is at least once
+  (a worker killed after the receiver answered sends again): receivers deduplicate by this id.
+
+Any 2xx is success. A 4xx other than 408 and 429 is permanent (the receiver refuses it; retrying
+would not help); 408, 429, 5xx, timeouts and connection errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.utils import translation
+
+from notifications.models import Delivery
+from notifications.transports import DeliveryError
+from reports.models import Report, ReportEvent
+from reports.serializers import EventSerializer
+
+SIGNATURE_HEADER = "X-OpenMelder-Signature"
+TIMESTAMP_HEADER = "X-OpenMelder-Timestamp"
+DELIVERY_HEADER = "X-OpenMelder-Delivery"
+_RETRYABLE_CLIENT_ERRORS = {408, 429}
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def report_summary(report: Report) -> dict:
+    """What a receiving system needs to file the report, and nothing about the reporter."""
+    return {
+        "id": str(report.public_id),
+        "reference": report.reference,
+        "status": report.status,
+        "status_label": report.get_status_display(),
+        "category": report.category.slug,
+        "authority": report.authority.slug,
+        "department": report.department.slug if report.department else None,
+        "location": {"lat": report.location.y, "lon": report.location.x},
+        "address": report.address,
+        "description": report.description,
+        "created_at": report.created_at.isoformat(),
+    }
+
+
+def event_body(event: ReportEvent, *, sent_at: int) -> bytes:
+    with translation.override(settings.LANGUAGE_CODE):
+        payload = {**EventSerializer(event).data, "report": report_summary(event.report), "sent_at": sent_at}
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+
+
+class WebhookTransport:
+    def send(self, delivery: Delivery) -> None:
+        webhook = delivery.webhook
+        now = int(time.time())
+        body = event_body(delivery.event, sent_at=now)
+        request = urllib.request.Request(
+            webhook.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "OpenMelder-Webhook/1",
+                SIGNATURE_HEADER: sign(webhook.secret, body),
+                TIMESTAMP_HEADER: str(now),
+                DELIVERY_HEADER: str(delivery.pk),
+            },
+        )
+        timeout = settings.NOTIFICATIONS["WEBHOOK_TIMEOUT_SECONDS"]
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) URLs only, see the model)
+                response.read(1024)
+        except urllib.error.HTTPError as exc:
+            permanent = 400 <= exc.code < 500 and exc.code not in _RETRYABLE_CLIENT_ERRORS
+            raise DeliveryError(f"HTTP {exc.code} from {webhook.url}", permanent=permanent) from None
+        except (urllib.error.URLError, OSError) as exc:  # refused, DNS, timeout, TLS
+            reason = getattr(exc, "reason", exc)
+            raise DeliveryError(f"{webhook.url}: {reason}", permanent=False) from None

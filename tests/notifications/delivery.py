@@ -52,7 +52,7 @@ def links(text: str, kind: str) -> list[str]:
 @dataclass
 class Call:
     path: str
-    headers: dict
+    headers: dict  # names in lower case
     body: bytes
     answered: int
 
@@ -77,13 +77,13 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 delivery = self.headers.get("X-OpenMelder-Delivery")
-                attempt = 1 + sum(1 for c in receiver.calls if c.headers.get("X-OpenMelder-Delivery") == delivery)
+                attempt = 1 + sum(1 for c in receiver.calls if c.headers.get("x-openmelder-delivery") == delivery)
                 first = not receiver.got_first.is_set()
                 receiver.got_first.set()
                 if first and receiver.hold is not None:
                     receiver.hold.wait(60)
                 status = receiver.answer(attempt)
-                receiver.calls.append(Call(self.path, dict(self.headers), body, status))
+                receiver.calls.append(Call(self.path, {k.lower(): v for k, v in self.headers.items()}, body, status))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -108,4 +108,4 @@ class Receiver:
 
 def valid_signature(call: Call, secret: str) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), call.body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(call.headers.get("X-OpenMelder-Signature", ""), expected)
+    return hmac.compare_digest(call.headers.get("x-openmelder-signature", ""), expected)

@@ -26,7 +26,7 @@ def receiver():
 def hameln_webhook(url: str) -> Webhook:
     from geo.models import Authority
 
-    return Webhook.objects.create(authority=Authority.objects.get(slug="stadt-hameln"), url=url, secret="s3cr3t")
+    return Webhook.objects.create(authority=Authority.objects.get(ags="03252006"), url=url, secret="s3cr3t")  # Stadt Hameln
 
 
 def test_each_public_event_is_posted_once_signed_and_without_personal_data(client, personas, receiver):
@@ -38,7 +38,7 @@ def test_each_public_event_is_posted_once_signed_and_without_personal_data(clien
     assert [c.json["kind"] for c in calls] == ["created", "routed", "status_changed"]
     assert all(valid_signature(c, hook.secret) for c in calls)
     assert not valid_signature(calls[0], "another secret")
-    assert all(c.headers["X-OpenMelder-Timestamp"] == str(c.json["sent_at"]) for c in calls)
+    assert all(c.headers["x-openmelder-timestamp"] == str(c.json["sent_at"]) for c in calls)
     last = calls[-1].json
     assert last["seq"] > calls[0].json["seq"] and last["to_status"] == "in_progress"
     assert last["message"] == "Wir kümmern uns."
@@ -66,10 +66,10 @@ def test_a_receiver_that_fails_with_500_then_accepts_gets_each_event_delivered_o
     hameln_webhook(receiver.start())
     submit(client)
     run_worker()
-    assert [c.answered for c in receiver.calls] == [500, 500, 200, 200] or sorted(c.answered for c in receiver.calls) == [200, 200, 500, 500]
+    assert sorted(c.answered for c in receiver.calls) == [200, 200, 500, 500]
     delivered = receiver.delivered()
     assert sorted(c.json["kind"] for c in delivered) == ["created", "routed"]
-    assert len({c.headers["X-OpenMelder-Delivery"] for c in delivered}) == 2
+    assert len({c.headers["x-openmelder-delivery"] for c in delivered}) == 2
     assert {(d.status, d.attempts) for d in Delivery.objects.filter(channel="webhook")} == {("sent", 2)}
 
 

@@ -12,6 +12,7 @@ Near a border between two authorities the decision says so and names both (``nea
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,14 +20,13 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point, Polygon
 from django.contrib.gis.measure import D
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Model, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from geo.models import Authority, AuthorityKind, Category, Department, Responsibility, Road
+from geo.models import Authority, AuthorityKind, Category, Department, Road
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ def route(category: Category | None, point: Point) -> Decision:
     # The reason is stored and shown to staff: always in the installation's language, whatever
     # the language of the request that caused the routing.
     with override(settings.LANGUAGE_CODE):
-        covering = list(covering_authorities(point))
+        places = _places(point)
+        covering = [place.authority for place in places if place.covers]
         if not covering:
             raise OutsideServiceArea(point, *_nearest_authority(point))
         decision = None
@@ -80,22 +81,10 @@ def route(category: Category | None, point: Point) -> Decision:
             decision = _by_responsibility(category, point, covering)
         if decision is None:
             decision = _by_area(category, covering)
-        near_border = _near_border(point, covering)
+        near_border = _near_border(places, covering)
         if near_border is None:
             return decision
         return Decision(decision.authority, decision.department, decision.reason, near_border, decision.road)
-
-
-def covering_authorities(point: Point):
-    """Authorities whose boundary covers the point, smallest first."""
-    return (
-        Authority.objects.filter(active=True)
-        .filter(index_candidates(Authority, "boundary", point))
-        .filter(boundary__covers=point)
-        .select_related("default_department")
-        .defer("boundary", "default_department__authority")
-        .order_by("area_km2", "ars", "pk")
-    )
 
 
 def _by_road(category: Category, point: Point) -> Decision | None:
@@ -114,8 +103,7 @@ def _by_road(category: Category, point: Point) -> Decision | None:
     if road is None:
         return None
     owner = road.owner
-    responsibility = _best_responsibility(category, point, authority=owner)
-    department = responsibility.department if responsibility else owner.default_department
+    department = _responsible_department(category, point, authority=owner) or owner.default_department
     return Decision(
         authority=owner,
         department=department,
@@ -131,10 +119,9 @@ def _by_road(category: Category, point: Point) -> Decision | None:
 
 
 def _by_responsibility(category: Category, point: Point, covering: list[Authority]) -> Decision | None:
-    responsibility = _best_responsibility(category, point, covering=covering)
-    if responsibility is None:
+    department = _responsible_department(category, point, covering=covering)
+    if department is None:
         return None
-    department = responsibility.department
     return Decision(
         authority=department.authority,
         department=department,
@@ -164,31 +151,105 @@ def _by_area(category: Category | None, covering: list[Authority]) -> Decision:
     return Decision(authority=authority, department=department, reason=reason)
 
 
-def _best_responsibility(
+def _responsible_department(
     category: Category, point: Point, *, covering: list[Authority] = (), authority: Authority | None = None
-) -> Responsibility | None:
-    responsibilities = Responsibility.objects.filter(
-        category=category, department__active=True, department__authority__active=True
+) -> Department | None:
+    """The department of the best responsibility for ``category`` at ``point``, with its authority.
+
+    The best: the highest priority, then the smallest area (the responsibility's own or its authority's).
+
+    Candidates: those with an area of their own that covers the point, and those without one (the
+    authority's boundary applies) of the covering authorities, whose point-in-polygon test is done
+    already; for a road's owner only its own (an owner without a boundary, the Autobahn GmbH, covers
+    its roads). As one OR over both kinds of area the planner joins every department and authority;
+    as a UNION ALL each part uses an index (bench/README.md).
+    """
+    dialect = _dialect()
+    on_point, point_params = _geometry(point)
+    frame, frame_params = dialect.frame("geo_responsibility", "area", "r", point)
+    owner_ids = [authority.pk] if authority is not None else [a.pk for a in covering]
+    own_area_owner = "AND d.authority_id = %s" if authority is not None else ""
+    candidates = (
+        "SELECT r.id AS id, r.department_id AS department_id, r.priority AS priority, "
+        "COALESCE(r.area_km2, a.area_km2) AS effective_area "
+        "FROM geo_responsibility r JOIN geo_department d ON d.id = r.department_id "
+        "JOIN geo_authority a ON a.id = d.authority_id "
+        "WHERE r.category_id = %s AND d.active AND a.active AND "
     )
-    own_area = Q(area__isnull=False, area__covers=point)
-    if authority is not None:
-        # Within a road owner's departments; an owner without a boundary (the Autobahn GmbH) covers its roads.
-        responsibilities = responsibilities.filter(department__authority=authority).filter(own_area | Q(area__isnull=True))
+    sql = (
+        f"SELECT {_DEPARTMENT.select()}, {_AUTHORITY.select()} FROM ("
+        f"{candidates} r.area IS NOT NULL AND {frame} AND {dialect.covers('r.area', on_point)} {own_area_owner} "
+        f"UNION ALL "
+        f"{candidates} r.area IS NULL AND d.authority_id IN ({', '.join(['%s'] * len(owner_ids))}) "
+        "ORDER BY priority DESC, effective_area, id LIMIT 1"
+        ") best JOIN geo_department d ON d.id = best.department_id JOIN geo_authority a ON a.id = d.authority_id"
+    )
+    params = [
+        category.pk, *frame_params, *point_params, *([authority.pk] if authority is not None else []),
+        category.pk, *owner_ids,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    department = _DEPARTMENT.instance(row[: len(_DEPARTMENT)])
+    department.authority = _AUTHORITY.instance(row[len(_DEPARTMENT) :])
+    return department
+
+
+@dataclass(frozen=True)
+class _Place:
+    """An authority whose boundary's bounding box meets the border-check box around the point."""
+
+    authority: Authority
+    covers: bool
+    # Metres from the point; None where the boundary does not meet the box (or there is no border check).
+    distance: float | None
+
+
+def _places(point: Point) -> list[_Place]:
+    """The authorities covering the point and those near it, smallest first, from one query.
+
+    The covering ones decide (steps 1 and 2), the near ones are the border check's candidates. Each
+    comes with its default department, its boundary is not loaded: a MultiPolygon from the database
+    costs more than the whole query. The spatial expressions are those Django writes for the lookups
+    ``covers``, ``intersects`` and ``distance_lte`` and for ``Distance()``: the same decisions as
+    through the ORM, for a tenth of the time (bench/README.md).
+    """
+    dialect = _dialect()
+    distance = settings.OPENMELDER["BORDER_DISTANCE_M"]
+    on_point, point_params = _geometry(point)
+    if distance > 0:
+        box = envelope(point, distance)
+        on_box, box_params = _geometry(box)
+        near = f"CASE WHEN {dialect.intersects('a.boundary', on_box)} THEN {dialect.distance('a.boundary', on_point)} END"
+        near_params = [*box_params, *point_params]
     else:
-        # The authorities covering the point are already known: no second point-in-polygon test
-        # of their boundaries (and no join of them) is needed.
-        authority_area = Q(area__isnull=True, department__authority__in=[a.pk for a in covering])
-        responsibilities = responsibilities.filter(own_area | authority_area)
-    return (
-        responsibilities.select_related("department__authority")
-        .defer("area", "department__authority__boundary")
-        .annotate(effective_area=Coalesce(F("area_km2"), F("department__authority__area_km2")))
-        .order_by("-priority", "effective_area", "pk")
-        .first()
+        box, near, near_params = point, "NULL", []
+    frame, frame_params = dialect.frame("geo_authority", "boundary", "a", box)
+    sql = (
+        f"SELECT {_AUTHORITY.select()}, {_DEPARTMENT.select()}, {dialect.covers('a.boundary', on_point)}, {near} "
+        "FROM geo_authority a LEFT JOIN geo_department d ON d.id = a.default_department_id "
+        f"WHERE a.active AND {frame} ORDER BY a.area_km2, a.ars, a.id"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*point_params, *near_params, *frame_params])
+        rows = cursor.fetchall()
+    places = []
+    authority_end = len(_AUTHORITY)
+    department_end = authority_end + len(_DEPARTMENT)
+    for row in rows:
+        authority = _AUTHORITY.instance(row[:authority_end])
+        department_id = row[authority_end]
+        authority.default_department = (
+            _DEPARTMENT.instance(row[authority_end:department_end]) if department_id is not None else None
+        )
+        places.append(_Place(authority, bool(row[department_end]), row[department_end + 1]))
+    return places
 
 
-def _near_border(point: Point, covering: list[Authority]) -> NearBorder | None:
+def _near_border(places: list[_Place], covering: list[Authority]) -> NearBorder | None:
     """Another authority within the border distance, other than the one here and those it belongs to.
 
     "Here" is the smallest covering authority; its parents (Landkreis, Samtgemeinde) are not
@@ -205,21 +266,125 @@ def _near_border(point: Point, covering: list[Authority]) -> NearBorder | None:
         not_neighbours.add(parent_id)
         parent = by_pk.get(parent_id)
         parent_id = parent.parent_id if parent is not None else None
-    neighbour = (
-        Authority.objects.filter(active=True, boundary__isnull=False)
-        .exclude(pk__in=not_neighbours)
-        # One filter() each: the database evaluates them in this order, the exact distance last.
-        .filter(index_candidates(Authority, "boundary", box := envelope(point, distance)))
-        .filter(boundary__intersects=box)
-        .filter(boundary__distance_lte=(point, D(m=distance)))
-        .defer("boundary")
-        .annotate(distance=Distance("boundary", point))
-        .order_by("area_km2", "ars", "pk")
-        .first()
+    # The places are ordered smallest first, as the neighbour is chosen.
+    neighbour = next(
+        (
+            place
+            for place in places
+            if place.distance is not None and place.distance <= distance and place.authority.pk not in not_neighbours
+        ),
+        None,
     )
     if neighbour is None:
         return None
-    return NearBorder(distance_m=neighbour.distance.m, candidates=(here, neighbour))
+    return NearBorder(distance_m=neighbour.distance, candidates=(here, neighbour.authority))
+
+
+class _Columns:
+    """A model's columns (but the geometry) under a table alias, and instances made from their values.
+
+    route()'s queries are written as SQL (building them through the ORM took ten times as long as
+    running them); this keeps their column lists and the conversion of values in step with the models.
+    """
+
+    def __init__(self, model: type[Model], alias: str, skip: tuple[str, ...] = ()) -> None:
+        self.model = model
+        self.alias = alias
+        self.fields = [f for f in model._meta.concrete_fields if f.name not in skip]
+        self.attnames = {f.attname for f in self.fields}
+        self._converters: dict[str, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def select(self) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
+
+    def instance(self, values: Sequence) -> Model:
+        values = list(values)
+        for n, functions, column in self._converters_for_connection():
+            for function in functions:
+                values[n] = function(values[n], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+    def _converters_for_connection(self) -> list:
+        # As the ORM converts values (e.g. SQLite's text timestamps), once per database backend.
+        converters = self._converters.get(connection.vendor)
+        if converters is None:
+            converters = []
+            for n, field in enumerate(self.fields):
+                column = field.get_col(self.alias)
+                functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+                if functions:
+                    converters.append((n, functions, column))
+            self._converters[connection.vendor] = converters
+        return converters
+
+
+_AUTHORITY = _Columns(Authority, "a", skip=("boundary",))
+_DEPARTMENT = _Columns(Department, "d")
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """The spatial SQL of a backend, as Django writes it for the same lookups."""
+
+    covers_sql: str
+    intersects_sql: str
+    distance_sql: str
+    # Rows of the table whose bounding box meets the geometry's: {alias}, then parameters (table, column, extent).
+    frame_sql: str
+    frame_by_extent: bool
+
+    def covers(self, column: str, geometry: str) -> str:
+        return self.covers_sql.format(column, geometry)
+
+    def intersects(self, column: str, geometry: str) -> str:
+        return self.intersects_sql.format(column, geometry)
+
+    def distance(self, column: str, geometry: str) -> str:
+        return self.distance_sql.format(column, geometry)
+
+    def frame(self, table: str, column: str, alias: str, geometry) -> tuple[str, list]:
+        if self.frame_by_extent:
+            return self.frame_sql.format(alias=alias), [table, column, *geometry.extent]
+        placeholder, params = _geometry(geometry)
+        return self.frame_sql.format(alias=alias, column=column, geometry=placeholder), params
+
+
+_SPATIAL_INDEX_FRAME = (
+    "SELECT ROWID FROM SpatialIndex WHERE f_table_name = %s AND f_geometry_column = %s "
+    "AND search_frame = BuildMbr(%s, %s, %s, %s, 4326)"
+)
+
+_DIALECTS = {
+    "postgresql": _Dialect(
+        covers_sql="ST_Covers({}, {})",
+        intersects_sql="ST_Intersects({}, {})",
+        distance_sql="ST_DistanceSphere({}, {})",
+        frame_sql="{alias}.{column} && {geometry}",
+        frame_by_extent=False,
+    ),
+    # SpatiaLite uses its R*Tree only when asked like this (Django never does).
+    "sqlite": _Dialect(
+        covers_sql="Covers({}, {}) > 0",
+        intersects_sql="Intersects({}, {}) > 0",
+        distance_sql="COALESCE(Distance({}, {}, 0), 0)",
+        frame_sql="{alias}.id IN (" + _SPATIAL_INDEX_FRAME + ")",
+        frame_by_extent=True,
+    ),
+}
+
+
+def _dialect() -> _Dialect:
+    return _DIALECTS[connection.vendor]
+
+
+def _geometry(geometry) -> tuple[str, list]:
+    """A placeholder and its parameter for a geometry literal, as the ORM passes one."""
+    field = Authority._meta.get_field("boundary")
+    return connection.ops.get_geom_placeholder(field, geometry, None), [field.get_db_prep_value(geometry, connection)]
 
 
 def index_candidates(model, column: str, geometry) -> Q:
@@ -231,11 +396,7 @@ def index_candidates(model, column: str, geometry) -> Q:
     if connection.vendor != "sqlite":
         return Q()
     xmin, ymin, xmax, ymax = geometry.extent
-    frame = RawSQL(
-        "SELECT ROWID FROM SpatialIndex WHERE f_table_name = %s AND f_geometry_column = %s "
-        "AND search_frame = BuildMbr(%s, %s, %s, %s, 4326)",
-        (model._meta.db_table, column, xmin, ymin, xmax, ymax),
-    )
+    frame = RawSQL(_SPATIAL_INDEX_FRAME, (model._meta.db_table, column, xmin, ymin, xmax, ymax))
     return Q(pk__in=frame)
 
 

@@ -54,6 +54,11 @@ def last_status_event(report: Report) -> ReportEvent | None:
     return report.events.filter(kind=EventKind.STATUS_CHANGED).order_by("-id").first()
 
 
+def status_label(report: Report) -> str:
+    # Installations may rename statuses (reports.StatusLabel); fall back to the built-in label.
+    return str(getattr(report, "status_label", "") or report.get_status_display())
+
+
 def mail_language(delivery: Delivery) -> str:
     report = delivery.report
     language = getattr(report, "language", "") if report is not None else ""
@@ -81,7 +86,7 @@ def status_mail(delivery: Delivery) -> Mail:
     if not events:
         raise NotApplicable("the events are gone")
     return Mail(
-        subject=_("Your report %(reference)s: %(status)s") % {"reference": report.reference, "status": report.get_status_display()},
+        subject=_("Your report %(reference)s: %(status)s") % {"reference": report.reference, "status": status_label(report)},
         template="status",
         context={"report": report, "events": events},
     )

@@ -1,4 +1,5 @@
-"""Run when a worker starts: hand over deliveries a dead worker left behind, and start the periodic sweep."""
+"""Run when a worker starts: hand over deliveries a dead worker left behind, queue due digests, and start
+the periodic sweep (which then does both every SWEEP_INTERVAL_SECONDS)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -8,11 +9,12 @@ from notifications.tasks import schedule_sweep
 
 
 class Command(BaseCommand):
-    help = "Re-queue deliveries whose worker stopped and make sure the periodic sweep is scheduled."
+    help = "Re-queue deliveries whose worker stopped, queue due digests, and make sure the periodic sweep is scheduled."
 
     def handle(self, *args, **options) -> None:
         requeued = queue.sweep()
+        digests = queue.queue_digests()
         scheduled = schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
         self.stdout.write(
-            f"{requeued} deliveries re-queued; periodic sweep {'scheduled' if scheduled else 'already scheduled'}."
+            f"{requeued} deliveries re-queued; {digests} digests queued; periodic sweep {'scheduled' if scheduled else 'already scheduled'}."
         )

@@ -1,0 +1,46 @@
+"""Department leads get one mail a day listing their overdue reports."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from reports.models import Report
+from tests.mobile_api.test_submit import submit
+from tests.notifications.delivery import run_worker
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_lead_gets_one_digest_a_day_of_the_overdue_reports_of_their_department(client, personas, settings):
+    settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "DIGEST_HOUR": 0}
+    personas.hameln_lead.email = "lead@hameln.example"
+    personas.hameln_lead.save()
+    personas.hameln_worker.email = "worker@hameln.example"
+    personas.hameln_worker.save()
+    overdue = submit(client).json()
+    on_time = submit(client, {"description": "Noch Zeit."}).json()
+    Report.objects.filter(public_id=overdue["id"]).update(due_at=timezone.now() - timedelta(days=2))
+    Report.objects.filter(public_id=on_time["id"]).update(due_at=timezone.now() + timedelta(days=2))
+
+    call_command("schedule_notifications")
+    run_worker()
+    assert [m.to for m in mail.outbox] == [["lead@hameln.example"]]
+    assert overdue["reference"] in mail.outbox[0].body and on_time["reference"] not in mail.outbox[0].body
+    assert overdue["reference"] in mail.outbox[0].alternatives[0][0]
+
+    call_command("schedule_notifications")
+    run_worker()
+    assert len(mail.outbox) == 1, "one digest a day"
+
+
+def test_no_digest_when_nothing_is_overdue(client, personas, settings):
+    settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "DIGEST_HOUR": 0}
+    personas.hameln_lead.email = "lead@hameln.example"
+    personas.hameln_lead.save()
+    submit(client)
+    call_command("schedule_notifications")
+    run_worker()
+    assert mail.outbox == []

@@ -1,0 +1,190 @@
+"""Forms of the staff web app (/staff/). They only parse input; the rules live in reports.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from geo.models import Authority, Category, Department
+from reports.workflow import Status
+
+TEXT_LIMIT = 4000
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    """Django's login form that admits only people who work for a department (and superusers)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_staff": _(
+            "This account does not work for any department, so it cannot use the staff pages. "
+            "Ask your administrator to add it to a department."
+        ),
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        from reports.services import staff_roles
+
+        super().confirm_login_allowed(user)
+        if not user.is_superuser and not staff_roles(user):
+            raise ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+class TaskFilterForm(forms.Form):
+    """The filters of "Meine Aufgaben"; ``filter_data`` turns them into api.ReportFilter's query parameters."""
+
+    SCOPE_MINE, SCOPE_ALL = "mine", "all"
+    STATUS_OPEN, STATUS_ANY = "open", "any"
+
+    scope = forms.ChoiceField(
+        label=_("Reports"), required=False,
+        choices=[(SCOPE_MINE, _("My departments")), (SCOPE_ALL, _("All of my authorities"))],
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    category = forms.ModelChoiceField(
+        label=_("Category"), required=False, queryset=Category.objects.filter(active=True), to_field_name="slug",
+        empty_label=_("All categories"),
+    )
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    ordering = forms.ChoiceField(
+        label=_("Sort by"), required=False,
+        choices=[("due_at", _("Due date")), ("-created_at", _("Newest first")), ("distance", _("Distance from me"))],
+    )
+    near = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, status_label, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            (self.STATUS_OPEN, _("Open")), (self.STATUS_ANY, _("Any status")),
+            *((value, status_label(value)) for value in Status.values),
+        ]
+
+    def filter_data(self, my_departments: list[int]) -> dict[str, str]:
+        """The parameters for reports.api.ReportFilter (call after is_valid)."""
+        data = self.cleaned_data
+        params: dict[str, str] = {}
+        if data.get("scope") != self.SCOPE_ALL and my_departments:
+            params["department"] = ",".join(str(pk) for pk in my_departments)
+        status = data.get("status") or self.STATUS_OPEN
+        if status == self.STATUS_OPEN:
+            params["open"] = "true"
+        elif status != self.STATUS_ANY:
+            params["status"] = status
+        if data.get("category"):
+            params["category"] = data["category"].slug
+        if data.get("overdue"):
+            params["overdue"] = "true"
+        if data.get("q"):
+            params["q"] = data["q"]
+        return params
+
+    def list_query(self) -> dict[str, str]:
+        """The parameters for reports.api.ListQuery (near, ordering)."""
+        data = self.cleaned_data
+        params = {key: data[key] for key in ("near", "ordering") if data.get(key)}
+        if params.get("ordering") == "distance" and "near" not in params:
+            # Without a position there is nothing to measure from; the page offers the browser's.
+            params.pop("ordering")
+        return params
+
+
+class TransitionForm(forms.Form):
+    prefix = "transition"
+    to = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
+    message = forms.CharField(
+        label=_("Public answer"), required=False, max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Shown to the reporter and on the public report."),
+    )
+    note = forms.CharField(
+        label=_("Internal note"), required=False, max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only staff see this."),
+    )
+    duplicate_of = forms.CharField(
+        label=_("Original report (reference)"), required=False, max_length=64,
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "placeholder": "HM-2026-000123"}),
+    )
+    authority = forms.ModelChoiceField(
+        label=_("Forward to"), required=False, to_field_name="slug", queryset=Authority.objects.none(),
+        empty_label=_("Choose an authority"),
+    )
+
+    def __init__(self, *args, request=None, authorities=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+        if authorities is not None:
+            self.fields["authority"].queryset = authorities
+
+    def clean_duplicate_of(self):
+        from reports.api import get_staff_report
+
+        reference = self.cleaned_data["duplicate_of"].strip()
+        if not reference:
+            return None
+        try:
+            return get_staff_report(self.request, reference)
+        except Http404:
+            raise ValidationError(_("No such report."), code="not_found") from None
+
+
+class AnswerForm(forms.Form):
+    prefix = "answer"
+    message = forms.CharField(
+        label=_("Public answer"), max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Shown to the reporter and on the public report."),
+    )
+
+
+class NoteForm(forms.Form):
+    prefix = "note"
+    note = forms.CharField(
+        label=_("Internal note"), max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only staff see this."),
+    )
+
+
+class ReassignForm(forms.Form):
+    prefix = "reassign"
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), empty_label=_("Choose a department"),
+    )
+    note = forms.CharField(
+        label=_("Internal note"), required=False, max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, departments=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["department"].queryset = departments
+
+
+class MultipleImageInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
+class PhotoForm(forms.Form):
+    prefix = "fix"
+    MAX_PHOTOS = 5
+
+    photos = MultipleFileField(
+        label=_("Fix photo"),
+        help_text=_("Take a photo with the camera or choose one or more images (at most 5)."),
+        # capture opens the phone's rear camera straight away; desktops show a file chooser.
+        widget=MultipleImageInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+
+    def clean_photos(self):
+        photos = self.cleaned_data["photos"]
+        if len(photos) > self.MAX_PHOTOS:
+            raise ValidationError(_("At most 5 photos at once."), code="max_length")
+        return photos

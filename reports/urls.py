@@ -1,0 +1,19 @@
+"""The staff web app, mounted at /staff/ (namespace "staff")."""
+
+from django.urls import path
+
+from reports import views
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", views.task_list, name="tasks"),
+    path("login/", views.StaffLoginView.as_view(), name="login"),
+    path("logout/", views.StaffLogoutView.as_view(), name="logout"),
+    path("reports/<str:key>/", views.report_detail, name="report"),
+    path("reports/<str:key>/transition/", views.report_transition, name="transition"),
+    path("reports/<str:key>/answer/", views.report_answer, name="answer"),
+    path("reports/<str:key>/note/", views.report_note, name="note"),
+    path("reports/<str:key>/reassign/", views.report_reassign, name="reassign"),
+    path("reports/<str:key>/photos/", views.report_photos, name="photos"),
+]

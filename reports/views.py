@@ -1,0 +1,282 @@
+"""The staff web app (/staff/): server-rendered pages for the phone next to the pothole and the desk.
+
+Views only parse forms and call reports.services; every rule (who may do what, what a transition
+needs) lives there and in reports.workflow. A report of another authority does not exist here (404).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.contrib.gis.db.models.functions import Distance
+from django.core.paginator import Paginator
+from django.db.models import F, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import get_language, gettext as _, ngettext
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+from geo.models import Authority, Department, Membership
+from reports import services
+from reports.api import ListQuery, ReportFilter, get_staff_report, processed_photos
+from reports.forms import (
+    AnswerForm, NoteForm, PhotoForm, ReassignForm, StaffAuthenticationForm, TaskFilterForm, TransitionForm,
+)
+from reports.models import PhotoKind, Report, StatusLabel
+from reports.workflow import Status, TransitionError, allowed_transitions, is_open
+
+PAGE_SIZE = 20
+DETAIL_TEMPLATE = "staff/report_detail.html"
+
+
+def staff_required(view: Callable) -> Callable:
+    """Logged in (else to the login page) and working for a department (else a page that says so)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("staff:login"))
+        roles = services.staff_roles(request.user)
+        if not roles and not request.user.is_superuser:
+            return render(request, "staff/not_staff.html", status=403)
+        request.staff_roles = roles
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class StaffLoginView(LoginView):
+    template_name = "staff/login.html"
+    authentication_form = StaffAuthenticationForm
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("staff:tasks")
+
+
+class StaffLogoutView(LogoutView):
+    next_page = reverse_lazy("staff:login")
+
+
+# --- "Meine Aufgaben" -------------------------------------------------------------------------
+
+@require_GET
+@staff_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    my_departments = list(Membership.objects.filter(user=request.user).values_list("department_id", flat=True))
+    form = TaskFilterForm(request.GET, status_label=StatusLabel.label)
+    status = 200
+    source = form
+    if not form.is_valid():
+        status = 400
+        source = TaskFilterForm({}, status_label=StatusLabel.label)
+        source.is_valid()
+    reports = ReportFilter(
+        source.filter_data(my_departments),
+        queryset=Report.objects.for_staff(request.user).select_related("category", "department", "authority"),
+    ).qs
+    query = ListQuery(data=source.list_query())
+    if not query.is_valid():
+        status = 400
+        for field, errors in query.errors.items():
+            for error in errors:
+                form.add_error(None, f"{field}: {error}")
+        options = {}
+    else:
+        options = query.validated_data
+    reports = _ordered(reports, options)
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "staff/task_list.html", {
+        "form": form,
+        "page": page,
+        "near": options.get("near"),
+        "page_query": _query_without(request, "page"),
+        "distance_query": _query_without(request, "page", "near", "ordering"),
+        "has_departments": bool(my_departments),
+    }, status=status)
+
+
+def _ordered(reports, options: dict):
+    """Sorted as the staff API sorts (reports.api.ReportList): by due date unless asked otherwise."""
+    near = options.get("near")
+    ordering = options.get("ordering") or ("distance" if near else "due_at")
+    if near is not None:
+        reports = reports.annotate(distance=Distance("location", near))
+    if ordering == "due_at":
+        return reports.order_by(F("due_at").asc(nulls_last=True), "pk")
+    return reports.order_by(ordering, "pk")
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    return urlencode([(k, v) for k, values in request.GET.lists() if k not in names for v in values])
+
+
+# --- A report ---------------------------------------------------------------------------------
+
+@require_GET
+@staff_required
+def report_detail(request: HttpRequest, key: str) -> HttpResponse:
+    report = get_staff_report(request, key)
+    return render(request, DETAIL_TEMPLATE, _detail_context(request, report))
+
+
+def _forward_targets(report: Report):
+    """Authorities a report can be forwarded to: in the platform (with a department) or by e-mail."""
+    return (
+        Authority.objects.filter(active=True)
+        .filter(Q(default_department__isnull=False) | ~Q(email=""))
+        .exclude(pk=report.authority_id)
+        .order_by("name")
+    )
+
+
+def _sibling_departments(report: Report):
+    return Department.objects.filter(authority_id=report.authority_id, active=True).exclude(pk=report.department_id)
+
+
+def _template_text(templates: list[dict], chosen: str | None) -> str:
+    return next((t["text"] for t in templates if str(t["id"]) == chosen), "")
+
+
+def _detail_context(request: HttpRequest, report: Report, bound: dict | None = None) -> dict:
+    bound = bound or {}
+    role = services.actor_role(request.user, report)
+    transitions = allowed_transitions(report.status, role) if role else []
+    language = get_language() or "de"
+    transition_form = bound.get("transition")
+    target = transition_form["to"].value() if transition_form is not None else request.GET.get("to")
+    if target not in transitions:
+        target = None
+    template = request.GET.get("template")
+    transition_templates = services.response_templates(report, status=target, language=language) if target else []
+    answer_templates = services.response_templates(report, status=report.status, language=language)
+    if transition_form is None and target:
+        transition_form = TransitionForm(
+            initial={"to": target, "message": _template_text(transition_templates, template)},
+            request=request, authorities=_forward_targets(report),
+        )
+    photos = list(report.photos.all())
+    return {
+        "report": report,
+        "role": role,
+        "transitions": [(status, StatusLabel.label(status)) for status in transitions],
+        "target": target,
+        "target_label": StatusLabel.label(target) if target else "",
+        "needs_reason": target == Status.REJECTED,
+        "transition_form": transition_form,
+        "transition_templates": transition_templates,
+        "selected_template": template,
+        "answer_form": bound.get("answer") or AnswerForm(
+            initial={"message": "" if target else _template_text(answer_templates, template)}
+        ),
+        "answer_templates": answer_templates,
+        "note_form": bound.get("note") or NoteForm(),
+        "reassign_form": bound.get("reassign") or ReassignForm(departments=_sibling_departments(report)),
+        "photo_form": bound.get("photos") or PhotoForm(),
+        "is_open": is_open(report.status),
+        "report_photos": [p for p in photos if p.kind == PhotoKind.REPORT],
+        "fix_photos": [p for p in photos if p.kind == PhotoKind.FIX],
+        "events": list(report.events.all()),
+    }
+
+
+# --- Changes: each POST goes through one service ----------------------------------------------
+
+def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Report, dict], str]) -> HttpResponse:
+    """Validate ``form``, run ``perform`` (a service call returning the success message), then show the report.
+
+    Errors the service raises are shown next to the field they concern, with a 4xx status.
+    """
+    report = get_staff_report(request, key)
+    form = form(report)
+    status = 400
+    if form.is_valid():
+        try:
+            done = perform(report, form.cleaned_data)
+        except services.NotPermitted:
+            raise Http404 from None
+        except TransitionError as error:
+            _add_error(form, error.field, error.message)
+            status = 400 if error.code == "required" else 409
+        except services.InvalidChange as error:
+            _add_error(form, error.field, error.message)
+        except ApiValidationError as error:  # the photo pipeline rejected a file
+            for messages_ in error.detail.values():
+                for message in messages_:
+                    form.add_error("photos", str(message))
+        else:
+            messages.success(request, done)
+            if not Report.objects.for_staff(request.user).filter(pk=report.pk).exists():
+                return redirect("staff:tasks")  # forwarded out of the user's reach
+            return redirect("staff:report", key=report.reference)
+    return render(request, DETAIL_TEMPLATE, _detail_context(request, report, {name: form}), status=status)
+
+
+def _add_error(form, field: str, message) -> None:
+    visible = field in form.fields and not form.fields[field].widget.is_hidden
+    form.add_error(field if visible else None, str(message))
+
+
+@require_POST
+@staff_required
+def report_transition(request: HttpRequest, key: str) -> HttpResponse:
+    def perform(report: Report, data: dict) -> str:
+        services.report_transition(
+            report=report, to=data["to"], actor=request.user, message=data["message"], note=data["note"],
+            duplicate_of=data.get("duplicate_of"), authority=data.get("authority"),
+        )
+        return _("Status set to “%(status)s”.") % {"status": StatusLabel.label(data["to"])}
+
+    def form(report: Report) -> TransitionForm:
+        return TransitionForm(request.POST, request=request, authorities=_forward_targets(report))
+
+    return _act(request, key, "transition", form, perform)
+
+
+@require_POST
+@staff_required
+def report_answer(request: HttpRequest, key: str) -> HttpResponse:
+    def perform(report: Report, data: dict) -> str:
+        services.report_answer(report=report, actor=request.user, message=data["message"])
+        return _("Answer published.")
+
+    return _act(request, key, "answer", lambda report: AnswerForm(request.POST), perform)
+
+
+@require_POST
+@staff_required
+def report_note(request: HttpRequest, key: str) -> HttpResponse:
+    def perform(report: Report, data: dict) -> str:
+        services.report_note(report=report, actor=request.user, note=data["note"])
+        return _("Internal note saved.")
+
+    return _act(request, key, "note", lambda report: NoteForm(request.POST), perform)
+
+
+@require_POST
+@staff_required
+def report_reassign(request: HttpRequest, key: str) -> HttpResponse:
+    def perform(report: Report, data: dict) -> str:
+        services.report_reassign(report=report, department=data["department"], actor=request.user, note=data["note"])
+        return _("Handed over to %(department)s.") % {"department": data["department"].name}
+
+    def form(report: Report) -> ReassignForm:
+        # Any department may be chosen here; the service says whether it belongs to the report's authority.
+        return ReassignForm(request.POST, departments=Department.objects.filter(active=True))
+
+    return _act(request, key, "reassign", form, perform)
+
+
+@require_POST
+@staff_required
+def report_photos(request: HttpRequest, key: str) -> HttpResponse:
+    def perform(report: Report, data: dict) -> str:
+        photos = processed_photos(data["photos"])
+        services.report_add_photos(report=report, actor=request.user, photos=photos)
+        return ngettext("Photo added.", "%(count)d photos added.", len(photos)) % {"count": len(photos)}
+
+    return _act(request, key, "photos", lambda report: PhotoForm(request.POST, request.FILES), perform)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("mail/", include("notifications.urls")),
     path("open311/v2/", include("mobile_api.open311.urls")),
     path("api/staff/", include("reports.api_urls")),
+    path("staff/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -165,7 +165,13 @@ else:
 # Caches: Redis when configured (shared by all processes: rate limits count across them), else
 # the process's memory (the embedded default runs one web process).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "om"}}
+    # Fails open: a Redis outage must not fail requests (rate limits are not enforced meanwhile).
+    CACHES = {
+        "default": {
+            "BACKEND": "backend.cache.FailOpenRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "om",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -109,3 +109,47 @@ class Receiver:
 def valid_signature(call: Call, secret: str) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), call.body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(call.headers.get("x-openmelder-signature", ""), expected)
+
+
+class RedisServer:
+    """A real redis-server of the test's own, on 127.0.0.1, that can be stopped and started again on its port."""
+
+    def __init__(self, directory) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.directory = directory
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        import redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=0.5).ping():
+                    return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None

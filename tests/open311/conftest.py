@@ -76,6 +76,21 @@ def make_report(demo):
     return make
 
 
+def record(report, kind: str, message: str = "", *, public: bool = True, to_status: str = "") -> None:
+    """History as staff would leave it: events on the report (and its status), written as test data."""
+    from django.utils import timezone
+
+    from reports.models import Report, ReportEvent
+    from reports.workflow import is_open
+
+    now = timezone.now()
+    ReportEvent.objects.create(report=report, kind=kind, is_public=public, message=message, created_at=now,
+                               from_status=report.status if to_status else "", to_status=to_status)
+    if to_status:
+        Report.objects.filter(pk=report.pk).update(status=to_status, updated_at=now, closed_at=None if is_open(to_status) else now)
+        report.status = to_status
+
+
 def errors_of(response, status: int) -> list[str]:
     """The descriptions of an Open311 error document (JSON or XML), after checking its shape and status."""
     assert response.status_code == status, response.content

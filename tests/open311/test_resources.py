@@ -6,9 +6,9 @@ import pytest
 from django.core.files.storage import default_storage
 
 from reports.photos import process_photo
-from reports.services import report_answer, report_transition
+from reports.models import EventKind
 from reports.workflow import Status
-from tests.open311.conftest import errors_of, get, validate, xml, xml_records
+from tests.open311.conftest import errors_of, get, record, validate, xml, xml_records
 
 pytestmark = pytest.mark.django_db
 
@@ -51,13 +51,15 @@ def test_a_service_definition_validates_and_an_unknown_service_is_404(client, de
 
 
 @pytest.fixture
-def worked_report(make_report, admin_user):
+def worked_report(make_report):
     """A pothole with a photo that the Bauhof fixed, with a public answer."""
     photo = process_photo(PHOTO.read_bytes())
     report = make_report(description="Tiefes Loch vor der Marktkirche", photos=[photo],
                          reporter_name="Erika Mustermann", reporter_email="erika@example.org")
-    report_answer(report=report, actor=admin_user, message="We are on our way.")
-    report_transition(report=report, to=Status.FIXED, actor=admin_user, message="Filled with asphalt.")
+    record(report, EventKind.PUBLIC_ANSWER, "We are on our way.")
+    record(report, EventKind.STATUS_CHANGED, to_status=Status.IN_PROGRESS)  # no message: not a note
+    record(report, EventKind.STATUS_CHANGED, "Filled with asphalt.", to_status=Status.FIXED)
+    record(report, EventKind.INTERNAL_NOTE, "Asphalt ordered", public=False)
     return report
 
 
@@ -115,10 +117,8 @@ def test_extensions_add_the_public_notes_and_all_photo_urls(client, worked_repor
     assert "extended_attributes" not in get(client, "requests.json").json()[0]
 
 
-def test_no_reporter_data_and_no_internal_notes_in_any_output(client, worked_report, admin_user):
-    from reports.services import report_note
-
-    report_note(report=worked_report, actor=admin_user, note="Caller sounded angry")
+def test_no_reporter_data_and_no_internal_notes_in_any_output(client, worked_report):
+    record(worked_report, EventKind.INTERNAL_NOTE, "Caller sounded angry", public=False)
     for path in (f"requests/{worked_report.reference}.json", f"requests/{worked_report.reference}.xml",
                  "requests.json", "requests.xml"):
         content = get(client, path, extensions="true").content.decode()

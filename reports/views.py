@@ -18,7 +18,8 @@ from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.translation import get_language, gettext as _, ngettext
+from django.utils import translation
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
@@ -142,18 +143,23 @@ def _template_text(templates: list[dict], chosen: str | None) -> str:
     return next((t["text"] for t in templates if str(t["id"]) == chosen), "")
 
 
+def _templates(report: Report, status: str) -> list[dict]:
+    """Prepared answers in the reporter's language (they are addressed to the reporter), placeholders filled."""
+    with translation.override(report.language):
+        return services.response_templates(report, status=status, language=report.language)
+
+
 def _detail_context(request: HttpRequest, report: Report, bound: dict | None = None) -> dict:
     bound = bound or {}
     role = services.actor_role(request.user, report)
     transitions = allowed_transitions(report.status, role) if role else []
-    language = get_language() or "de"
     transition_form = bound.get("transition")
     target = transition_form["to"].value() if transition_form is not None else request.GET.get("to")
     if target not in transitions:
         target = None
     template = request.GET.get("template")
-    transition_templates = services.response_templates(report, status=target, language=language) if target else []
-    answer_templates = services.response_templates(report, status=report.status, language=language)
+    transition_templates = _templates(report, target) if target else []
+    answer_templates = _templates(report, report.status)
     if transition_form is None and target:
         transition_form = TransitionForm(
             initial={"to": target, "message": _template_text(transition_templates, template)},

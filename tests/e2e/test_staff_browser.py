@@ -1,0 +1,153 @@
+"""A Bauhof worker closes a ticket on a phone: headless Chromium against uvicorn with a real database.
+
+The report comes in over HTTP through the citizen API; the worker logs in on a 360×740 viewport,
+sets it in progress with a template answer, adds a fix photo and closes it as fixed. The public
+API then shows the answer and the fix photo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import REPO, manage
+from tests.personas import HAMELN_MARKET
+
+PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
+WORKER, PASSWORD = "bauhof-worker", "Worker-Pass-2026"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+CREATE_WORKER = f"""
+from django.contrib.auth import get_user_model
+from geo.models import Department, Membership, StaffRole
+user = get_user_model().objects.create_user(username={WORKER!r}, password={PASSWORD!r}, first_name="Bauhof-Mitarbeiter")
+Membership.objects.create(user=user, department=Department.objects.get(slug="bauhof-hameln"), role=StaffRole.WORKER)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """uvicorn on the embedded SpatiaLite database, with the demo configuration and one worker account."""
+    env = {"DEBUG": "true", "DATA_DIR": str(tmp_path_factory.mktemp("staff-server")), "DEMO_PASSWORD": "Demo-Pass-2026"}
+    for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"], ["shell", "-c", CREATE_WORKER]):
+        result = manage(*command, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env={**{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"uvicorn did not start: {process.stdout.read()}")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_and_fix_photo(server):
+    with sync_playwright() as playwright:
+        api = playwright.request.new_context(base_url=server)
+        created = api.post("/api/v1/reports/", multipart={
+            "category": "schlagloch", "lat": str(HAMELN_MARKET[0]), "lon": str(HAMELN_MARKET[1]),
+            "description": "Tiefes Loch vor der Apotheke",
+        })
+        assert created.status == 201, created.text()
+        report = created.json()
+
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=server, viewport={"width": 360, "height": 740}, locale="en-US",
+        )
+        page = context.new_page()
+
+        page.goto("/staff/")
+        expect(page).to_have_url(f"{server}/staff/login/?next=/staff/")
+        page.get_by_label("Username").fill(WORKER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
+        page.keyboard.press("Tab")
+        expect(page.locator(".skip-link")).to_be_focused()
+
+        page.get_by_role("link", name=report["reference"]).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(report["reference"])
+        assert page.locator('button[name="to"][value="rejected"]').count() == 0  # leads only
+        assert _fits_the_screen(page)
+        _assert_accessible(page)
+
+        page.locator('button[name="to"][value="in_progress"]').click()
+        page.wait_for_load_state()  # the script that fills in templates runs on load
+        page.locator("#transition").get_by_label("Response template").select_option(label="Auftrag eingeplant")
+        answer = page.locator("#id_transition-message")
+        # The reporter wrote in German: the answer is offered in German, placeholders filled in.
+        expect(answer).to_have_value(re.compile(rf"^Ihre Meldung {report['reference']} \(.+\) ist eingeplant"))
+        scheduled = answer.input_value()
+        page.locator("#transition button.primary").click()
+        expect(page.get_by_role("status")).to_contain_text("Status set to")
+        expect(page.locator("#current-status")).to_have_attribute("data-status", "in_progress")
+
+        page.locator("#id_fix-photos").set_input_files(PHOTO)
+        page.get_by_role("button", name="Upload photo").click()
+        expect(page.get_by_role("status")).to_contain_text("Photo added.")
+        expect(page.get_by_alt_text("Fix photo 1")).to_be_visible()
+
+        page.locator('button[name="to"][value="fixed"]').click()
+        page.wait_for_load_state()  # the script that fills in templates runs on load
+        page.locator("#transition").get_by_label("Response template").select_option(label="Mangel behoben")
+        expect(answer).to_have_value(re.compile("^Der gemeldete Mangel"))
+        fixed = answer.input_value()
+        page.locator("#transition button.primary").click()
+        expect(page.locator("#current-status")).to_have_attribute("data-status", "fixed")
+        assert _fits_the_screen(page)
+        _assert_accessible(page)
+        browser.close()
+
+        public = api.get(f"/api/v1/reports/{report['id']}/").json()
+        events = api.get(f"/api/v1/reports/{report['id']}/events/").json()["events"]
+        assert public["status"] == "fixed"
+        assert len(public["photos"]) == 1
+        photo = api.get(public["photos"][0]["url"])
+        assert photo.status == 200 and photo.headers["content-type"] == "image/jpeg"
+        changes = [(e["to_status"], e["message"]) for e in events if e["kind"] == "status_changed"]
+        assert changes == [
+            ("in_progress", scheduled),
+            ("fixed", fixed),
+        ]
+        assert "photo_added" in [e["kind"] for e in events]
+        api.dispose()
+
+
+def _fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def _assert_accessible(page) -> None:
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    assert results.violations_count == 0, results.generate_report()

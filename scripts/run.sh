@@ -90,6 +90,11 @@ trap cleanup EXIT
 trap 'echo; say "stopping"; exit 130' INT
 trap 'say "stopping"; exit 143' TERM
 
+# Links in mails point here.
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+# Hand over deliveries a killed worker left behind and start the periodic sweep.
+"$PY" manage.py schedule_notifications
+
 # Output goes to a log file and, prefixed with the process name, to the terminal. $! is the
 # PID of the command itself (the redirection's tee/sed run in their own processes).
 # No auto-reload: a demo does not change its code, and a reload could cut a task short.

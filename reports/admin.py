@@ -1,7 +1,7 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
-from reports.models import Photo, Report, ReportEvent
+from reports.models import Photo, Report, ReportEvent, ResponseTemplate, StatusLabel
 
 
 class PhotoInline(admin.TabularInline):
@@ -50,3 +50,25 @@ class ReportAdmin(LeafletGeoAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("authority__boundary")
+
+
+@admin.register(StatusLabel)
+class StatusLabelAdmin(admin.ModelAdmin):
+    """The labels are data; the status codes and their types are fixed by the workflow."""
+
+    list_display = ["status", "label_de", "label_en", "type"]
+    readonly_fields = ["status"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(admin.ModelAdmin):
+    list_display = ["title", "status", "category", "authority", "sort_order"]
+    list_filter = ["status", "category", "authority"]
+    search_fields = ["title", "text", "text_en"]
+    autocomplete_fields = ["authority"]

@@ -22,7 +22,10 @@ from django.utils import timezone
 from geo.boundaries import read_boundaries, save_boundaries
 from geo.models import Authority, AuthorityKind, Category, Department, Membership, Responsibility, StaffRole
 from geo.routing import route
-from reports.models import EventKind, Moderation, ReferenceCounter, Report, ReportEvent, Source, hash_secret
+from reports.models import (
+    EventKind, Moderation, ReferenceCounter, Report, ReportEvent, ResponseTemplate, Source, hash_secret,
+)
+from reports.deadlines import due_at
 from reports.services import opening_events
 from reports.workflow import Status, can_transition, is_open
 
@@ -114,6 +117,7 @@ def load_demo(*, password: str | None, reports: int = SAMPLE_REPORTS, now: datet
         categories = _categories(result)
         _responsibilities(county, municipalities, departments, categories, result)
         _accounts(departments, password, result)
+        _response_templates(result)
         _reports(categories, municipalities, reports, now, result)
     return result
 
@@ -204,6 +208,36 @@ def _accounts(departments: dict[str, Department], password: str | None, result: 
         result.logins.append((username, label, shown))
 
 
+# Prepared answers offered to staff: (title, status, German text, English text).
+RESPONSE_TEMPLATES = [
+    ("Eingang bestätigt", Status.ACKNOWLEDGED,
+     "Vielen Dank für Ihre Meldung {reference}. Wir haben sie erhalten und prüfen sie.",
+     "Thank you for your report {reference}. We have received it and will look into it."),
+    ("Auftrag eingeplant", Status.IN_PROGRESS,
+     "Ihre Meldung {reference} ({category}) ist eingeplant; {department} ist in den nächsten Tagen vor Ort.",
+     "Your report {reference} ({category}) is scheduled; {department} will be on site in the next few days."),
+    ("Mangel behoben", Status.FIXED,
+     "Der gemeldete Mangel ({category}) wurde behoben. Vielen Dank für Ihren Hinweis!",
+     "The reported problem ({category}) has been fixed. Thank you for letting us know!"),
+    ("Privatgrund", Status.REJECTED,
+     "Die Stelle liegt auf einem Privatgrundstück; dafür ist {authority} nicht zuständig. "
+     "Bitte wenden Sie sich an die Eigentümerin oder den Eigentümer.",
+     "The place is on private land, which {authority} is not responsible for. Please contact the owner."),
+    ("Bereits gemeldet", Status.DUPLICATE,
+     "Dieser Mangel wurde bereits gemeldet; wir bearbeiten ihn unter der früheren Meldung.",
+     "This problem has already been reported; we are handling it under the earlier report."),
+]
+
+
+def _response_templates(result: DemoResult) -> None:
+    for order, (title, status, german, english) in enumerate(RESPONSE_TEMPLATES):
+        _, created = ResponseTemplate.objects.get_or_create(
+            title=title, status=status, category=None, authority=None,
+            defaults={"text": german, "text_en": english, "sort_order": order},
+        )
+        result.count("response templates", created)
+
+
 # The way a report went, by how old it is: (weight, statuses after "new").
 PATHS_RECENT = [(5, []), (3, [Status.ACKNOWLEDGED]), (2, [Status.ACKNOWLEDGED, Status.IN_PROGRESS])]
 PATHS_OLDER = [
@@ -276,6 +310,7 @@ def _create_report(number, key, category, point, created_at, path, description, 
         moderation=Moderation.PUBLISHED,
         created_at=created_at,
         updated_at=created_at,
+        due_at=due_at(created_at, category.target_working_days, decision.authority.ars),
     )
     events = opening_events(decision, created_at)
     status, when = Status.NEW, created_at

@@ -529,6 +529,8 @@ def response_templates(report: Report, *, status: str | None = None, language: s
     )
     if status:
         templates = templates.filter(Q(status="") | Q(status=status))
+    # The most specific first: a category's own answers before the general ones.
+    templates = templates.order_by(F("category").asc(nulls_last=True), "sort_order", "title")
     values = _Placeholders(
         reference=report.reference, category=report.category.name, address=report.address or "",
         authority=str(report.authority), department=report.department.name if report.department else "",

@@ -58,6 +58,13 @@ def generous_rate_limits(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2 is slow by design (0.7 s per account here); in-process tests need no protection against
+    password cracking. Servers started by tests keep the real hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def demo(db, monkeypatch):
     """The demo configuration (Landkreis Hameln-Pyrmont), without sample reports."""

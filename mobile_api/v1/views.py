@@ -21,7 +21,7 @@ from geo.models import Category
 from geo.routing import OutsideServiceArea, route
 from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
 from reports.models import Report, ReportEvent
-from reports.photos import PhotoError, process_photo
+from reports.api import processed_photos
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
     IdempotencyConflict, MissingLocation, earlier_submission, report_submit, report_support, reports_nearby,
@@ -95,7 +95,7 @@ class ReportCreate(CitizenView):
             if result is None:
                 result = report_submit(
                     category=data["category"], device_location=submission.point(), description=data["description"],
-                    photos=_processed(contents), reporter_name=data["name"], reporter_email=data["email"],
+                    photos=processed_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
                     language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
                 )
         except MissingLocation as exc:
@@ -110,16 +110,6 @@ class ReportCreate(CitizenView):
         report = _reports().get(pk=result.report.pk)
         body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
-
-
-def _processed(contents: list[bytes]) -> list:
-    photos = []
-    for number, content in enumerate(contents):
-        try:
-            photos.append(process_photo(content))
-        except PhotoError as exc:
-            raise ValidationError({f"photos.{number}": [str(exc.message)]}, code=exc.code) from None
-    return photos
 
 
 def _idempotency_key(request: Request) -> uuid.UUID | None:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from reports.models import EventKind, Photo, Report, ReportEvent
+from reports.models import EventKind, Photo, Report, ReportEvent, StatusLabel
 
 
 def _absolute(request, path: str) -> str:
@@ -44,12 +44,12 @@ class EventSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_status(self, event: ReportEvent) -> str | None:
-        return event.get_to_status_display() if event.to_status else None
+        return StatusLabel.label(event.to_status) if event.to_status else None
 
 
 class ReportSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
-    status_label = serializers.CharField(source="get_status_display")
+    status_label = serializers.CharField()
     category = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
     authority = serializers.SerializerMethodField()
@@ -155,9 +155,8 @@ class StaffPhotoSerializer(PhotoSerializer):
 
 
 class StaffReportSerializer(ReportSerializer):
-    """A report as staff work on it. ``allowed_transitions`` is for the requesting user (context ``role``)."""
+    """A report as staff work on it. ``allowed_transitions`` is for the requesting user (context ``roles``)."""
 
-    status_label = serializers.CharField()
     category = serializers.SerializerMethodField()
     department = serializers.SerializerMethodField()
     authority = serializers.SerializerMethodField()

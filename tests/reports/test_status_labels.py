@@ -1,0 +1,41 @@
+"""Status labels are data: an installation renames a status in the admin and every channel shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.staff.conftest import Client, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_label_renamed_in_the_admin_shows_in_the_public_api(demo, admin_user):
+    from reports.models import StatusLabel
+
+    report = submit()
+    admin = Client()
+    admin.force_login(admin_user)
+    # Created by migration; transactional tests elsewhere may have flushed the table.
+    label, _ = StatusLabel.objects.get_or_create(status="new", defaults={"label_de": "Neu", "label_en": "New"})
+
+    response = admin.post(
+        f"/admin/reports/statuslabel/{label.pk}/change/", {"label_de": "Gemeldet", "label_en": "Reported"}
+    )
+    german = Client().get(f"/api/v1/reports/{report['id']}/", HTTP_ACCEPT_LANGUAGE="de").json()
+    english = Client().get(f"/api/v1/reports/{report['id']}/events/", HTTP_ACCEPT_LANGUAGE="en").json()
+
+    assert response.status_code == 302
+    assert german["status"] == "new" and german["status_label"] == "Gemeldet"
+    assert english["events"][0]["status"] == "Reported"
+
+
+def test_the_admin_can_neither_add_nor_delete_a_status(demo, admin_user):
+    from reports.models import StatusLabel
+
+    admin = Client()
+    admin.force_login(admin_user)
+    label, _ = StatusLabel.objects.get_or_create(status="fixed", defaults={"label_de": "Erledigt", "label_en": "Fixed"})
+
+    assert admin.get("/admin/reports/statuslabel/add/").status_code == 403
+    assert admin.post(f"/admin/reports/statuslabel/{label.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert StatusLabel.objects.filter(pk=label.pk).exists()

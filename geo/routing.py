@@ -70,15 +70,20 @@ def route(category: Category | None, point: Point) -> Decision:
     # The reason is stored and shown to staff: always in the installation's language, whatever
     # the language of the request that caused the routing.
     with override(settings.LANGUAGE_CODE):
-        places = _places(point)
+        by_road = category is not None and category.is_road_category
+        # A road's owner may differ from the authorities here: for road categories the responsibility
+        # is looked up once the road is known.
+        places, responsible = _places(point, None if by_road else category)
         covering = [place.authority for place in places if place.covers]
         if not covering:
             raise OutsideServiceArea(point, *_nearest_authority(point))
         decision = None
-        if category is not None and category.is_road_category:
+        if by_road:
             decision = _by_road(category, point)
-        if decision is None and category is not None:
-            decision = _by_responsibility(category, point, covering)
+            if decision is None:
+                responsible = _responsible_department(category, point, covering=covering)
+        if decision is None and responsible is not None:
+            decision = _by_responsibility(category, responsible)
         if decision is None:
             decision = _by_area(category, covering)
         near_border = _near_border(places, covering)
@@ -118,10 +123,7 @@ def _by_road(category: Category, point: Point) -> Decision | None:
     )
 
 
-def _by_responsibility(category: Category, point: Point, covering: list[Authority]) -> Decision | None:
-    department = _responsible_department(category, point, covering=covering)
-    if department is None:
-        return None
+def _by_responsibility(category: Category, department: Department) -> Decision:
     return Decision(
         authority=department.authority,
         department=department,
@@ -156,45 +158,60 @@ def _responsible_department(
 ) -> Department | None:
     """The department of the best responsibility for ``category`` at ``point``, with its authority.
 
-    The best: the highest priority, then the smallest area (the responsibility's own or its authority's).
+    Among the responsibilities of the authorities covering the point or, for a road, of its owner
+    (see ``_best_responsibility_sql``).
+    """
+    owners = [authority] if authority is not None else covering
+    table = f"(SELECT * FROM geo_authority WHERE active AND id IN ({', '.join(['%s'] * len(owners))}))"
+    sql, params = _best_responsibility_sql(category, point, table, [a.pk for a in owners], owner=authority)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _department_with_authority(row) if row is not None else None
 
-    Candidates: those with an area of their own that covers the point, and those without one (the
-    authority's boundary applies) of the covering authorities, whose point-in-polygon test is done
-    already; for a road's owner only its own (an owner without a boundary, the Autobahn GmbH, covers
-    its roads). As one OR over both kinds of area the planner joins every department and authority;
-    as a UNION ALL each part uses an index (bench/README.md).
+
+def _best_responsibility_sql(
+    category: Category, point: Point, owners: str, owner_params: list, *, owner: Authority | None = None
+) -> tuple[str, list]:
+    """SQL for the best responsibility's id, priority, area and then its department's and authority's columns.
+
+    The best: the highest priority, then the smallest area, the responsibility's own or else its
+    authority's. Candidates: those with an area of their own that covers the point, and those
+    without one (the authority's boundary applies) of the authorities ``owners`` yields (SQL for a
+    table of authorities with their columns): those covering the point, whose point-in-polygon test
+    is done already. For a road's ``owner`` only its own responsibilities count (an owner without a
+    boundary, the Autobahn GmbH, covers its roads). As one OR over both kinds of area the planner
+    joins every department and authority; as a UNION ALL each part uses an index (bench/README.md).
     """
     dialect = _dialect()
     on_point, point_params = _geometry(point)
     frame, frame_params = dialect.frame("geo_responsibility", "area", "r", point)
-    owner_ids = [authority.pk] if authority is not None else [a.pk for a in covering]
-    own_area_owner = "AND d.authority_id = %s" if authority is not None else ""
-    candidates = (
-        "SELECT r.id AS id, r.department_id AS department_id, r.priority AS priority, "
-        "COALESCE(r.area_km2, a.area_km2) AS effective_area "
+    own_area_owner, own_area_owner_params = ("AND d.authority_id = %s", [owner.pk]) if owner is not None else ("", [])
+    sql = (
+        "SELECT * FROM ("
+        "SELECT r.id AS responsibility_id, r.priority AS priority, COALESCE(r.area_km2, a.area_km2) AS effective_area, "
+        # Named apart: the row also holds the authorities and departments of the places.
+        f"{_DEPARTMENT.select(prefix='responsible_d_')}, {_AUTHORITY.select(prefix='responsible_a_')} "
         "FROM geo_responsibility r JOIN geo_department d ON d.id = r.department_id "
         "JOIN geo_authority a ON a.id = d.authority_id "
-        "WHERE r.category_id = %s AND d.active AND a.active AND "
+        "WHERE r.category_id = %s AND d.active AND a.active "
+        f"AND r.area IS NOT NULL AND {frame} AND {dialect.covers('r.area', on_point)} {own_area_owner} "
+        "UNION ALL "
+        f"SELECT r.id, r.priority, COALESCE(r.area_km2, a.area_km2), {_DEPARTMENT.select()}, {_AUTHORITY.select()} "
+        f"FROM geo_responsibility r JOIN geo_department d ON d.id = r.department_id JOIN {owners} a ON a.id = d.authority_id "
+        "WHERE r.category_id = %s AND d.active AND r.area IS NULL "
+        "ORDER BY priority DESC, effective_area, responsibility_id LIMIT 1"
+        ") best"
     )
-    sql = (
-        f"SELECT {_DEPARTMENT.select()}, {_AUTHORITY.select()} FROM ("
-        f"{candidates} r.area IS NOT NULL AND {frame} AND {dialect.covers('r.area', on_point)} {own_area_owner} "
-        f"UNION ALL "
-        f"{candidates} r.area IS NULL AND d.authority_id IN ({', '.join(['%s'] * len(owner_ids))}) "
-        "ORDER BY priority DESC, effective_area, id LIMIT 1"
-        ") best JOIN geo_department d ON d.id = best.department_id JOIN geo_authority a ON a.id = d.authority_id"
-    )
-    params = [
-        category.pk, *frame_params, *point_params, *([authority.pk] if authority is not None else []),
-        category.pk, *owner_ids,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    department = _DEPARTMENT.instance(row[: len(_DEPARTMENT)])
-    department.authority = _AUTHORITY.instance(row[len(_DEPARTMENT) :])
+    params = [category.pk, *frame_params, *point_params, *own_area_owner_params, *owner_params, category.pk]
+    return sql, params
+
+
+def _department_with_authority(values: Sequence) -> Department:
+    """The department and its authority from a row of ``_best_responsibility_sql``."""
+    values = values[3:]
+    department = _DEPARTMENT.instance(values[: len(_DEPARTMENT)])
+    department.authority = _AUTHORITY.instance(values[len(_DEPARTMENT) : len(_DEPARTMENT) + len(_AUTHORITY)])
     return department
 
 
@@ -208,14 +225,17 @@ class _Place:
     distance: float | None
 
 
-def _places(point: Point) -> list[_Place]:
-    """The authorities covering the point and those near it, smallest first, from one query.
+def _places(point: Point, category: Category | None) -> tuple[list[_Place], Department | None]:
+    """The authorities covering the point and those near it, smallest first; and, for a category,
+    the department of its best responsibility there. One query, one round trip.
 
-    The covering ones decide (steps 1 and 2), the near ones are the border check's candidates. Each
-    comes with its default department, its boundary is not loaded: a MultiPolygon from the database
-    costs more than the whole query. The spatial expressions are those Django writes for the lookups
-    ``covers``, ``intersects`` and ``distance_lte`` and for ``Distance()``: the same decisions as
-    through the ORM, for a tenth of the time (bench/README.md).
+    The covering authorities decide (steps 1 and 2), the near ones are the border check's
+    candidates. Each comes with its default department; its boundary is not loaded (a MultiPolygon
+    from the database costs more than the whole query). The spatial expressions are those Django
+    writes for the lookups ``covers``, ``intersects`` and ``distance_lte`` and for ``Distance()``:
+    the same decisions as through the ORM, in a fraction of the time (bench/README.md). PostgreSQL
+    plans every query anew, and a join costs about as much to plan as this query takes to run: the
+    authorities and departments are joined once each.
     """
     dialect = _dialect()
     distance = settings.OPENMELDER["BORDER_DISTANCE_M"]
@@ -228,15 +248,29 @@ def _places(point: Point) -> list[_Place]:
     else:
         box, near, near_params = point, "NULL", []
     frame, frame_params = dialect.frame("geo_authority", "boundary", "a", box)
-    sql = (
-        f"SELECT {_AUTHORITY.select()}, {_DEPARTMENT.select()}, {dialect.covers('a.boundary', on_point)}, {near} "
-        "FROM geo_authority a LEFT JOIN geo_department d ON d.id = a.default_department_id "
-        f"WHERE a.active AND {frame} ORDER BY a.area_km2, a.ars, a.id"
+    places = (
+        f"SELECT {_AUTHORITY.select()}, {dialect.covers('a.boundary', on_point)} AS covers, {near} AS distance "
+        f"FROM geo_authority a WHERE a.active AND {frame}"
     )
+    params = [*point_params, *near_params, *frame_params]
+    columns = f"{_AUTHORITY.select('places')}, {_DEPARTMENT.select()}, places.covers, places.distance"
+    default_department = "LEFT JOIN geo_department d ON d.id = places.default_department_id"
+    if category is None:
+        sql = f"WITH places AS ({places}) SELECT {columns} FROM places {default_department}"
+    else:
+        # The best responsibility, the same on every row.
+        covering = "(SELECT * FROM places WHERE covers)"
+        best, best_params = _best_responsibility_sql(category, point, covering, [])
+        params += best_params
+        sql = (
+            f"WITH places AS ({places}), best AS ({best}) "
+            f"SELECT {columns}, best.* FROM places {default_department} LEFT JOIN best ON 1 = 1"
+        )
+    sql += " ORDER BY places.area_km2, places.ars, places.id"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*point_params, *near_params, *frame_params])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    places = []
+    result = []
     authority_end = len(_AUTHORITY)
     department_end = authority_end + len(_DEPARTMENT)
     for row in rows:
@@ -245,8 +279,11 @@ def _places(point: Point) -> list[_Place]:
         authority.default_department = (
             _DEPARTMENT.instance(row[authority_end:department_end]) if department_id is not None else None
         )
-        places.append(_Place(authority, bool(row[department_end]), row[department_end + 1]))
-    return places
+        result.append(_Place(authority, bool(row[department_end]), row[department_end + 1]))
+    responsible = None
+    if rows and category is not None and rows[0][department_end + 2] is not None:
+        responsible = _department_with_authority(rows[0][department_end + 2 :])
+    return result, responsible
 
 
 def _near_border(places: list[_Place], covering: list[Authority]) -> NearBorder | None:
@@ -297,9 +334,13 @@ class _Columns:
     def __len__(self) -> int:
         return len(self.fields)
 
-    def select(self) -> str:
+    def select(self, alias: str | None = None, prefix: str = "") -> str:
+        """The columns, or with ``prefix`` the columns renamed (``d.name AS responsible_d_name``)."""
         quote = connection.ops.quote_name
-        return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
+        return ", ".join(
+            f"{alias or self.alias}.{quote(f.column)}" + (f" AS {quote(prefix + f.column)}" if prefix else "")
+            for f in self.fields
+        )
 
     def instance(self, values: Sequence) -> Model:
         values = list(values)
@@ -324,6 +365,7 @@ class _Columns:
 
 _AUTHORITY = _Columns(Authority, "a", skip=("boundary",))
 _DEPARTMENT = _Columns(Department, "d")
+
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from rest_framework.views import APIView
 from geo.models import Authority, Category, Department
 from geo.routing import OutsideServiceArea, index_candidates
 from reports import services
-from reports.models import Report, ReportEvent
+from reports.models import Moderation, Report, ReportEvent
 from reports.photos import PhotoError, process_photo
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, TransitionError
@@ -372,6 +372,24 @@ class Answer(ActionView):
 
     def perform(self, request, report, data):
         return services.report_answer(report=report, actor=request.user, message=data["message"])
+
+
+class ModerateInput(serializers.Serializer):
+    moderation = serializers.ChoiceField(choices=Moderation.choices)
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class Moderate(ActionView):
+    """Release a report held for review, or hide one (leads)."""
+
+    input_serializer = ModerateInput
+
+    @extend_schema(request=ModerateInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_moderate(report=report, actor=request.user, moderation=data["moderation"], note=data["note"])
 
 
 class NoteInput(serializers.Serializer):

@@ -17,6 +17,7 @@ urlpatterns = [
     path("reports/<str:key>/reassign/", api.Reassign.as_view(), name="report-reassign"),
     path("reports/<str:key>/forward/", api.Forward.as_view(), name="report-forward"),
     path("reports/<str:key>/duplicate/", api.Duplicate.as_view(), name="report-duplicate"),
+    path("reports/<str:key>/moderate/", api.Moderate.as_view(), name="report-moderate"),
     path("reports/<str:key>/photos/", api.Photos.as_view(), name="report-photos"),
     path("reports/<str:key>/templates/", api.Templates.as_view(), name="report-templates"),
 ]

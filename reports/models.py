@@ -211,6 +211,7 @@ class EventKind(models.TextChoices):
     ADDRESS_RESOLVED = "address_resolved", _("Address resolved")
     SUPPORTED = "supported", _("Supported")
     ANONYMISED = "anonymised", _("Personal data removed")
+    MODERATED = "moderated", _("Publication changed")
 
 
 class ReportEvent(models.Model):

@@ -375,6 +375,28 @@ def report_note(*, report: Report, actor, note: str) -> Report:
     return report
 
 
+def report_moderate(*, report: Report, actor, moderation: str, note: str = "") -> Report:
+    """Release a report held for review (publishing policy "after review"), or hide one from the public.
+
+    For leads and authority admins: what the public sees of a report is the authority's word.
+    """
+    if moderation not in Moderation.values:
+        raise InvalidChange("moderation", _("Unknown moderation state."))
+    with transaction.atomic():
+        report, role = _locked(report, actor)
+        if role not in (Role.LEAD, Role.AUTHORITY_ADMIN):
+            raise InvalidChange("moderation", _("Only leads may release or hide reports."), "not_permitted")
+        if report.moderation == moderation:
+            raise InvalidChange("moderation", _("The report is already in this state."))
+        events = [
+            _event(report, EventKind.MODERATED, actor, public=False, data={"from": report.moderation, "to": moderation}),
+            *_note_event(report, actor, note),
+        ]
+        report.moderation = moderation
+        _record(report, events, "moderation")
+    return report
+
+
 def report_reassign(*, report: Report, department: Department, actor, note: str = "") -> Report:
     """Hand the report to another department of the same authority (forward it to reach another authority)."""
     with transaction.atomic():

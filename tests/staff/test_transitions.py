@@ -216,3 +216,20 @@ def test_templates_are_offered_per_status_and_category_with_their_placeholders_f
     ]
     assert german.json()["templates"][1]["text"].startswith(f"Ihre Meldung {reference} (Schlagloch / Straßenschaden) ist eingeplant")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "status"
+
+
+def test_a_lead_releases_a_report_held_for_review_and_the_public_then_sees_it(personas, lead, worker):
+    from geo.models import Authority
+
+    Authority.objects.filter(slug="hameln").update(publishing_policy="after_review")
+    report = submit(description="Sperrmüll am Wehr")
+    assert Client().get(f"/api/v1/reports/{report['id']}/").status_code == 404
+
+    by_worker = worker.post(f"/api/staff/reports/{report['id']}/moderate/", {"moderation": "published"}, format="json")
+    released = lead.post(f"/api/staff/reports/{report['id']}/moderate/", {"moderation": "published"}, format="json")
+    again = lead.post(f"/api/staff/reports/{report['id']}/moderate/", {"moderation": "published"}, format="json")
+
+    assert by_worker.status_code == 400 and by_worker.json()["errors"][0]["code"] == "not_permitted"
+    assert released.status_code == 200 and released.json()["moderation"] == "published"
+    assert again.status_code == 400
+    assert Client().get(f"/api/v1/reports/{report['id']}/").json()["description"] == "Sperrmüll am Wehr"

@@ -266,3 +266,56 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.department} ({self.get_role_display()})"
+
+
+class QuestionType(models.TextChoices):
+    """The Open311 attribute datatypes."""
+
+    STRING = "string", _("Short text")
+    NUMBER = "number", _("Number")
+    DATETIME = "datetime", _("Date and time")
+    TEXT = "text", _("Long text")
+    SINGLE_CHOICE = "singlevaluelist", _("One of a list")
+    MULTIPLE_CHOICE = "multivaluelist", _("Several of a list")
+
+
+class CategoryQuestion(models.Model):
+    """An extra question asked when reporting in a category (an Open311 service attribute).
+
+    ``options`` (for the list types) is a list of ``{"key": …, "name_de": …, "name_en": …}``.
+    """
+
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="questions")
+    code = models.SlugField(_("code"), max_length=50)
+    question_de = models.CharField(_("question (German)"), max_length=300)
+    question_en = models.CharField(_("question (English)"), max_length=300)
+    datatype = models.CharField(_("answer type"), max_length=20, choices=QuestionType.choices, default=QuestionType.STRING)
+    required = models.BooleanField(_("required"), default=False)
+    options = models.JSONField(_("options"), default=list, blank=True, help_text=_('For lists: [{"key": "…", "name_de": "…", "name_en": "…"}]'))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("extra question")
+        verbose_name_plural = _("extra questions")
+        ordering = ["category", "order", "code"]
+        constraints = [models.UniqueConstraint(fields=["category", "code"], name="category_question_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.category.slug}: {self.code}"
+
+    @property
+    def question(self) -> str:
+        return self.question_en if (get_language() or "de").startswith("en") else self.question_de
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(key, name in the current language) of each option."""
+        english = (get_language() or "de").startswith("en")
+        return [(str(o["key"]), str(o.get("name_en" if english else "name_de") or o["key"])) for o in self.options]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        listed = self.datatype in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
+        if listed and (not isinstance(self.options, list) or not self.options
+                       or not all(isinstance(o, dict) and o.get("key") for o in self.options)):
+            raise ValidationError({"options": _("A list question needs options, each with a key.")})

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from geo.models import Category
+from geo.models import Category, CategoryQuestion, QuestionType
 from reports.models import Moderation, Report
 from reports.workflow import is_open
 
@@ -27,7 +27,7 @@ def service(category: Category) -> dict:
         "service_code": category.slug,
         "service_name": category.name,
         "description": category.description_en if (get_language() or "de").startswith("en") else category.description_de,
-        "metadata": False,
+        "metadata": bool(category.questions.all()),
         "type": "realtime",
         "keywords": "",
         "group": category.group,
@@ -35,7 +35,25 @@ def service(category: Category) -> dict:
 
 
 def service_definition(category: Category) -> dict:
-    return {"service_code": category.slug, "attributes": []}
+    return {"service_code": category.slug, "attributes": [attribute(q) for q in category.questions.all()]}
+
+
+LIST_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
+
+
+def attribute(question: CategoryQuestion) -> dict:
+    item = {
+        "variable": True,
+        "code": question.code,
+        "datatype": question.datatype,
+        "required": question.required,
+        "datatype_description": None,
+        "order": question.order,
+        "description": question.question,
+    }
+    if question.datatype in LIST_TYPES:
+        item["values"] = [{"key": key, "name": name} for key, name in question.choices()]
+    return item
 
 
 def open311_status(report: Report) -> str:

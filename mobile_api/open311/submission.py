@@ -8,6 +8,7 @@ internal note. ``device_id`` and ``account_id`` are not stored.
 
 from __future__ import annotations
 
+import math
 import re
 
 from django.contrib.gis.geos import Point
@@ -17,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from geo.models import Authority, Category
+from geo.models import Authority, Category, QuestionType
 from geo.routing import OutsideServiceArea
 from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
+from mobile_api.open311.queries import parse_w3c_datetime
 from mobile_api.v1.serializers import Coordinate
 from reports.models import EventKind, Report, ReportEvent, Source
 from reports.photos import PhotoError, process_photo
@@ -83,6 +85,10 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
     category = Category.objects.filter(slug=fields["service_code"], active=True).first()
     if category is None:
         raise Open311Error(400, _("service_code %(code)s was not found.") % {"code": fields["service_code"]})
+    answers = attributes(data)
+    problems = _check_answers(category, answers)
+    if problems:
+        raise Open311Error(400, *problems)
     point = form.point()
     uploads = files.getlist("media") if files else []
     if point is None and fields["address_string"] and not uploads:
@@ -97,13 +103,52 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
                 category=category, device_location=point, description=fields["description"], photos=photos,
                 reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
             )
-            _record_details(result.report, client=client, fields=fields, attributes=attributes(data))
+            _record_details(result.report, client=client, fields=fields, attributes=answers)
     except MissingLocation as exc:
         raise Open311Error(400, str(exc.message)) from None
     except OutsideServiceArea as exc:
         raise Open311Error(400, str(exc)) from None
     client.mark_used()
     return Report.objects.get(pk=result.report.pk)
+
+
+def _check_answers(category: Category, answers: dict) -> list[str]:
+    """Problems with the answers to the category's extra questions. Attributes the category does not
+    ask for are kept as they are: clients such as FixMyStreet send their own (fixmystreet_id, title)."""
+    problems = []
+    for question in category.questions.all():
+        value = answers.get(question.code)
+        values = [v for v in (value if isinstance(value, list) else [value]) if v not in (None, "")]
+        label = f"attribute[{question.code}]"
+        if not values:
+            if question.required:
+                problems.append(_("%(label)s is required.") % {"label": label})
+            continue
+        keys = {key for key, _name in question.choices()}
+        if question.datatype == QuestionType.SINGLE_CHOICE and (len(values) > 1 or values[0] not in keys):
+            problems.append(_("%(label)s must be one of: %(keys)s.") % {"label": label, "keys": ", ".join(sorted(keys))})
+        elif question.datatype == QuestionType.MULTIPLE_CHOICE and not set(values) <= keys:
+            problems.append(_("%(label)s must be some of: %(keys)s.") % {"label": label, "keys": ", ".join(sorted(keys))})
+        elif question.datatype == QuestionType.NUMBER and not all(_is_number(v) for v in values):
+            problems.append(_("%(label)s must be a number.") % {"label": label})
+        elif question.datatype == QuestionType.DATETIME and not all(_is_datetime(v) for v in values):
+            problems.append(_("%(label)s must be a W3C date-time.") % {"label": label})
+    return problems
+
+
+def _is_number(value: str) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def _is_datetime(value: str) -> bool:
+    try:
+        parse_w3c_datetime("attribute", value)
+    except Open311Error:
+        return False
+    return True
 
 
 def _descriptions(errors: dict) -> list[str]:

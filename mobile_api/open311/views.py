@@ -64,14 +64,14 @@ class Discovery(Open311View):
 class ServiceList(Open311View):
     def get(self, request: Request, format: str | None = None) -> Response:
         queries.jurisdiction(request.query_params)
-        services = [representations.service(c) for c in Category.objects.filter(active=True)]
+        services = [representations.service(c) for c in Category.objects.filter(active=True).prefetch_related("questions")]
         return Response(Document("services", services))
 
 
 class ServiceDefinition(Open311View):
     def get(self, request: Request, service_code: str, format: str | None = None) -> Response:
         queries.jurisdiction(request.query_params)
-        category = Category.objects.filter(slug=service_code, active=True).first()
+        category = Category.objects.filter(slug=service_code, active=True).prefetch_related("questions").first()
         if category is None:
             raise Open311Error(404, _("service_code %(code)s was not found.") % {"code": service_code})
         return Response(Document("service_definition", representations.service_definition(category)))

@@ -1,5 +1,6 @@
 """Every GeoReport v2 resource validates against its schema in JSON and says the same in XML."""
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,8 @@ def test_a_service_request_carries_status_agency_last_public_answer_and_photo(cl
     assert item["service_code"] == "schlagloch"
     assert item["agency_responsible"] == worked_report.department.name
     assert item["description"] == "Tiefes Loch vor der Marktkirche"
+    worked_report.refresh_from_db()
+    assert datetime.fromisoformat(item["expected_datetime"]) == worked_report.due_at.replace(microsecond=0)
     assert item["lat"] == pytest.approx(52.1039) and item["long"] == pytest.approx(9.3576)
     assert item["media_url"].startswith("https://testserver/media/photos/")
     stored = item["media_url"].split("/media/", 1)[1]

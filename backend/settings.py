@@ -8,6 +8,7 @@ file and media under ``DATA_DIR`` and an in-memory channel layer. Production set
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -325,4 +326,22 @@ OPENMELDER = {
     "ROAD_DISTANCE_M": env_int("ROUTING_ROAD_DISTANCE_M", 15, minimum=0, maximum=500),
     # Reports this close to a border between two authorities say so, naming both.
     "BORDER_DISTANCE_M": env_int("ROUTING_BORDER_DISTANCE_M", 25, minimum=0, maximum=1000),
+    # DSGVO: the reporter's contact and the photos' private metadata are removed this many days
+    # after a report was closed (daily, in the worker; or `manage.py anonymise`).
+    "RETENTION_DAYS": env_int("RETENTION_DAYS", 90, minimum=1, maximum=3650),
 }
+
+# Geocoding (geo.geocoding): reverse geocoding of new reports in the worker, address search in the
+# web form. "none" switches it off; the form then works with a map click or coordinates.
+GEOCODER = {
+    "PROVIDER": env_choice("GEOCODER", "nominatim", ["nominatim", "none"]),
+    # A Nominatim-compatible server (a self-hosted one in production: the public one allows 1 request/s).
+    "URL": env_str("GEOCODER_URL", "https://nominatim.openstreetmap.org"),
+    # Nominatim's usage policy asks for a User-Agent that identifies the application.
+    "USER_AGENT": env_str("GEOCODER_USER_AGENT", "OpenMelder"),
+    "TIMEOUT": env_int("GEOCODER_TIMEOUT", 5, minimum=1, maximum=60),
+    # Seconds a found address (reverse) or search result stays in the cache.
+    "CACHE_SECONDS": 7 * 24 * 3600,
+}
+if urlsplit(GEOCODER["URL"]).scheme not in {"http", "https"} or not urlsplit(GEOCODER["URL"]).netloc:
+    raise ImproperlyConfigured(f"GEOCODER_URL={GEOCODER['URL']!r} is not an http(s) URL.")

@@ -94,6 +94,8 @@ trap 'say "stopping"; exit 143' TERM
 export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
 # Hand over deliveries a killed worker left behind and start the periodic sweep.
 "$PY" manage.py schedule_notifications
+# DSGVO retention: remove what is due now and keep the daily run queued.
+"$PY" manage.py anonymise --schedule
 
 # Output goes to a log file and, prefixed with the process name, to the terminal. $! is the
 # PID of the command itself (the redirection's tee/sed run in their own processes).

@@ -10,5 +10,6 @@ urlpatterns = [
     path("reports/nearby/", views.ReportsNearby.as_view(), name="reports-nearby"),
     path("reports/<uuid:public_id>/", views.ReportDetail.as_view(), name="report-detail"),
     path("reports/<uuid:public_id>/events/", views.ReportEvents.as_view(), name="report-events"),
+    path("reports/<uuid:public_id>/personal-data/", views.PersonalData.as_view(), name="report-personal-data"),
     path("reports/<uuid:public_id>/support/", views.ReportSupport.as_view(), name="report-support"),
 ]

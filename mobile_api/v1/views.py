@@ -22,6 +22,7 @@ from geo.routing import OutsideServiceArea, route
 from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
 from reports.models import Report, ReportEvent
 from reports.api import processed_photos
+from reports.retention import personal_data, report_anonymise
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
     IdempotencyConflict, MissingLocation, earlier_submission, report_submit, report_support, reports_nearby,
@@ -192,3 +193,26 @@ class ReportSupport(CitizenView):
         supporter.is_valid(raise_exception=True)
         count, new = report_support(report=report, supporter=supporter.supporter())
         return Response({"support_count": count, "supported": True}, status=status.HTTP_201_CREATED if new else status.HTTP_200_OK)
+
+
+class PersonalData(CitizenView):
+    """The reporter's own data (DSGVO Art. 15 and 17): see it all, or have it removed. Needs the report's secret."""
+
+    throttle_scope = "support"
+
+    def _own(self, request: Request, public_id) -> Report:
+        report, own = _get_report(request, public_id)
+        if not own:
+            raise Http404
+        return report
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+        report = self._own(request, public_id)
+        return Response(personal_data(report))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, public_id: uuid.UUID) -> Response:
+        report = self._own(request, public_id)
+        report_anonymise(report=report, reason="reporter")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -275,10 +275,12 @@ def _places(point: Point, category: Category | None) -> tuple[list[_Place], Depa
     department_end = authority_end + len(_DEPARTMENT)
     for row in rows:
         authority = _AUTHORITY.instance(row[:authority_end])
-        department_id = row[authority_end]
-        authority.default_department = (
-            _DEPARTMENT.instance(row[authority_end:department_end]) if department_id is not None else None
-        )
+        default_department = None
+        if row[authority_end] is not None:
+            default_department = _DEPARTMENT.instance(row[authority_end:department_end])
+            if default_department.authority_id == authority.pk:
+                default_department.authority = authority
+        authority.default_department = default_department
         result.append(_Place(authority, bool(row[department_end]), row[department_end + 1]))
     responsible = None
     if rows and category is not None and rows[0][department_end + 2] is not None:

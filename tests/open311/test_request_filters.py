@@ -114,3 +114,21 @@ def test_jurisdiction_id_selects_an_authority_and_those_below_it(client, make_re
     assert errors_of(get(client, f"requests/{in_aerzen.reference}.json", jurisdiction_id="hameln"), 404)
     assert errors_of(get(client, "requests.json", jurisdiction_id="atlantis"), 404) == ["jurisdiction_id atlantis was not found."]
     assert errors_of(get(client, "services.xml", jurisdiction_id="atlantis"), 404)
+
+
+def test_listing_takes_the_same_few_queries_for_one_or_many_requests(client, make_report, django_assert_max_num_queries):
+    from tests.open311.conftest import record
+
+    def listed() -> int:
+        response = get(client, "requests.json", extensions="true")
+        assert response.status_code == 200
+        return len(response.json())
+
+    first = make_report()
+    record(first, EventKind.PUBLIC_ANSWER, "On it.")
+    with django_assert_max_num_queries(6) as one:
+        assert listed() == 1
+    for _ in range(10):
+        record(make_report(), EventKind.PUBLIC_ANSWER, "On it.")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert listed() == 11

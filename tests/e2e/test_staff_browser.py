@@ -89,12 +89,16 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
 
         page.goto("/staff/")
         expect(page).to_have_url(f"{server}/staff/login/?next=/staff/")
+        _assert_accessible(page)
         page.get_by_label("Username").fill(WORKER)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
         page.keyboard.press("Tab")
         expect(page.locator(".skip-link")).to_be_focused()
+        page.get_by_text("Filter and sort").click()
+        assert _fits_the_screen(page)
+        _assert_accessible(page)
 
         page.get_by_role("link", name=report["reference"]).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(report["reference"])

@@ -588,3 +588,21 @@ def staff_roles(user) -> dict[int, str]:
         if _ROLE_RANK[role] > _ROLE_RANK.get(roles.get(authority_id), 0):
             roles[authority_id] = role
     return roles
+
+
+def report_set_address(*, report: Report, address: str) -> bool:
+    """Record the address found for the report's location (by the geocoding task) with a public event.
+
+    Returns False, changing nothing, when the report already shows this address.
+    """
+    address = address.strip()[: Report._meta.get_field("address").max_length]
+    if not address:
+        return False
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        if report.address == address:
+            return False
+        report.address = address
+        _record(report, [_event(report, EventKind.ADDRESS_RESOLVED, None, message=address, data={"address": address})],
+                "address")
+    return True

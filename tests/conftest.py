@@ -65,6 +65,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_geocoder(settings):
+    """No network in tests: the geocoding tests start their own Nominatim on 127.0.0.1."""
+    settings.GEOCODER = {**settings.GEOCODER, "PROVIDER": "none"}
+
+
 @pytest.fixture
 def demo(db, monkeypatch):
     """The demo configuration (Landkreis Hameln-Pyrmont), without sample reports."""

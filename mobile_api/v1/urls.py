@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mobile_api.v1 import views
+from mobile_api.v1 import public, views
 
 app_name = "api-v1"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("reports/<uuid:public_id>/events/", views.ReportEvents.as_view(), name="report-events"),
     path("reports/<uuid:public_id>/personal-data/", views.PersonalData.as_view(), name="report-personal-data"),
     path("reports/<uuid:public_id>/support/", views.ReportSupport.as_view(), name="report-support"),
+    path("map/", public.MapView.as_view(), name="map"),
+    path("stats/", public.StatsView.as_view(), name="stats"),
+    path("export.csv", public.ExportCSV.as_view(), name="export-csv"),
+    path("export.geojson", public.ExportGeoJSON.as_view(), name="export-geojson"),
 ]

@@ -1,0 +1,418 @@
+"""What the public may see of reports, in bulk: map clusters and points, list filters, statistics, open data.
+
+Plain functions without HTTP; the public pages and ``/api/v1/`` render their results.
+
+Two sets of reports are public:
+- *visible* reports (map, list, statistics): published ones, and those of authorities that publish
+  after review which are still waiting for it — of those the public sees category, location and
+  status only (``is_released``); hidden reports and non-public categories never appear;
+- *released* reports (open-data export): published ones only (``Report.objects.published()``).
+
+Nothing here ever reads a reporter's name, e-mail, phone or device, an internal note or a photo.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics as stats
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.gis.db.models.functions import SnapToGrid
+from django.contrib.gis.geos import Polygon
+from django.db.models import Avg, Count, F, FloatField, Func, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from geo.models import Authority
+from geo.routing import index_candidates
+from reports.models import Moderation, Report, StatusLabel
+from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status, StatusType
+
+# Open data licence of the exports (https://www.govdata.de/dl-de/by-2-0).
+LICENSE = {
+    "name": "Datenlizenz Deutschland – Namensnennung – Version 2.0",
+    "id": "dl-de/by-2-0",
+    "url": "https://www.govdata.de/dl-de/by-2-0",
+}
+
+# From this zoom on the map gets single reports; below it, grid clusters with counts.
+POINTS_FROM_ZOOM = 14
+# Cluster cells are a quarter of a 256 px map tile: about 64 px on screen at every zoom.
+CELLS_PER_TILE = 4
+# A map view may span at most this many tiles across (4096 px): bounds clusters and points per request.
+MAX_TILES_ACROSS = 16
+# Points are capped even within a valid view; ``truncated`` says when there were more.
+MAX_POINTS = 5000
+
+
+def visible_reports() -> QuerySet[Report]:
+    """Reports on the public map, list and statistics (see the module's docstring)."""
+    return Report.objects.filter(
+        moderation__in=[Moderation.PUBLISHED, Moderation.PENDING], category__is_public=True
+    )
+
+
+def released_reports() -> QuerySet[Report]:
+    """Reports whose text and photos are public: the open-data export."""
+    return Report.objects.published()
+
+
+def is_released(report: Report) -> bool:
+    """Whether the public may see the report's text and photos, not only category, location and status."""
+    return report.moderation == Moderation.PUBLISHED
+
+
+def statuses_for(names: list[str]) -> set[str]:
+    """Concrete statuses for a mix of status types (open, closed, fixed) and statuses; ValueError for others."""
+    result: set[str] = set()
+    for name in names:
+        if name in StatusType.values:
+            result |= {status for status, kind in STATUS_TYPE.items() if kind == name}
+        elif name in Status.values:
+            result.add(name)
+        else:
+            raise ValueError(name)
+    return result
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters of the public list, the map and the export; empty means "all"."""
+
+    categories: tuple[str, ...] = ()  # category slugs
+    statuses: frozenset[str] = frozenset()  # concrete statuses (see statuses_for)
+    authorities: tuple[str, ...] = ()  # responsible authority slugs; a Landkreis includes its Gemeinden
+    area: Authority | None = None  # reports located within this authority's boundary (a Gemeinde)
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+
+    def apply(self, reports: QuerySet[Report]) -> QuerySet[Report]:
+        if self.categories:
+            reports = reports.filter(category__slug__in=self.categories)
+        if self.statuses:
+            reports = reports.filter(status__in=self.statuses)
+        if self.authorities:
+            reports = reports.filter(Q(authority__slug__in=self.authorities) | Q(authority__parent__slug__in=self.authorities))
+        if self.area is not None and self.area.boundary is not None:
+            reports = reports.filter(index_candidates(Report, "location", self.area.boundary)).filter(
+                location__within=self.area.boundary
+            )
+        if self.created_after is not None:
+            reports = reports.filter(created_at__gte=self.created_after)
+        if self.created_before is not None:
+            reports = reports.filter(created_at__lt=self.created_before)
+        return reports
+
+
+def public_list(filters: Filters = Filters()) -> QuerySet[Report]:
+    """The public list, newest first; paginate it. Show text and photos only where ``is_released``."""
+    return (
+        filters.apply(visible_reports())
+        .select_related("category", "authority")
+        .defer("reporter_name", "reporter_email", "reporter_phone", "secret_hash", "idempotency_fingerprint")
+        .order_by("-created_at", "-pk")
+    )
+
+
+# --- The map ---------------------------------------------------------------------------------
+
+class _X(Func):
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class _Y(Func):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+def cell_size(zoom: int) -> float:
+    """Cluster grid cell size in degrees at a zoom level."""
+    return 360.0 / (2**zoom) / CELLS_PER_TILE
+
+
+def max_view_degrees(zoom: int) -> float:
+    return 360.0 * MAX_TILES_ACROSS / (2**zoom)
+
+
+def bbox_polygon(bbox: tuple[float, float, float, float]) -> Polygon:
+    polygon = Polygon.from_bbox(bbox)
+    polygon.srid = 4326
+    return polygon
+
+
+def map_features(*, bbox: tuple[float, float, float, float], zoom: int, filters: Filters = Filters()) -> dict:
+    """GeoJSON FeatureCollection of the visible reports in bbox (min_lon, min_lat, max_lon, max_lat).
+
+    Below POINTS_FROM_ZOOM: one Point per non-empty grid cell at the mean position of its reports,
+    ``{"cluster": true, "count": n}``; the counts add up to the reports in the bbox. From it on:
+    one Point per report, ``{"id", "category", "status", "status_type"}`` and nothing else.
+    """
+    frame = bbox_polygon(bbox)
+    reports = filters.apply(visible_reports()).filter(index_candidates(Report, "location", frame)).filter(
+        location__intersects=frame
+    )
+    if zoom < POINTS_FROM_ZOOM:
+        features = _clusters(reports, cell_size(zoom))
+        truncated = False
+    else:
+        features, truncated = _points(reports)
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "properties": {"zoom": zoom, "clustered": zoom < POINTS_FROM_ZOOM, "truncated": truncated},
+    }
+
+
+def _clusters(reports: QuerySet[Report], size: float) -> list[dict]:
+    cells = (
+        reports.annotate(cell=SnapToGrid("location", size))
+        .values("cell")
+        .annotate(count=Count("pk"), lon=Avg(_X("location")), lat=Avg(_Y("location")))
+        .values_list("count", "lon", "lat")
+        .order_by()
+    )
+    return [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+            "properties": {"cluster": True, "count": count},
+        }
+        for count, lon, lat in cells
+    ]
+
+
+def _points(reports: QuerySet[Report]) -> tuple[list[dict], bool]:
+    rows = list(
+        reports.annotate(lon=_X("location"), lat=_Y("location"))
+        .values_list("public_id", "category__slug", "status", "lon", "lat")
+        .order_by("-created_at", "-pk")[: MAX_POINTS + 1]
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+            "properties": {"id": str(public_id), "category": category, "status": status, "status_type": STATUS_TYPE[status]},
+        }
+        for public_id, category, status, lon, lat in rows[:MAX_POINTS]
+    ]
+    return features, len(rows) > MAX_POINTS
+
+
+# --- Statistics ------------------------------------------------------------------------------
+
+def twelve_months_ago(now: datetime) -> datetime:
+    """The same moment a year earlier (29 February: the 28th)."""
+    try:
+        return now.replace(year=now.year - 1)
+    except ValueError:
+        return now.replace(year=now.year - 1, day=28)
+
+
+def statistics(*, since: datetime, until: datetime | None = None) -> dict:
+    """Figures of the visible reports created in [since, until): per category and per authority the
+    number of reports, how many are open and fixed, and the median days from report to fix (of those
+    now fixed, from ``closed_at``); plus the open backlog today, whenever reported.
+
+    Names are in the active language; rows are sorted by number of reports, then name.
+    """
+    until = until or timezone.now()
+    period = visible_reports().filter(created_at__gte=since, created_at__lt=until)
+    english = (get_language() or "de").startswith("en")
+    days_to_fix = _days_to_fix(period)
+
+    by_category = _counts(period, "category", "category__slug", "category__name_en" if english else "category__name_de")
+    by_authority = _counts(period, "authority", "authority__slug", "authority__name", "authority__designation")
+    for row in by_category:
+        row["median_days_to_fix"] = _median(days_to_fix["category"].get(row.pop("key")))
+    for row in by_authority:
+        row["median_days_to_fix"] = _median(days_to_fix["authority"].get(row.pop("key")))
+    every = [d for ds in days_to_fix["category"].values() for d in ds]
+    return {
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "totals": {
+            "reports": sum(r["reports"] for r in by_category),
+            "open": sum(r["open"] for r in by_category),
+            "fixed": sum(r["fixed"] for r in by_category),
+            "median_days_to_fix": _median(every),
+        },
+        "by_category": by_category,
+        "by_authority": by_authority,
+        "backlog": _backlog(),
+    }
+
+
+def _counts(reports: QuerySet[Report], key: str, slug: str, name: str, designation: str | None = None) -> list[dict]:
+    fields = [key, slug, name] + ([designation] if designation else [])
+    rows = (
+        reports.values(*fields)
+        .annotate(
+            reports=Count("pk"),
+            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+            fixed=Count("pk", filter=Q(status=Status.FIXED)),
+        )
+        .order_by()
+    )
+    result = [
+        {
+            "key": row[key],
+            "slug": row[slug],
+            "name": f"{row[designation]} {row[name]}".strip() if designation else row[name],
+            "reports": row["reports"],
+            "open": row["open"],
+            "fixed": row["fixed"],
+        }
+        for row in rows
+    ]
+    return sorted(result, key=lambda r: (-r["reports"], r["name"]))
+
+
+def _days_to_fix(reports: QuerySet[Report]) -> dict[str, dict[int, list[float]]]:
+    # Medians are computed here, not in SQL: PostGIS has percentile_cont, SQLite has nothing alike.
+    result: dict[str, dict[int, list[float]]] = {"category": defaultdict(list), "authority": defaultdict(list)}
+    fixed = reports.filter(status=Status.FIXED, closed_at__isnull=False).values_list(
+        "category_id", "authority_id", "created_at", "closed_at"
+    )
+    for category_id, authority_id, created_at, closed_at in fixed.iterator(chunk_size=5000):
+        days = (closed_at - created_at).total_seconds() / 86400
+        result["category"][category_id].append(days)
+        result["authority"][authority_id].append(days)
+    return result
+
+
+def _median(days: list[float] | None) -> float | None:
+    return round(stats.median(days), 1) if days else None
+
+
+def _backlog() -> dict:
+    open_reports = visible_reports().open()
+    now = timezone.now()
+    rows = (
+        open_reports.values("authority", "authority__slug", "authority__name", "authority__designation")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .order_by()
+    )
+    by_authority = sorted(
+        (
+            {
+                "slug": row["authority__slug"],
+                "name": f"{row['authority__designation']} {row['authority__name']}".strip(),
+                "open": row["open"],
+                "overdue": row["overdue"],
+            }
+            for row in rows
+        ),
+        key=lambda r: (-r["open"], r["name"]),
+    )
+    return {
+        "open": sum(r["open"] for r in by_authority),
+        "overdue": sum(r["overdue"] for r in by_authority),
+        "by_authority": by_authority,
+    }
+
+
+# --- Open data -------------------------------------------------------------------------------
+
+EXPORT_FIELDS = [
+    "id", "reference", "category", "category_name", "status", "status_type", "status_label", "authority",
+    "authority_ags", "lat", "lon", "address", "description", "support_count", "created_at", "updated_at", "closed_at",
+]
+EXPORT_BATCH = 2000
+
+
+def export_batches(filters: Filters = Filters(), *, batch_size: int = EXPORT_BATCH) -> Iterator[list[dict]]:
+    """The released reports matching the filters as rows of EXPORT_FIELDS, oldest first, in batches.
+
+    Each batch is its own query (keyset on the primary key), so a consumer may pause between
+    batches, e.g. to hand them out over a slow connection, without holding a cursor open.
+    """
+    english = (get_language() or "de").startswith("en")
+    reports = (
+        filters.apply(released_reports())
+        .annotate(lon=_X("location"), lat=_Y("location"), category_name=F("category__name_en" if english else "category__name_de"))
+        .values(
+            "pk", "public_id", "reference", "category__slug", "category_name", "status", "authority__name",
+            "authority__designation", "authority__ags", "lat", "lon", "address", "description", "support_count",
+            "created_at", "updated_at", "closed_at",
+        )
+        .order_by("pk")
+    )
+    return _keyset_batches(reports, batch_size)
+
+
+def _keyset_batches(reports: QuerySet, batch_size: int) -> Iterator[list[dict]]:
+    last = 0
+    while True:
+        rows = list(reports.filter(pk__gt=last)[:batch_size])
+        if not rows:
+            return
+        last = rows[-1]["pk"]
+        yield [_export_row(row) for row in rows]
+        if len(rows) < batch_size:
+            return
+
+
+def _export_row(row: dict) -> dict:
+    return {
+        "id": str(row["public_id"]),
+        "reference": row["reference"],
+        "category": row["category__slug"],
+        "category_name": row["category_name"],
+        "status": row["status"],
+        "status_type": str(STATUS_TYPE[row["status"]]),
+        "status_label": StatusLabel.label(row["status"]),
+        "authority": f"{row['authority__designation']} {row['authority__name']}".strip(),
+        "authority_ags": row["authority__ags"] or None,
+        "lat": round(row["lat"], 6),
+        "lon": round(row["lon"], 6),
+        "address": row["address"],
+        "description": row["description"],
+        "support_count": row["support_count"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "closed_at": _iso(row["closed_at"]),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def csv_chunks(batches: Iterator[list[dict]]) -> Iterator[str]:
+    """CSV text (header, then one chunk per batch)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    yield _drain(buffer)
+    for batch in batches:
+        writer.writerows(batch)
+        yield _drain(buffer)
+
+
+def geojson_chunks(batches: Iterator[list[dict]], *, attribution: str) -> Iterator[str]:
+    """A GeoJSON FeatureCollection with a ``license`` member, streamed a batch at a time."""
+    head = {"type": "FeatureCollection", "license": {**LICENSE, "attribution": attribution}}
+    yield json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ['
+    first = True
+    for batch in batches:
+        features = ",".join(json.dumps(_feature(row), ensure_ascii=False) for row in batch)
+        yield ("" if first else ",") + features
+        first = False
+    yield "]}"
+
+
+def _feature(row: dict) -> dict:
+    properties = {k: v for k, v in row.items() if k not in ("lat", "lon")}
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]}, "properties": properties}
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

@@ -1,0 +1,41 @@
+"""Background tasks of reports (Django's tasks API, run by ``manage.py db_worker``)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from geo import geocoding
+from reports.models import EventKind, Report, ReportEvent
+from reports.services import report_set_address
+
+# Events after which a report's location has no address yet.
+_NEEDS_ADDRESS = {EventKind.CREATED, EventKind.LOCATION_CHANGED}
+
+
+def queue_geocoding(sender, events: list[ReportEvent], **kwargs) -> None:
+    """Receiver of ``events_recorded``: look up the address of new and moved reports in the worker.
+
+    The task row is written in the report's transaction (durable, gone with a rollback); the
+    lookup itself never runs in the request, so a slow or absent geocoder cannot delay a submission.
+    """
+    if not geocoding.enabled():
+        return
+    for report_id in sorted({event.report_id for event in events if event.kind in _NEEDS_ADDRESS}):
+        geocode_report.enqueue(report_id)
+
+
+@task()
+def geocode_report(report_id: int) -> str:
+    report = Report.objects.filter(pk=report_id).only("pk", "location", "address").first()
+    if report is None:
+        return "gone"
+    location = report.location
+    address = geocoding.reverse(location.y, location.x)
+    if address is None:
+        return "unresolved"
+    current = Report.objects.filter(pk=report_id).values_list("location", flat=True).first()
+    if current is None or not current.equals_exact(location, tolerance=1e-9):
+        # Moved meanwhile: the move queued a lookup of its own.
+        return "moved"
+    report_set_address(report=report, address=address)
+    return "resolved"

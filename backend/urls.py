@@ -10,7 +10,7 @@ from backend import health
 
 admin.site.site_header = "OpenMelder"
 admin.site.site_title = "OpenMelder"
-admin.site.site_url = None  # no public site yet; the public map will live at "/"
+admin.site.site_url = "/"  # "View site" leads to the public map
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path("staff/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("reports.public_urls")),
 ]
 
 if settings.SERVE_MEDIA:

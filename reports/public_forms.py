@@ -1,0 +1,207 @@
+"""Forms of the public pages: the filters of the report list and the web report form."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from geo.models import Authority, AuthorityKind, Category
+from reports.models import StatusLabel
+from reports.publicdata import Filters, statuses_for
+from reports.workflow import Status, StatusType
+
+MAX_PHOTOS = 5
+MAX_DESCRIPTION = 4000
+# Control characters other than tab and newline have no place in a description.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
+
+
+class DescribedErrorsMixin:
+    """Ties each field's error message to the field (aria-describedby), so screen readers read it with the field."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                ids = [f"{self[name].auto_id}_error"]
+                if self.fields[name].help_text:
+                    ids.append(f"{self[name].auto_id}_helptext")
+                self.fields[name].widget.attrs["aria-describedby"] = " ".join(ids)
+
+
+def public_categories() -> QuerySet[Category]:
+    return Category.objects.filter(is_public=True, active=True)
+
+
+def grouped_choices(categories, blank_label) -> list:
+    """Select choices with one optgroup per category group, in catalogue order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for category in categories:
+        groups.setdefault(category.group or str(_("Other")), []).append((category.slug, category.name))
+    return [("", blank_label), *groups.items()]
+
+
+class ReportFilterForm(DescribedErrorsMixin, forms.Form):
+    """The filters of the public list; every field is optional and a bad value is shown, never a 500."""
+
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    gemeinde = forms.ChoiceField(label=_("Municipality"), required=False)
+    period = forms.ChoiceField(label=_("Reported within"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = grouped_choices(public_categories(), _("All categories"))
+        self.fields["status"].choices = [
+            ("", _("All statuses")),
+            (_("Summarised"), [(StatusType.OPEN, _("All open")), (StatusType.FIXED, _("All fixed")),
+                               (StatusType.CLOSED, _("All closed without a fix"))]),
+            (_("Single statuses"), [(s.value, StatusLabel.label(s.value)) for s in Status]),
+        ]
+        self.fields["gemeinde"].choices = [("", _("All municipalities")), *[(a.slug, str(a)) for a in municipalities()]]
+        self.fields["period"].choices = [
+            ("", _("Any time")),
+            ("7", _("the last 7 days")),
+            ("30", _("the last 30 days")),
+            ("90", _("the last 3 months")),
+            ("365", _("the last 12 months")),
+        ]
+
+    def filters(self) -> Filters | None:
+        """The chosen filters for reports.publicdata; None when a value is not one of the choices."""
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        return Filters(
+            categories=(data["category"],) if data["category"] else (),
+            statuses=frozenset(statuses_for([data["status"]])) if data["status"] else frozenset(),
+            # By place, not by the receiving authority: a pothole on a county road in Hameln is in Hameln.
+            area=Authority.objects.get(slug=data["gemeinde"]) if data["gemeinde"] else None,
+            created_after=timezone.now() - timedelta(days=PERIODS[data["period"]]) if data["period"] else None,
+        )
+
+    def active_filters(self) -> dict[str, str]:
+        """The chosen filters as query parameters (for the pagination links)."""
+        if not self.is_valid():
+            return {}
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+
+def municipalities() -> QuerySet[Authority]:
+    """The Städte and Gemeinden a citizen would look for their place under."""
+    return Authority.objects.filter(
+        active=True, boundary__isnull=False, kind__in=[AuthorityKind.MUNICIPALITY, AuthorityKind.INDEPENDENT_CITY]
+    ).order_by("name")
+
+
+class MultipleImageInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    widget = MultipleImageInput
+
+    def clean(self, data, initial=None) -> list:
+        items = data if isinstance(data, (list, tuple)) else [data] if data else []
+        if len(items) > MAX_PHOTOS:
+            raise ValidationError(_("At most %(max)d photos.") % {"max": MAX_PHOTOS}, code="max_length")
+        return [super(MultiplePhotoField, self).clean(item, initial) for item in items]
+
+
+def _place(value: str) -> tuple[float | None, float | None]:
+    try:
+        lat, lon = (float(part) for part in value.split(","))
+    except ValueError:
+        return None, None
+    if -90 <= lat <= 90 and -180 <= lon <= 180:
+        return lat, lon
+    return None, None
+
+
+class CoordinateField(forms.FloatField):
+    """Degrees as typed by people: a German decimal comma is as good as a point."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace(",", ".")
+        return super().to_python(value)
+
+
+class WebReportForm(DescribedErrorsMixin, forms.Form):
+    """The citizen's report on the web; the same rules as the API, checked by the same service."""
+
+    category = forms.ChoiceField(label=_("What is the problem?"))
+    address = forms.CharField(
+        label=_("Address or place"), required=False, max_length=200,
+        help_text=_("Search for an address, or choose the place on the map, or enter the coordinates below."),
+    )
+    lat = CoordinateField(
+        label=_("Latitude"), required=False, min_value=-90, max_value=90,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    lon = CoordinateField(
+        label=_("Longitude"), required=False, min_value=-180, max_value=180,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=MAX_DESCRIPTION,
+        help_text=_("What is wrong, and where exactly? Please do not name people."),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    photos = MultiplePhotoField(
+        label=_("Photos"), required=False,
+        help_text=_("Up to 5 photos (JPEG, PNG, WebP or HEIC, each at most 15 MB). Location and camera data are removed."),
+        widget=MultipleImageInput(attrs={"accept": "image/*"}),
+    )
+    email = forms.EmailField(
+        label=_("Your e-mail address"), required=False,
+        help_text=_(
+            "Optional. We only use it to tell you about this report; it is never published and is deleted "
+            "after the report is closed."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    # A place picked from the address search results (without the script): "lat,lon".
+    place = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Generated when the form is shown: a double click or a resubmitted page files the report once.
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.categories = {c.slug: c for c in Category.objects.filter(active=True)}
+        self.fields["category"].choices = grouped_choices(self.categories.values(), _("Please choose"))
+
+    def clean_category(self) -> Category:
+        return self.categories[self.cleaned_data["category"]]
+
+    def clean_description(self) -> str:
+        return _CONTROL.sub("", self.cleaned_data["description"]).strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("lat") is None and data.get("lon") is None and data.get("place"):
+            data["lat"], data["lon"] = _place(data["place"])
+        has_lat, has_lon = data.get("lat") is not None, data.get("lon") is not None
+        if has_lat != has_lon:
+            missing = "lon" if has_lat else "lat"
+            self.add_error(missing, ValidationError(_("Give latitude and longitude together."), code="required"))
+        return data
+
+    def fingerprint(self, photo_bytes: list[bytes]) -> str:
+        """What makes two submissions the same (for the submission key)."""
+        data = self.cleaned_data
+        digest = hashlib.sha256()
+        for part in (data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"]):
+            digest.update(repr(part).encode())
+        for content in photo_bytes:
+            digest.update(hashlib.sha256(content).digest())
+        return digest.hexdigest()

@@ -1,0 +1,243 @@
+"""The public web pages: map, accessible list, report page, web report form and statistics.
+
+Thin views: what is public is decided by ``reports.publicdata`` (the same rules as the map and the
+API), submissions go through ``reports.services.report_submit`` like the API's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+from backend.throttling import ClientRateThrottle
+from geo import geocoding
+from geo.models import Category
+from geo.routing import OutsideServiceArea
+from reports import publicdata
+from reports.api import processed_photos
+from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
+from reports.public_forms import ReportFilterForm, WebReportForm
+from reports.services import IdempotencyConflict, MissingLocation, report_submit
+from reports.workflow import Status
+
+PAGE_SIZE = 25
+# The history a visitor sees: what happened to the report, not the bookkeeping (routing, supporters).
+HISTORY_KINDS = {
+    EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.PUBLIC_ANSWER, EventKind.FORWARDED, EventKind.MERGED,
+    EventKind.PHOTO_ADDED,
+}
+SUBMITTED_SESSION_KEY = "public:submitted"
+
+
+def _map_config(request: HttpRequest, **extra) -> dict:
+    """What the map script needs; the strings are translated here so the script needs no catalogue."""
+    center = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
+    return {
+        "tileUrl": settings.TILE_URL,
+        "attribution": f"{settings.TILE_ATTRIBUTION} | {settings.BOUNDARY_ATTRIBUTION}",
+        "center": list(center),
+        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        "dataUrl": "/api/v1/map/",
+        "socketPath": "/ws/map/",
+        "detailUrl": reverse("public:detail", args=["KEY"]),
+        # Map points carry codes only; their names in the page's language come from here.
+        "categories": {c.slug: c.name for c in Category.objects.filter(is_public=True)},
+        "statuses": {s.value: StatusLabel.label(s.value) for s in Status},
+        "strings": {
+            "cluster": _("%(count)s reports here – zoom in"),
+            "report": _("Report: %(category)s, %(status)s"),
+            "open": _("Show report"),
+            "loaded": _("%(count)s reports in this map section."),
+            "failed": _("The reports could not be loaded. Please use the list."),
+            "live": _("New report on the map."),
+            "chosen": _("Place chosen: %(lat)s, %(lon)s"),
+        },
+        **extra,
+    }
+
+
+@require_GET
+def map_page(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm(request.GET)
+    return render(request, "public/map.html", {"form": form, "map_config": _map_config(request)})
+
+
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm(request.GET)
+    filters = form.filters()
+    reports = publicdata.public_list(filters) if filters is not None else Report.objects.none()
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode(form.active_filters())
+    return render(request, "public/list.html", {"form": form, "page": page, "query": query, "filtered": bool(query)})
+
+
+def _find(key: str) -> Report:
+    reports = publicdata.visible_reports().select_related("category", "authority").prefetch_related(
+        "photos", Prefetch("events", queryset=ReportEvent.objects.filter(is_public=True).order_by("id"), to_attr="public_events")
+    )
+    try:
+        lookup = {"public_id": uuid.UUID(key)}
+    except ValueError:
+        lookup = {"reference": key}
+    report = reports.filter(**lookup).first()
+    if report is None:
+        raise Http404
+    return report
+
+
+@require_GET
+def report_detail(request: HttpRequest, key: str) -> HttpResponse:
+    report = _find(key)
+    if key != report.reference:
+        # The map's live updates know only the public id; the page has one address.
+        return redirect("public:detail", report.reference)
+    released = publicdata.is_released(report)
+    history = [event for event in report.public_events if event.kind in HISTORY_KINDS]
+    photos = [photo for photo in report.photos.all() if photo.is_public] if released else []
+    return render(request, "public/detail.html", {
+        "report": report,
+        "released": released,
+        "history": history,
+        "photos": photos,
+        "map_config": _map_config(request, point=[report.location.y, report.location.x], pointZoom=17),
+    })
+
+
+def _throttled(request: HttpRequest, scope: str) -> bool:
+    """The API's per-address limits also hold for the web pages that cost the same."""
+    view = type("PublicPage", (), {"throttle_scope": scope})()
+    return not ClientRateThrottle().allow_request(request, view)
+
+
+def _address_results(text: str) -> tuple[list[dict], bool]:
+    """Geocoder results and whether the geocoder answered; the form works without it."""
+    text = text.strip()
+    if not text:
+        return [], True
+    results = geocoding.search(text)
+    return [{"label": label, "lat": lat, "lon": lon} for label, lat, lon in results], bool(results)
+
+
+@require_GET
+def address_search(request: HttpRequest) -> JsonResponse:
+    """For the form's script: places matching an address, [] when none were found or the geocoder is down."""
+    if _throttled(request, "read"):
+        return JsonResponse({"results": []}, status=429)
+    results, _answered = _address_results(request.GET.get("q", "")[:200])
+    return JsonResponse({"results": results})
+
+
+@require_http_methods(["GET", "POST"])
+def report_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = WebReportForm(initial={"submission": uuid.uuid4()})
+        return _form_page(request, form)
+    form = WebReportForm(request.POST, request.FILES)
+    if request.POST.get("action") == "search":
+        # Without the script, the address search is a round trip of the whole form (files must be chosen again).
+        form.is_valid()
+        results, answered = _address_results(request.POST.get("address", "")[:200])
+        return _form_page(request, form, address_results=results, searched=True, geocoder_down=not answered)
+    if _throttled(request, "submit"):
+        form.is_valid()
+        form.add_error(None, _("Too many reports from your connection. Please try again later."))
+        return _form_page(request, form, status=429)
+    if not form.is_valid():
+        return _form_page(request, form, status=400)
+    report = _submit(request, form)
+    if report is None:
+        return _form_page(request, form, status=400)
+    request.session[SUBMITTED_SESSION_KEY] = report.reference
+    return redirect("public:submitted")
+
+
+def _submit(request: HttpRequest, form: WebReportForm) -> Report | None:
+    """File the report through the same service as the API; problems become errors on the form."""
+    data = form.cleaned_data
+    contents = [upload.read() for upload in data["photos"]]
+    location = Point(data["lon"], data["lat"], srid=4326) if data.get("lat") is not None else None
+    try:
+        result = report_submit(
+            category=data["category"], device_location=location, description=data["description"],
+            photos=processed_photos(contents), reporter_email=data["email"], source=Source.WEB,
+            language=request.LANGUAGE_CODE, idempotency_key=data.get("submission"),
+            fingerprint=form.fingerprint(contents) if data.get("submission") else "",
+        )
+    except ApiValidationError as exc:
+        messages = [str(m) for errors in exc.detail.values() for m in errors]
+        form.add_error("photos", messages)
+    except MissingLocation:
+        form.add_error("address", _("Choose the place: search for an address, click the map or enter the coordinates."))
+    except OutsideServiceArea as exc:
+        form.add_error("address", str(exc))
+    except IdempotencyConflict:
+        form.add_error(None, _("This form was already sent with other content. Please reload the page and try again."))
+    else:
+        return result.report
+    return None
+
+
+def _form_page(request: HttpRequest, form: WebReportForm, status: int = 200, **extra) -> HttpResponse:
+    search = {
+        "searching": _("Searching …"),
+        "found": _("%(count)s places found. Choose one:"),
+        "none": _(
+            "The address search found nothing or is not available at the moment. "
+            "Please choose the place on the map or enter the coordinates."
+        ),
+        "chosen": _("Place chosen: %(label)s"),
+    }
+    context = {"form": form, "map_config": _map_config(request, pick=True, search=search), **extra}
+    return render(request, "public/form.html", context, status=status)
+
+
+@require_GET
+def report_submitted(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get(SUBMITTED_SESSION_KEY)
+    report = Report.objects.filter(reference=reference).select_related("category").first() if reference else None
+    if report is None:
+        return redirect("public:new")
+    visible = publicdata.visible_reports().filter(pk=report.pk).exists()
+    return render(request, "public/submitted.html", {
+        "report": report, "visible": visible, "pending": not publicdata.is_released(report),
+    })
+
+
+@require_GET
+def statistics_page(request: HttpRequest) -> HttpResponse:
+    since = timezone.now() - timedelta(days=365)
+    figures = publicdata.statistics(since=since)
+    return render(request, "public/statistics.html", {"statistics": figures, "since": since, "tables": _tables(figures)})
+
+
+def _tables(figures: dict) -> list[dict]:
+    """The statistics as tables: a row header (name) and numeric columns."""
+    counts = [_("Reports"), _("Still open"), _("Fixed"), _("Median days to fix")]
+
+    def count_rows(rows: list[dict]) -> list[dict]:
+        return [{"name": r["name"], "values": [r["reports"], r["open"], r["fixed"], r["median_days_to_fix"]]} for r in rows]
+
+    return [
+        {"id": "by-category", "heading": _("By category"), "caption": _("Reports per category"),
+         "first": _("Category"), "columns": counts, "rows": count_rows(figures["by_category"])},
+        {"id": "by-authority", "heading": _("By authority"), "caption": _("Reports per responsible authority"),
+         "first": _("Authority"), "columns": counts, "rows": count_rows(figures["by_authority"])},
+        {"id": "backlog", "heading": _("Open backlog"),
+         "caption": _("Open reports today, whenever reported, and how many of them are overdue"),
+         "first": _("Authority"), "columns": [_("Open"), _("Overdue")],
+         "rows": [{"name": r["name"], "values": [r["open"], r["overdue"]]} for r in figures["backlog"]["by_authority"]]},
+    ]

@@ -1,0 +1,211 @@
+/* The public maps: the overview (clusters, filters, live updates), a report's place, and choosing a place.
+ * Everything the map shows is also reachable without it: the list of reports and typed coordinates. */
+(function () {
+  "use strict";
+  var element = document.getElementById("map");
+  var configElement = document.getElementById("map-config");
+  if (!element || !configElement || typeof L === "undefined") return;
+  var config = JSON.parse(configElement.textContent);
+  var strings = config.strings;
+  var status = document.getElementById("map-status");
+
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_match, name) { return values[name]; });
+  }
+
+  function announce(text) {
+    if (status) status.textContent = text;
+  }
+
+  var map = L.map(element, { center: config.center, zoom: config.zoom });
+  // Tiles are decoration: when the tile server is unreachable the markers, filters and list still work.
+  L.tileLayer(config.tileUrl, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+  window.openMelderMap = map;
+
+  if (config.point) {
+    map.setView(config.point, config.pointZoom);
+    L.marker(config.point, { keyboard: false, interactive: false, alt: "" }).addTo(map);
+    return;
+  }
+  if (config.pick) {
+    setUpPicking();
+    return;
+  }
+  setUpOverview();
+
+  function setUpPicking() {
+    var lat = document.getElementById("id_lat");
+    var lon = document.getElementById("id_lon");
+    var marker = null;
+
+    function show(position, pan) {
+      if (marker) marker.setLatLng(position);
+      else marker = L.marker(position, { keyboard: false, interactive: false, alt: "" }).addTo(map);
+      if (pan) map.setView(position, Math.max(map.getZoom(), 16));
+    }
+
+    function choose(position) {
+      var chosen = { lat: position.lat.toFixed(6), lon: position.lng.toFixed(6) };
+      lat.value = chosen.lat;
+      lon.value = chosen.lon;
+      show(position, false);
+      announce(format(strings.chosen, chosen));
+    }
+
+    function typed() {
+      var position = [parseFloat(lat.value.replace(",", ".")), parseFloat(lon.value.replace(",", "."))];
+      if (isFinite(position[0]) && isFinite(position[1])) show(position, true);
+    }
+
+    map.on("click", function (event) { choose(event.latlng); });
+    element.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target === element) {
+        event.preventDefault();
+        choose(map.getCenter());
+      }
+    });
+    lat.addEventListener("change", typed);
+    lon.addEventListener("change", typed);
+    typed();
+    window.openMelderChoose = function (latitude, longitude) { choose(L.latLng(latitude, longitude)); show([latitude, longitude], true); };
+  }
+
+  function setUpOverview() {
+    var layer = L.layerGroup().addTo(map);
+    var filters = document.getElementById("map-filters");
+    var listLink = document.getElementById("list-link");
+    var listBase = listLink ? listLink.getAttribute("href").split("?")[0] : null;
+    var pending = null;
+    var generation = 0;
+    var liveNote = false;
+
+    function filterParams() {
+      var params = new URLSearchParams();
+      ["category", "status"].forEach(function (name) {
+        var field = filters && filters.elements[name];
+        if (field && field.value) params.set(name, field.value);
+      });
+      return params;
+    }
+
+    function markerFor(feature) {
+      var p = feature.properties || {};
+      var c = feature.geometry.coordinates;
+      var position = [c[1], c[0]];
+      var count = p.count || p.point_count || 1;
+      if (p.cluster || count > 1) {
+        var size = count < 10 ? 34 : count < 100 ? 40 : 48;
+        var label = format(strings.cluster, { count: count });
+        var cluster = L.marker(position, {
+          icon: L.divIcon({ className: "cluster", html: "<span>" + count + "</span>", iconSize: [size, size] }),
+          title: label,
+        });
+        cluster.on("click", function () { map.setView(position, Math.min(map.getZoom() + 2, 19)); });
+        cluster.on("add", function () {
+          var icon = cluster.getElement();
+          icon.setAttribute("aria-label", label);
+          icon.dataset.count = count;
+        });
+        return cluster;
+      }
+      var category = config.categories[p.category] || p.category || "";
+      var statusLabel = config.statuses[p.status] || p.status || "";
+      var key = p.reference || p.id || feature.id;
+      var point = L.marker(position, { alt: format(strings.report, { category: category, status: statusLabel }) });
+      var link = document.createElement("a");
+      link.href = config.detailUrl.replace("KEY", encodeURIComponent(key));
+      link.textContent = strings.open + (p.reference ? " " + p.reference : "");
+      var popup = document.createElement("div");
+      var title = document.createElement("p");
+      title.textContent = category + " – " + statusLabel;
+      popup.appendChild(title);
+      popup.appendChild(link);
+      point.bindPopup(popup);
+      point.on("add", function () {
+        var icon = point.getElement();
+        icon.dataset.reportId = p.id || feature.id || "";
+        icon.classList.add("report-marker");
+      });
+      return point;
+    }
+
+    function load() {
+      var params = filterParams();
+      var bounds = map.getBounds();
+      // The API takes WGS 84 ranges; a world-wide view can reach beyond them.
+      params.set("bbox", [
+        Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
+        Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90),
+      ].map(function (n) { return n.toFixed(6); }).join(","));
+      params.set("zoom", String(map.getZoom()));
+      var mine = ++generation;
+      fetch(config.dataUrl + "?" + params.toString(), { headers: { Accept: "application/geo+json, application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          if (mine !== generation) return;  // an older answer arriving late must not replace a newer one
+          layer.clearLayers();
+          var total = 0;
+          (data.features || []).forEach(function (feature) {
+            var p = feature.properties || {};
+            total += p.count || p.point_count || 1;
+            layer.addLayer(markerFor(feature));
+          });
+          element.dataset.loaded = String(generation);
+          announce((liveNote ? strings.live + " " : "") + format(strings.loaded, { count: total }));
+          liveNote = false;
+        })
+        .catch(function () { if (mine === generation) announce(strings.failed); });
+    }
+
+    function refreshSoon() {
+      if (pending) clearTimeout(pending);
+      pending = setTimeout(load, 250);
+    }
+
+    function filtersChanged() {
+      var params = filterParams();
+      var query = params.toString();
+      if (listLink) listLink.setAttribute("href", listBase + (query ? "?" + query : ""));
+      history.replaceState(null, "", query ? "?" + query : location.pathname);
+      refreshSoon();
+    }
+
+    if (filters) {
+      filters.addEventListener("change", filtersChanged);
+      filters.addEventListener("submit", function (event) { event.preventDefault(); filtersChanged(); });
+    }
+    map.on("moveend", refreshSoon);
+    load();
+    listen();
+
+    function listen() {
+      // New and changed reports arrive over the map socket; the map then reloads what it shows.
+      var delay = 1000;
+      function connect() {
+        var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+        var socket = new WebSocket(scheme + location.host + config.socketPath);
+        socket.onopen = function () {
+          // After a lost connection, whatever changed meanwhile is in the next load.
+          if (element.dataset.live === "closed") refreshSoon();
+          delay = 1000;
+          element.dataset.live = "connected";
+        };
+        socket.onmessage = function (message) {
+          var event;
+          try { event = JSON.parse(message.data); } catch (error) { return; }
+          if (event.kind === "created") liveNote = true;
+          refreshSoon();
+        };
+        socket.onclose = function () {
+          element.dataset.live = "closed";
+          setTimeout(connect, delay);
+          delay = Math.min(delay * 2, 30000);
+        };
+      }
+      if ("WebSocket" in window) connect();
+    }
+  }
+})();

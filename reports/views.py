@@ -6,6 +6,7 @@ needs) lives there and in reports.workflow. A report of another authority does n
 
 from __future__ import annotations
 
+import math
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
+from backend.throttling import ClientRateThrottle
 from geo.models import Authority, Department, Membership
 from reports import services
 from reports.api import ListQuery, ReportFilter, get_staff_report, processed_photos
@@ -57,6 +59,16 @@ class StaffLoginView(LoginView):
     authentication_form = StaffAuthenticationForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("staff:tasks")
+    # Password guesses through this form and the API's token login count against one budget.
+    throttle_scope = "login"
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        throttle = ClientRateThrottle()
+        if not throttle.allow_request(request, self):
+            response = render(request, "staff/too_many_attempts.html", status=429)
+            response["Retry-After"] = str(math.ceil(throttle.wait() or 1))
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 class StaffLogoutView(LogoutView):

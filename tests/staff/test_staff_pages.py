@@ -382,3 +382,14 @@ def test_every_page_has_a_skip_link_to_the_main_content(hameln_report, worker):
     for path in ("/staff/", page(hameln_report)):
         body = text(worker.get(path))
         assert '<a class="skip-link" href="#main">' in body and '<main id="main"' in body
+
+
+def test_login_attempts_are_rate_limited_per_client_address(personas, settings):
+    settings.API_RATES = {**settings.API_RATES, "login": "2/minute"}
+    browser = Browser()
+
+    answers = [browser.post("/staff/login/", {"username": "hameln-worker", "password": "guess"}) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert "Too many login attempts" in text(answers[-1])

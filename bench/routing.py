@@ -435,7 +435,8 @@ def _spatial_access(plan: list[str]) -> str:
             parts.append(f"sequential scan of {', '.join(seq)}")
         parts += [line.strip() for line in plan if line.startswith(("Planning Time", "Execution Time"))]
         return "; ".join(parts)
-    scans = sorted(set(re.findall(r"\bSCAN (\w+)\b(?! VIRTUAL)", text)) - {"candidates"})  # our UNION's rows
+    # Scans of the queries' own intermediate rows (a UNION, route()'s WITH clauses) are not table scans.
+    scans = sorted(set(re.findall(r"\bSCAN (\w+)\b(?! VIRTUAL)", text)) - {"candidates", "places", "best"})
     parts = ["R*Tree (SpatialIndex)" if "SpatialIndex" in text else "no spatial index"]
     if scans:
         parts.append(f"full scan of {', '.join(scans)}")
@@ -449,7 +450,7 @@ def _trim(line: str, width: int = 150) -> str:
 
 
 def _condensed_sql(sql: str) -> str:
-    return _trim(re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", sql, count=1, flags=re.S), 140)
+    return _trim(re.sub(r"SELECT .*? FROM ", "SELECT … FROM ", sql, flags=re.S), 140)
 
 
 def _plan_lines(plan: list[str]) -> list[str]:

@@ -84,6 +84,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(
             base_url=server, viewport={"width": 360, "height": 740}, locale="en-US",
+            geolocation={"latitude": HAMELN_MARKET[0], "longitude": HAMELN_MARKET[1]}, permissions=["geolocation"],
         )
         page = context.new_page()
 
@@ -99,6 +100,10 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         page.get_by_text("Filter and sort").click()
         assert _fits_the_screen(page)
         _assert_accessible(page)
+
+        page.get_by_role("button", name="Sort by distance from my position").click()
+        expect(page).to_have_url(re.compile(r"near=52\.103900%2C9\.357600&ordering=distance"))
+        expect(page.locator(".report-row").first).to_contain_text("0 m away")
 
         page.get_by_role("link", name=report["reference"]).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(report["reference"])

@@ -2,8 +2,10 @@
 
 The report goes through reports.services.report_submit like every other report (routing, photo
 pipeline, moderation, events and so notifications), with source "open311". Remote ``media_url``s are
-never fetched (no outbound requests from the server, no SSRF): the address is kept for staff in an
-internal note. ``device_id`` and ``account_id`` are not stored.
+never fetched (no SSRF: the server talks only to the geocoder it is configured with); the address is
+kept for staff in an internal note. ``device_id`` and ``account_id`` are not stored. An
+``address_string`` without coordinates is located with geo.geocoding (its best match); the client's
+text is kept as the report's address.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
+from geo import geocoding
 from geo.models import Authority, Category, QuestionType
 from geo.routing import OutsideServiceArea
 from mobile_api.models import Open311Client
@@ -92,7 +95,7 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
     point = form.point()
     uploads = files.getlist("media") if files else []
     if point is None and fields["address_string"] and not uploads:
-        raise Open311Error(400, _("lat and long are required: addresses are not geocoded yet."))
+        point = _located(fields["address_string"])
     if point is not None and jurisdiction is not None and not _covers(jurisdiction, point):
         raise Open311Error(400, _("The place lies outside the jurisdiction %(name)s.") % {"name": str(jurisdiction)})
     photos = _photos(uploads)
@@ -153,6 +156,15 @@ def _is_datetime(value: str) -> bool:
 
 def _descriptions(errors: dict) -> list[str]:
     return [f"{field}: {message}" for field, messages in errors.items() for message in messages]
+
+
+def _located(address: str) -> Point:
+    """The best match of the configured geocoder; without one (or without a match) coordinates are required."""
+    places = geocoding.search(address)
+    if not places:
+        raise Open311Error(400, _("address_string could not be located: give lat and long."))
+    _label, lat, lon = places[0]
+    return Point(lon, lat, srid=4326)
 
 
 def _covers(authority: Authority, point: Point) -> bool:

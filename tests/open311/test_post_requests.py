@@ -1,6 +1,10 @@
 """POST requests: a client application with a valid key creates a report like the app does; everything else is refused."""
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -111,10 +115,55 @@ def test_bad_coordinates_are_400(client, demo, api_key, place):
     assert not Report.objects.exists()
 
 
-def test_an_address_without_coordinates_is_400_saying_coordinates_are_required(client, demo, api_key):
-    data = fields(api_key, address_string="Pferdemarkt 1, Hameln")
+class _Nominatim(BaseHTTPRequestHandler):
+    """A geocoder on loopback that knows the Pferdemarkt in Hameln and nothing else."""
+
+    def do_GET(self) -> None:
+        known = "Pferdemarkt" in unquote_plus(self.path)
+        places = [{"lat": str(HAMELN_MARKET[0]), "lon": str(HAMELN_MARKET[1]), "display_name": "Pferdemarkt, Hameln",
+                   "address": {"road": "Pferdemarkt", "postcode": "31785", "town": "Hameln"}}] if known else []
+        body = json.dumps(places).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def geocoder(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.GEOCODER = {**settings.GEOCODER, "PROVIDER": "nominatim", "URL": f"http://127.0.0.1:{server.server_port}"}
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+def _without_coordinates(api_key: str, address: str) -> dict:
+    data = fields(api_key, address_string=address)
     del data["lat"], data["long"]
-    assert errors_of(post(client, "requests.xml", data), 400) == ["lat and long are required: addresses are not geocoded yet."]
+    return data
+
+
+def test_an_address_without_coordinates_is_located_by_the_geocoder(client, demo, api_key, geocoder):
+    response = post(client, "requests.json", _without_coordinates(api_key, "Pferdemarkt 1, Hameln"))
+    assert response.status_code == 201, response.content
+    report = Report.objects.get(reference=response.json()[0]["service_request_id"])
+    assert (report.location.y, report.location.x) == pytest.approx(HAMELN_MARKET)
+    assert report.authority.slug == "hameln" and report.address == "Pferdemarkt 1, Hameln"
+    unknown = post(client, "requests.xml", _without_coordinates(api_key, "Nirgendwo 7"))
+    assert errors_of(unknown, 400) == ["address_string could not be located: give lat and long."]
+
+
+def test_without_a_geocoder_an_address_alone_is_400_asking_for_coordinates(client, demo, api_key):
+    assert errors_of(post(client, "requests.xml", _without_coordinates(api_key, "Pferdemarkt 1, Hameln")), 400) == [
+        "address_string could not be located: give lat and long."
+    ]
+    assert not Report.objects.exists()
 
 
 def test_no_place_at_all_and_a_place_outside_the_service_area_are_400(client, demo, api_key):

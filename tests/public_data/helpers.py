@@ -1,0 +1,26 @@
+"""Reports for the public-data tests, submitted through the citizen API like an app would."""
+
+from __future__ import annotations
+
+from reports.models import Report
+
+# Places in the Stadt Hameln (lat, lon), a few hundred metres apart.
+MARKET = (52.1039, 9.3576)
+STATION = (52.0960, 9.3720)
+WESER_BRIDGE = (52.1030, 9.3495)
+# Bad Pyrmont, about 15 km south-west.
+PYRMONT = (51.9860, 9.2570)
+
+HAMELN_BBOX = "9.30,52.05,9.42,52.15"
+LANDKREIS_BBOX = "9.0,51.85,9.75,52.30"
+
+
+def submit(client, at: tuple[float, float], category: str = "schlagloch", **fields) -> dict:
+    data = {"category": category, "lat": str(at[0]), "lon": str(at[1]), "description": "Tiefes Loch.", **fields}
+    response = client.post("/api/v1/reports/", data, secure=True)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def report(body: dict) -> Report:
+    return Report.objects.get(public_id=body["id"])

@@ -30,7 +30,7 @@ def server(tmp_path_factory):
     env = {
         "DEBUG": "true", "DATA_DIR": str(data_dir), "SECRET_KEY": "open311-live-test",
         "DATABASE_URL": f"spatialite:///{data_dir}/openmelder.sqlite3", "DEMO_PASSWORD": "Open311-Demo-2026",
-        "API_RATE_SUBMIT": "1000/hour",
+        "API_RATE_SUBMIT": "1000/hour", "GEOCODER": "none",  # no network from tests
     }
     for command in (["migrate", "--noinput"], ["load_demo", "--reports", "25"]):
         result = manage(*command, env=env, timeout=300)

@@ -28,8 +28,8 @@ PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
 class DescribedErrorsMixin:
     """Ties each field's error message to the field (aria-describedby), so screen readers read it with the field."""
 
-    def full_clean(self) -> None:
-        super().full_clean()
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
         for name in self.errors:
             if name in self.fields:
                 ids = [f"{self[name].auto_id}_error"]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Routing benchmark against a throw-away database: prints figures, never fails on them.
+# Benchmarks against a throw-away database (and, for the websocket fan-out, a throw-away Redis):
+# they print figures and never fail on them.
 #
 #   scripts/bench.sh [bench.routing args...]          (make bench BENCH_ARGS="--points 5000")
 #   BENCH_BACKEND=spatialite scripts/bench.sh          (default: postgis)
@@ -31,6 +32,7 @@ tmp=$(mktemp -d)
 cleanup() {
     # No set -e in here: every step must run even if one fails.
     set +e
+    stop_redis
     stop_postgres
     rm -rf "$tmp"
 }
@@ -57,14 +59,28 @@ mkdir -p "$DATA_DIR"
 echo "[bench] backend $BACKEND; migrating" >&2
 "$REPO/.venv/bin/python" manage.py migrate -v0
 # BENCH selects the benchmarks (default: all); arguments go to each selected one.
-for name in ${BENCH:-routing photos submit}; do
+BENCH=${BENCH:-routing photos submit fanout}
+for name in $BENCH; do
     case $name in
-        routing | photos | submit) ;;
+        routing | photos | submit | fanout) ;;
         *)
-            echo "BENCH may name routing, photos and submit, not '$name'" >&2
+            echo "BENCH may name routing, photos, submit and fanout, not '$name'" >&2
             exit 2
             ;;
     esac
+done
+# The websocket fan-out runs over the Redis channel layer: a throw-away Redis, like make test's.
+case " $BENCH " in
+    *" fanout "*)
+        start_redis "$tmp"
+        ;;
+esac
+for name in $BENCH; do
     echo "[bench] $name" >&2
-    "$REPO/.venv/bin/python" -m "bench.$name" "$@"
+    if [ "$name" = fanout ]; then
+        # Only the fan-out gets Redis; the others keep measuring the configuration they always did.
+        REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "$REPO/.venv/bin/python" -m "bench.$name" "$@"
+    else
+        "$REPO/.venv/bin/python" -m "bench.$name" "$@"
+    fi
 done

@@ -9,6 +9,7 @@ singular of its element (``services`` → ``service``), ``None`` an empty elemen
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
@@ -29,10 +30,18 @@ ITEM_NAMES = {
 }
 
 
+# Characters XML 1.0 cannot carry at all; left in, they would make the whole document unreadable.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 @dataclass(frozen=True)
 class Document:
     root: str
     body: Any
+
+
+def _document(data: Any) -> Document:
+    return data if isinstance(data, Document) else Document("response", data)
 
 
 def _text(value: Any) -> str:
@@ -40,7 +49,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _fill(element: ElementTree.Element, value: Any) -> None:
@@ -67,7 +76,7 @@ class XMLRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        return to_xml(data)
+        return to_xml(_document(data))
 
 
 class JSONRenderer(BaseRenderer):
@@ -76,4 +85,4 @@ class JSONRenderer(BaseRenderer):
     charset = None  # JSON is UTF-8 by definition (RFC 8259)
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        return json.dumps(data.body, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(_document(data).body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -32,6 +32,7 @@ class Open311View(APIView):
     authentication_classes: list = []
     renderer_classes = [XMLRenderer, JSONRenderer]  # XML first: the format the spec requires
     parser_classes = [FormParser, MultiPartParser]
+    metadata_class = None  # OPTIONS is no part of GeoReport: 405 in the spec's error format
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         # Scopes of backend.throttling, shared with the citizen API.

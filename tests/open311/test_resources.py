@@ -148,5 +148,14 @@ def test_only_published_reports_of_public_categories_are_visible(client, make_re
 def test_unknown_resources_answer_in_the_error_format(client, demo):
     assert errors_of(get(client, "nothing-here.json"), 404)
     assert errors_of(get(client, "nothing-here"), 404)
-    response = client.delete("/open311/v2/services.json", secure=True)
-    assert errors_of(response, 405)
+    assert errors_of(client.delete("/open311/v2/services.json", secure=True), 405)
+    assert errors_of(client.options("/open311/v2/services.xml", secure=True), 405)
+
+
+def test_text_that_xml_cannot_carry_does_not_break_the_document(client, make_report):
+    from reports.models import Report
+
+    report = make_report()
+    Report.objects.filter(pk=report.pk).update(description="Loch\x0b im\x00 Weg\ufffe")
+    root = xml(get(client, "requests.xml"))
+    assert root.findtext("request/description") == "Loch im Weg"

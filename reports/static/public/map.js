@@ -100,7 +100,16 @@
           icon: L.divIcon({ className: "cluster", html: "<span>" + count + "</span>", iconSize: [size, size] }),
           title: label,
         });
-        cluster.on("click", function () { map.setView(position, Math.min(map.getZoom() + 2, 19)); });
+        var zoomIn = function () { map.setView(position, Math.min(map.getZoom() + 2, 19)); };
+        cluster.on("click", zoomIn);
+        // Leaflet gives markers role=button but reacts to keys only for popups: Enter and Space zoom in here.
+        cluster.on("keypress", function (event) {
+          var key = event.originalEvent.key;
+          if (key === "Enter" || key === " ") {
+            event.originalEvent.preventDefault();
+            zoomIn();
+          }
+        });
         cluster.on("add", function () {
           var icon = cluster.getElement();
           icon.setAttribute("aria-label", label);

@@ -1,0 +1,230 @@
+"""The public pages in headless Chromium against uvicorn with the demo data and no reachable tile server.
+
+The map shows clusters and markers, the list is filtered with the keyboard alone, the web form files a
+report with a photo that appears on a map already open in another tab, and axe-core finds no WCAG 2.1
+A/AA violation on any public page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import REPO, manage
+
+PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+# Nothing listens on port 9 of loopback: tiles and geocoder are unreachable, as on a machine without internet.
+UNREACHABLE = "http://127.0.0.1:9"
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """uvicorn on the embedded SpatiaLite database with the demo (configuration and sample reports)."""
+    env = {
+        "DEBUG": "true", "DATA_DIR": str(tmp_path_factory.mktemp("public-server")), "DEMO_PASSWORD": "Demo-Pass-2026",
+        "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
+    }
+    for command in (["migrate", "--noinput"], ["load_demo"]):
+        result = manage(*command, env=env, timeout=600)
+        assert result.returncode == 0, result.stderr
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env={**{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"uvicorn did not start: {process.stdout.read()}")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser, server):
+    context = browser.new_context(base_url=server, locale="en-US", viewport={"width": 1024, "height": 768})
+    yield context
+    context.close()
+
+
+def _loaded(page, after: int = 0) -> int:
+    """Waits until the map has drawn an answer of the map API newer than ``after``; returns its number."""
+    page.wait_for_function(f"Number(document.getElementById('map').dataset.loaded || 0) > {after}")
+    return int(page.locator("#map").get_attribute("data-loaded"))
+
+
+def _cluster_total(page) -> int:
+    return sum(int(c) for c in page.locator(".cluster").evaluate_all("els => els.map(e => e.dataset.count)"))
+
+
+def test_the_map_shows_clusters_and_then_markers_of_the_demo_reports_without_a_tile_server(context):
+    page = context.new_page()
+    page.goto("/")
+    _loaded(page)
+    clusters = page.locator(".cluster")
+    expect(clusters.first).to_be_visible()
+    total = _cluster_total(page)
+    assert total > 50  # most of the 300 demo reports lie in the default view
+    expect(page.locator("#map-status")).to_have_text(f"{total} reports in this map section.")
+    assert page.locator(".leaflet-tile-loaded").count() == 0  # no tile came, the map works anyway
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("BKG")
+
+    # A cluster is a button: Enter zooms in on it, until single reports show.
+    for _ in range(4):
+        if page.locator(".report-marker").count():
+            break
+        seen = _loaded(page)
+        page.locator(".cluster").first.focus()
+        page.keyboard.press("Enter")
+        _loaded(page, seen)
+    marker = page.locator(".report-marker").first
+    expect(marker).to_have_attribute("alt", re.compile(r"^Report: .+, .+$"))
+    marker.click()
+    page.locator(".leaflet-popup").get_by_role("link", name="Show report").click()
+    expect(page).to_have_url(re.compile(r"/meldungen/[A-Z]+-\d{4}-\d{6}/$"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+    # The filters redraw the map and carry over to the list.
+    page.goto("/")
+    seen = _loaded(page)
+    page.get_by_label("Category").select_option("graffiti")
+    _loaded(page, seen)
+    assert 0 < _cluster_total(page) < total
+    expect(page.locator("#list-link")).to_have_attribute("href", "/meldungen/?category=graffiti")
+
+
+def test_the_list_can_be_filtered_with_the_keyboard_alone(context):
+    page = context.new_page()
+    page.goto("/meldungen/")
+    everything = int(re.match(r"\d+", page.locator("#results-heading").inner_text()).group())
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    _tab_to(page, "#id_category")
+    page.keyboard.type("Graffiti")
+    _tab_to(page, "#id_status")
+    page.keyboard.press("ArrowDown")  # "All open"
+    _tab_to(page, "#list-filters button[type=submit]")
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/meldungen/\?category=graffiti&status=open"))
+    heading = page.locator("#results-heading")
+    expect(heading).to_have_text(re.compile(r"^\d+ reports? found$"))
+    found = int(re.match(r"\d+", heading.inner_text()).group())
+    assert 0 < found < everything
+    expect(page).to_have_title(re.compile(rf"^{found} reports? – List of reports"))
+    categories = page.locator("table.reports tbody tr td:nth-child(2)").all_inner_texts()
+    assert categories and set(categories) == {"Graffiti"}
+    statuses = set(page.locator("table.reports tbody tr .status").all_inner_texts())
+    assert statuses <= {"New", "Acknowledged", "In progress", "Reopened"}
+
+
+def _tab_to(page, selector: str, limit: int = 40) -> None:
+    target = page.locator(selector)
+    for _ in range(limit):
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"{selector} cannot be reached with Tab")
+
+
+def test_a_report_from_the_web_form_appears_on_a_map_already_open_in_another_tab(context):
+    form = context.new_page()
+    form.goto("/melden/")
+    form.get_by_label("What is the problem?").select_option("papierkorb")
+    # The geocoder is unreachable: the search says so, and a click on the map gives the place.
+    form.get_by_label("Address or place").fill("Pferdemarkt Hameln")
+    form.get_by_role("button", name="Search address").click()
+    expect(form.locator("#address-results")).to_contain_text("not available at the moment")
+    form.locator("#map").click()
+    lat, lon = float(form.get_by_label("Latitude").input_value()), float(form.get_by_label("Longitude").input_value())
+    expect(form.locator("#map-status")).to_contain_text("Place chosen")
+
+    watcher = context.new_page()
+    watcher.goto("/")
+    seen = _loaded(watcher)
+    expect(watcher.locator("#map")).to_have_attribute("data-live", "connected")
+    watcher.evaluate(f"openMelderMap.setView([{lat}, {lon}], 18)")
+    seen = _loaded(watcher, seen)
+    before = watcher.locator(".report-marker").count()
+    watcher.evaluate("window.stillTheSamePage = true")
+
+    form.get_by_label("Description").fill("Papierkorb quillt über")
+    form.get_by_label("Photos").set_input_files(PHOTO)
+    form.get_by_role("button", name="Send report").click()
+    expect(form.get_by_role("heading", level=1)).to_have_text("Thank you for your report")
+    reference = form.locator("#reference").inner_text()
+
+    expect(watcher.locator(".report-marker")).to_have_count(before + 1)
+    expect(watcher.locator("#map-status")).to_contain_text("New report on the map.")
+    assert watcher.evaluate("window.stillTheSamePage") is True
+
+    form.get_by_role("link", name="Show the report").click()
+    expect(form.get_by_role("heading", level=1)).to_contain_text(reference)
+    expect(form.get_by_alt_text("Photo 1 of the report")).to_be_visible()
+    expect(form.locator(".description")).to_have_text("Papierkorb quillt über")
+
+
+def test_axe_finds_no_wcag_21_aa_violations_and_every_page_fits_a_phone(browser, server):
+    context = browser.new_context(base_url=server, locale="en-US", viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto("/")
+    _loaded(page)
+    _assert_accessible(page)
+    page.goto("/meldungen/?status=open")
+    _assert_accessible(page)
+    page.locator("table.reports tbody a").first.click()
+    expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
+    _assert_accessible(page)
+    page.goto("/melden/")
+    _assert_accessible(page)
+    page.get_by_role("button", name="Send report").click()  # nothing filled in: errors next to the fields
+    expect(page.locator("#error-summary")).to_be_visible()
+    _assert_accessible(page)
+    page.goto("/statistik/")
+    expect(page.locator("#by-category")).to_be_visible()
+    _assert_accessible(page)
+    context.close()
+
+
+def _assert_accessible(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{page.url} is wider than a phone"
+    results = Axe().run(page, options=WCAG_21_AA)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"

@@ -114,7 +114,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 
 def _ordered(reports, options: dict):
-    """Sorted as the staff API sorts (reports.api.ReportList): by due date unless asked otherwise."""
+    """The staff API's orderings (reports.api.ReportList); this page puts the earliest due date first by default."""
     near = options.get("near")
     ordering = options.get("ordering") or ("distance" if near else "due_at")
     if near is not None:
@@ -247,6 +247,8 @@ def report_transition(request: HttpRequest, key: str) -> HttpResponse:
             report=report, to=data["to"], actor=request.user, message=data["message"], note=data["note"],
             duplicate_of=data.get("duplicate_of"), authority=data.get("authority"),
         )
+        if data["to"] == Status.FORWARDED and data.get("authority"):
+            return _("Forwarded to %(authority)s.") % {"authority": data["authority"]}
         return _("Status set to “%(status)s”.") % {"status": StatusLabel.label(data["to"])}
 
     def form(report: Report) -> TransitionForm:

@@ -302,6 +302,17 @@ def test_marking_a_duplicate_needs_a_visible_original(hameln_report, hildesheim_
     assert status_of(hameln_report) == "duplicate"
 
 
+def test_a_lead_forwarding_a_report_to_another_authority_returns_to_my_tasks(hameln_report, lead, clerk):
+    response = lead.post(page(hameln_report) + "transition/", {
+        "transition-to": "forwarded", "transition-authority": "hildesheim", "transition-message": "Kreisstraße",
+    }, follow=True)
+
+    assert response.redirect_chain[-1] == ("/staff/", 302)
+    assert "Forwarded to" in text(response)
+    assert lead.get(page(hameln_report)).status_code == 404
+    assert clerk.get(page(hameln_report)).status_code == 200
+
+
 def test_an_internal_note_is_marked_internal_and_stays_off_the_public_report(hameln_report, worker):
     worker.post(page(hameln_report) + "note/", {"note-note": "Schlüssel beim Hausmeister"})
 
@@ -376,6 +387,15 @@ def test_pages_are_german_by_default_and_english_on_request(hameln_report, perso
 
     assert '<html lang="de">' in text(german.get(page(hameln_report)))
     assert '<html lang="en">' in text(logged_in(personas.hameln_worker).get(page(hameln_report)))
+
+
+def test_the_language_can_be_switched_with_set_language(hameln_report, personas):
+    browser = Browser(language="de")
+    browser.post("/staff/login/", {"username": "hameln-worker", "password": PASSWORD})
+
+    browser.post("/i18n/setlang/", {"language": "en", "next": "/staff/"})
+
+    assert '<html lang="en">' in text(browser.get("/staff/"))
 
 
 def test_every_page_has_a_skip_link_to_the_main_content(hameln_report, worker):

@@ -6,6 +6,9 @@ for errors that concern the whole request.
 
 from __future__ import annotations
 
+from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
@@ -33,3 +36,19 @@ def api_exception_handler(exc, context):
         code = "not_found" if response.status_code == 404 else "permission_denied"
         response.data = {"errors": [{"field": None, "code": code, "message": str(response.data["detail"])}]}
     return response
+
+
+def _json_or_page(request, status: int, code: str, message, page_view, **kwargs):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": [{"field": None, "code": code, "message": str(message)}]}, status=status)
+    return page_view(request, **kwargs)
+
+
+def not_found(request, exception=None):
+    """404 for URLs no view matched: JSON under /api/, the usual page elsewhere."""
+    return _json_or_page(request, 404, "not_found", _("Not found."), defaults.page_not_found, exception=exception)
+
+
+def server_error(request):
+    """500: JSON under /api/ (with no detail), the usual page elsewhere."""
+    return _json_or_page(request, 500, "server_error", _("A server error occurred."), defaults.server_error)

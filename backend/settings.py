@@ -273,7 +273,7 @@ for _scope, _rate in API_RATES.items():
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpenMelder API",
-    "DESCRIPTION": "Citizen app API (/api/v1/) of OpenMelder, the open-source Mängelmelder.",
+    "DESCRIPTION": "OpenMelder, the open-source Mängelmelder: the citizen app API (/api/v1/) and the staff API (/api/staff/).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from the package's own files: the docs work offline and without a CDN.
@@ -281,6 +281,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ReportStatusEnum": "reports.workflow.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.openapi.add_error_responses",
+    ],
 }
 
 # Map widgets (admin now, public map later): tiles are configurable; the boundary data's

@@ -12,6 +12,9 @@ admin.site.site_header = "OpenMelder"
 admin.site.site_title = "OpenMelder"
 admin.site.site_url = "/"  # "View site" leads to the public map
 
+handler404 = "backend.api_errors.not_found"
+handler500 = "backend.api_errors.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

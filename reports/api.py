@@ -186,6 +186,16 @@ class StaffPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request) -> int:
+        # DRF ignores a bad page_size silently; a client that sent one should hear about it.
+        if self.page_size_query_param not in request.query_params:
+            return self.page_size
+        field = serializers.IntegerField(min_value=1, max_value=self.max_page_size)
+        try:
+            return field.run_validation(request.query_params[self.page_size_query_param])
+        except ValidationError as exc:
+            raise ValidationError({self.page_size_query_param: exc.detail}) from None
+
 
 class ReportList(StaffView, generics.ListAPIView):
     serializer_class = StaffReportSerializer

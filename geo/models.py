@@ -285,13 +285,19 @@ class CategoryQuestion(models.Model):
     ``options`` (for the list types) is a list of ``{"key": …, "name_de": …, "name_en": …}``.
     """
 
-    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="questions")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="questions"
+    )
     code = models.SlugField(_("code"), max_length=50)
     question_de = models.CharField(_("question (German)"), max_length=300)
     question_en = models.CharField(_("question (English)"), max_length=300)
-    datatype = models.CharField(_("answer type"), max_length=20, choices=QuestionType.choices, default=QuestionType.STRING)
+    datatype = models.CharField(
+        _("answer type"), max_length=20, choices=QuestionType.choices, default=QuestionType.STRING
+    )
     required = models.BooleanField(_("required"), default=False)
-    options = models.JSONField(_("options"), default=list, blank=True, help_text=_('For lists: [{"key": "…", "name_de": "…", "name_en": "…"}]'))
+    options = models.JSONField(
+        _("options"), default=list, blank=True, help_text=_('For lists: [{"key": "…", "name_de": "…", "name_en": "…"}]')
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:

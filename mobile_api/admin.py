@@ -30,10 +30,8 @@ class Open311ClientAdmin(admin.ModelAdmin):
 
     def _show_key(self, request, client: Open311Client, key: str) -> None:
         # Shown once: only the hash is stored.
-        messages.warning(
-            request,
-            _("API key for %(name)s: %(key)s — copy it now, it is not shown again.") % {"name": client.name, "key": key},
-        )
+        message = _("API key for %(name)s: %(key)s — copy it now, it is not shown again.")
+        messages.warning(request, message % {"name": client.name, "key": key})
 
 
 # The extra questions of a category are what Open311 clients see as a service's attributes.

@@ -46,7 +46,8 @@ def visible_requests(*, extensions: bool = False) -> QuerySet:
         .prefetch_related(Prefetch("photos", queryset=Photo.objects.filter(is_public=True), to_attr="public_photos"))
     )
     if extensions:
-        queryset = queryset.prefetch_related(Prefetch("events", queryset=public_notes().order_by("id"), to_attr="notes"))
+        notes = Prefetch("events", queryset=public_notes().order_by("id"), to_attr="notes")
+        queryset = queryset.prefetch_related(notes)
     return queryset
 
 
@@ -82,7 +83,10 @@ class Page:
 
 def filter_requests(queryset: QuerySet, params: QueryDict) -> tuple[QuerySet, Page]:
     ids = _list(params, "service_request_id")
-    page = Page(_integer(params, "page", 1, minimum=1), _integer(params, "page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE))
+    page = Page(
+        _integer(params, "page", 1, minimum=1),
+        _integer(params, "page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE),
+    )
     if ids:
         # The spec: a list of ids overrides every other argument.
         return queryset.filter(reference__in=ids[:MAX_PAGE_SIZE]).order_by("-created_at", "-pk"), page
@@ -127,7 +131,8 @@ def _number(params: QueryDict, name: str, minimum: float, maximum: float) -> flo
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or not minimum <= value <= maximum:
-        raise Open311Error(400, _("%(name)s must be a number from %(min)s to %(max)s.") % {"name": name, "min": minimum, "max": maximum})
+        message = _("%(name)s must be a number from %(min)s to %(max)s.")
+        raise Open311Error(400, message % {"name": name, "min": minimum, "max": maximum})
     return value
 
 

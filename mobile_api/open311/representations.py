@@ -22,11 +22,15 @@ def w3c(value: datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
+def _english() -> bool:
+    return (get_language() or "de").startswith("en")
+
+
 def service(category: Category) -> dict:
     return {
         "service_code": category.slug,
         "service_name": category.name,
-        "description": category.description_en if (get_language() or "de").startswith("en") else category.description_de,
+        "description": category.description_en if _english() else category.description_de,
         "metadata": bool(category.questions.all()),
         "type": "realtime",
         "keywords": "",

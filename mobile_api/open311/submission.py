@@ -128,10 +128,11 @@ def _check_answers(category: Category, answers: dict) -> list[str]:
                 problems.append(_("%(label)s is required.") % {"label": label})
             continue
         keys = {key for key, _name in question.choices()}
+        listed = {"label": label, "keys": ", ".join(sorted(keys))}
         if question.datatype == QuestionType.SINGLE_CHOICE and (len(values) > 1 or values[0] not in keys):
-            problems.append(_("%(label)s must be one of: %(keys)s.") % {"label": label, "keys": ", ".join(sorted(keys))})
+            problems.append(_("%(label)s must be one of: %(keys)s.") % listed)
         elif question.datatype == QuestionType.MULTIPLE_CHOICE and not set(values) <= keys:
-            problems.append(_("%(label)s must be some of: %(keys)s.") % {"label": label, "keys": ", ".join(sorted(keys))})
+            problems.append(_("%(label)s must be some of: %(keys)s.") % listed)
         elif question.datatype == QuestionType.NUMBER and not all(_is_number(v) for v in values):
             problems.append(_("%(label)s must be a number.") % {"label": label})
         elif question.datatype == QuestionType.DATETIME and not all(_is_datetime(v) for v in values):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -65,7 +64,8 @@ class Discovery(Open311View):
 class ServiceList(Open311View):
     def get(self, request: Request, format: str | None = None) -> Response:
         queries.jurisdiction(request.query_params)
-        services = [representations.service(c) for c in Category.objects.filter(active=True).prefetch_related("questions")]
+        categories = Category.objects.filter(active=True).prefetch_related("questions")
+        services = [representations.service(category) for category in categories]
         return Response(Document("services", services))
 
 

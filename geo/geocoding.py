@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from geopy.adapters import RequestsAdapter
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
 
@@ -35,7 +37,11 @@ def _geocoder() -> Nominatim:
     url = urlsplit(config["URL"])
     # geopy takes the host (and any path prefix of a proxied installation) as "domain".
     domain = url.netloc + url.path.rstrip("/")
-    return Nominatim(domain=domain, scheme=url.scheme, user_agent=config["USER_AGENT"], timeout=config["TIMEOUT"])
+    return Nominatim(
+        domain=domain, scheme=url.scheme, user_agent=config["USER_AGENT"], timeout=config["TIMEOUT"],
+        # No retries: GEOCODER_TIMEOUT is the longest anyone waits (the web form's search waits in the request).
+        adapter_factory=partial(RequestsAdapter, max_retries=0),
+    )
 
 
 def reverse(lat: float, lon: float) -> str | None:

@@ -317,3 +317,31 @@ class ResponseTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class MapCell(models.Model):
+    """Visible reports per grid cell of the public map, per zoom level, category and status.
+
+    The public map's clusters come from here, not from counting a million reports per request.
+    Only database triggers on the report table write it (reports/mapcells.py), so every change —
+    through services, the admin or a bulk update — keeps it exact.
+    """
+
+    zoom = models.PositiveSmallIntegerField()
+    # The cell's centre, as ST_SnapToGrid(location, cell size) gives it.
+    cell_lon = models.FloatField()
+    cell_lat = models.FloatField()
+    # No foreign key: written by triggers, and categories are never deleted while they have reports.
+    category_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+    count = models.IntegerField(default=0)
+    # Sums of the reports' coordinates: the cluster's position is their mean.
+    sum_lon = models.FloatField(default=0)
+    sum_lat = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zoom", "cell_lon", "cell_lat", "category_id", "status"], name="reports_mapcell_key"
+            )
+        ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import statistics as stats
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,13 +25,14 @@ from datetime import datetime
 
 from django.contrib.gis.db.models.functions import SnapToGrid
 from django.contrib.gis.geos import Polygon
-from django.db.models import Avg, Count, F, FloatField, Func, Q, QuerySet
+from django.db.models import Avg, Count, F, FloatField, Func, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from geo.models import Authority
+from geo.models import Authority, Category
 from geo.routing import index_candidates
-from reports.models import Moderation, Report, StatusLabel
+from reports.mapcells import POINTS_FROM_ZOOM, cell_size
+from reports.models import MapCell, Moderation, Report, StatusLabel
 from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status, StatusType
 
 # Open data licence of the exports (https://www.govdata.de/dl-de/by-2-0).
@@ -40,10 +42,6 @@ LICENSE = {
     "url": "https://www.govdata.de/dl-de/by-2-0",
 }
 
-# From this zoom on the map gets single reports; below it, grid clusters with counts.
-POINTS_FROM_ZOOM = 14
-# Cluster cells are a quarter of a 256 px map tile: about 64 px on screen at every zoom.
-CELLS_PER_TILE = 4
 # A map view may span at most this many tiles across (4096 px): bounds clusters and points per request.
 MAX_TILES_ACROSS = 16
 # Points are capped even within a valid view; ``truncated`` says when there were more.
@@ -131,11 +129,6 @@ class _Y(Func):
     output_field = FloatField()
 
 
-def cell_size(zoom: int) -> float:
-    """Cluster grid cell size in degrees at a zoom level."""
-    return 360.0 / (2**zoom) / CELLS_PER_TILE
-
-
 def max_view_degrees(zoom: int) -> float:
     return 360.0 * MAX_TILES_ACROSS / (2**zoom)
 
@@ -149,42 +142,81 @@ def bbox_polygon(bbox: tuple[float, float, float, float]) -> Polygon:
 def map_features(*, bbox: tuple[float, float, float, float], zoom: int, filters: Filters = Filters()) -> dict:
     """GeoJSON FeatureCollection of the visible reports in bbox (min_lon, min_lat, max_lon, max_lat).
 
-    Below POINTS_FROM_ZOOM: one Point per non-empty grid cell at the mean position of its reports,
-    ``{"cluster": true, "count": n}``; the counts add up to the reports in the bbox. From it on:
-    one Point per report, ``{"id", "category", "status", "status_type"}`` and nothing else.
+    Below POINTS_FROM_ZOOM: one Point per non-empty grid cell (ST_SnapToGrid, cell_size(zoom)) at
+    the mean position of its reports, ``{"cluster": true, "count": n}``. Cells are counted whole,
+    so the area widens to the cells the bbox touches; ``properties.bbox`` is the area the counts
+    cover exactly. From POINTS_FROM_ZOOM on: one Point per report, ``{"id", "category", "status",
+    "status_type"}`` and nothing else.
     """
-    frame = bbox_polygon(bbox)
-    reports = filters.apply(visible_reports()).filter(index_candidates(Report, "location", frame)).filter(
-        location__intersects=frame
-    )
+    properties: dict = {"zoom": zoom, "clustered": zoom < POINTS_FROM_ZOOM, "truncated": False}
     if zoom < POINTS_FROM_ZOOM:
-        features = _clusters(reports, cell_size(zoom))
-        truncated = False
+        features, covered = _clusters(bbox, zoom, filters)
+        properties["bbox"] = [round(v, 9) for v in covered]
     else:
-        features, truncated = _points(reports)
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "properties": {"zoom": zoom, "clustered": zoom < POINTS_FROM_ZOOM, "truncated": truncated},
-    }
+        frame = bbox_polygon(bbox)
+        reports = filters.apply(visible_reports()).filter(index_candidates(Report, "location", frame)).filter(
+            location__intersects=frame
+        )
+        features, properties["truncated"] = _points(reports)
+    return {"type": "FeatureCollection", "features": features, "properties": properties}
 
 
-def _clusters(reports: QuerySet[Report], size: float) -> list[dict]:
+def _cell_range(low: float, high: float, size: float) -> tuple[int, int]:
+    # Cells are centred on multiples of size; take every cell that reaches into [low, high].
+    return math.ceil((low - size / 2) / size - 1e-9), math.floor((high + size / 2) / size + 1e-9)
+
+
+def _clusters(bbox, zoom: int, filters: Filters) -> tuple[list[dict], tuple[float, float, float, float]]:
+    size = cell_size(zoom)
+    lon_from, lon_to = _cell_range(bbox[0], bbox[2], size)
+    lat_from, lat_to = _cell_range(bbox[1], bbox[3], size)
+    covered = ((lon_from - 0.5) * size, (lat_from - 0.5) * size, (lon_to + 0.5) * size, (lat_to + 0.5) * size)
+    margin = size / 4  # centres lie a whole cell apart: no float equality needed
+    if filters.authorities or filters.area or filters.created_after or filters.created_before:
+        # Not pre-counted: count the reports themselves (slower; the public map never asks this).
+        frame = bbox_polygon(covered)
+        reports = filters.apply(visible_reports()).filter(index_candidates(Report, "location", frame)).filter(
+            location__intersects=frame
+        )
+        return _live_clusters(reports, size), covered
+    categories = Category.objects.filter(is_public=True)
+    if filters.categories:
+        categories = categories.filter(slug__in=filters.categories)
+    cells = MapCell.objects.filter(
+        zoom=zoom,
+        cell_lon__gte=lon_from * size - margin, cell_lon__lte=lon_to * size + margin,
+        cell_lat__gte=lat_from * size - margin, cell_lat__lte=lat_to * size + margin,
+        category_id__in=categories.values("pk"),
+    )
+    if filters.statuses:
+        cells = cells.filter(status__in=filters.statuses)
+    rows = (
+        cells.values("cell_lon", "cell_lat")
+        .annotate(n=Sum("count"), lon=Sum("sum_lon"), lat=Sum("sum_lat"))
+        .filter(n__gt=0)
+        .values_list("n", "lon", "lat")
+        .order_by()
+    )
+    return [_cluster(n, lon / n, lat / n) for n, lon, lat in rows], covered
+
+
+def _live_clusters(reports: QuerySet[Report], size: float) -> list[dict]:
     cells = (
-        reports.annotate(cell=SnapToGrid("location", size))
-        .values("cell")
+        reports.annotate(cx=_X(SnapToGrid("location", size)), cy=_Y(SnapToGrid("location", size)))
+        .values("cx", "cy")
         .annotate(count=Count("pk"), lon=Avg(_X("location")), lat=Avg(_Y("location")))
         .values_list("count", "lon", "lat")
         .order_by()
     )
-    return [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
-            "properties": {"cluster": True, "count": count},
-        }
-        for count, lon, lat in cells
-    ]
+    return [_cluster(count, lon, lat) for count, lon, lat in cells]
+
+
+def _cluster(count: int, lon: float, lat: float) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+        "properties": {"cluster": True, "count": count},
+    }
 
 
 def _points(reports: QuerySet[Report]) -> tuple[list[dict], bool]:

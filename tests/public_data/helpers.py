@@ -24,3 +24,23 @@ def submit(client, at: tuple[float, float], category: str = "schlagloch", **fiel
 
 def report(body: dict) -> Report:
     return Report.objects.get(public_id=body["id"])
+
+
+def update(body: dict, **fields) -> None:
+    """Change a report as any writer may (admin, bulk update): the map's counts must follow."""
+    Report.objects.filter(public_id=body["id"]).update(**fields)
+
+
+def close_as_fixed(body: dict) -> None:
+    from django.utils import timezone
+
+    update(body, status="fixed", closed_at=timezone.now())
+
+
+def internal_note(body: dict, text: str) -> None:
+    from django.utils import timezone
+
+    from reports.models import EventKind, ReportEvent
+
+    ReportEvent.objects.create(report=report(body), kind=EventKind.INTERNAL_NOTE, is_public=False, message=text,
+                               created_at=timezone.now())

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from geo.models import Authority, PublishingPolicy
 from reports.models import Moderation, Photo, Report
-from reports.services import report_note, report_transition
-from tests.public_data.helpers import MARKET, PYRMONT, STATION, report, submit
+from tests.public_data.helpers import MARKET, PYRMONT, STATION, close_as_fixed, internal_note, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +32,7 @@ def export_geojson(client, **params) -> tuple[object, dict]:
 
 
 @pytest.fixture
-def reports(client, demo, personas):
+def reports(client, demo):
     with open(PHOTOS / "19_jpeg_sony-hx5v_o1_gps-rietberg-nrw-germany.jpg", "rb") as photo:
         with_photo = submit(client, MARKET, name="Erika Muster", email="erika.muster@example.org", photos=[photo])
     made = {
@@ -44,8 +43,8 @@ def reports(client, demo, personas):
         "carcass": submit(client, MARKET, "tierkadaver"),
     }
     Report.objects.filter(public_id=made["hidden"]["id"]).update(moderation=Moderation.HIDDEN)
-    report_note(report=report(with_photo), actor=personas.hameln_worker, note="Interne Notiz: Nachbar Herr Beispiel fragen")
-    report_transition(report=report(made["station"]), to="fixed", actor=personas.hameln_lead, message="Entfernt.")
+    internal_note(with_photo, "Interne Notiz: Nachbar Herr Beispiel fragen")
+    close_as_fixed(made["station"])
     Authority.objects.filter(slug="hameln").update(publishing_policy=PublishingPolicy.AFTER_REVIEW)
     made["pending"] = submit(client, STATION, description="Noch nicht freigegeben")
     return made

@@ -3,11 +3,13 @@
 import json
 
 import pytest
+from django.contrib.gis.geos import Point
 
-from geo.models import Authority, PublishingPolicy
+from geo.models import Authority, Category, PublishingPolicy
 from reports.models import Moderation, Report
-from reports.services import report_transition
-from tests.public_data.helpers import HAMELN_BBOX, LANDKREIS_BBOX, MARKET, PYRMONT, STATION, WESER_BRIDGE, report, submit
+from tests.public_data.helpers import (
+    HAMELN_BBOX, LANDKREIS_BBOX, MARKET, PYRMONT, STATION, WESER_BRIDGE, close_as_fixed, report, submit, update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +19,7 @@ def get_map(client, **params):
 
 
 @pytest.fixture
-def reports(client, demo, personas):
+def reports(client, demo):
     """Seven reports: five on the public map, one hidden by staff, one in a non-public category."""
     made = {
         "market": submit(client, MARKET),
@@ -29,8 +31,15 @@ def reports(client, demo, personas):
         "carcass": submit(client, (MARKET[0] + 0.001, MARKET[1]), "tierkadaver"),
     }
     Report.objects.filter(public_id=made["hidden"]["id"]).update(moderation=Moderation.HIDDEN)
-    report_transition(report=report(made["station"]), to="fixed", actor=personas.hameln_lead)
+    close_as_fixed(made["station"])
     return made
+
+
+VISIBLE = [MARKET, (MARKET[0] + 0.0002, MARKET[1]), STATION, WESER_BRIDGE, PYRMONT]
+
+
+def inside(bbox: list[float], places) -> int:
+    return sum(bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3] for lat, lon in places)
 
 
 def test_clusters_at_low_zoom_add_up_to_the_public_reports_in_the_area(client, reports):
@@ -38,17 +47,46 @@ def test_clusters_at_low_zoom_add_up_to_the_public_reports_in_the_area(client, r
     assert landkreis["type"] == "FeatureCollection" and landkreis["properties"]["clustered"] is True
     assert all(f["properties"]["cluster"] is True for f in landkreis["features"])
     assert sum(f["properties"]["count"] for f in landkreis["features"]) == 5
-    hameln = get_map(client, bbox=HAMELN_BBOX, zoom=9).json()
-    assert sum(f["properties"]["count"] for f in hameln["features"]) == 4  # Bad Pyrmont lies outside
-    # Zoomed in further, Hameln's reports fall into more, smaller cells; the sum stays.
-    closer = get_map(client, bbox=HAMELN_BBOX, zoom=13).json()
-    assert len(closer["features"]) > len(hameln["features"])
-    assert sum(f["properties"]["count"] for f in closer["features"]) == 4
+    # Cells are counted whole: the area widens to the cells the bbox touches, and says so.
+    for zoom in (5, 9, 11, 13):
+        body = get_map(client, bbox=HAMELN_BBOX, zoom=zoom).json()
+        covered = body["properties"]["bbox"]
+        assert covered[0] <= 9.30 and covered[1] <= 52.05 and covered[2] >= 9.42 and covered[3] >= 52.15
+        assert sum(f["properties"]["count"] for f in body["features"]) == inside(covered, VISIBLE), zoom
+    # Zoomed in further, Hameln's reports fall into more, smaller cells.
+    assert len(get_map(client, bbox=HAMELN_BBOX, zoom=13).json()["features"]) == 3
+
+
+def test_clusters_stay_exact_when_reports_change_move_hide_or_go(client, reports):
+    def counts(**filters) -> int:
+        return sum(f["properties"]["count"] for f in get_map(client, bbox=LANDKREIS_BBOX, zoom=10, **filters).json()["features"])
+
+    assert (counts(), counts(status="fixed"), counts(category="graffiti")) == (5, 1, 1)
+    close_as_fixed(reports["bridge"])
+    assert (counts(), counts(status="fixed"), counts(status="open")) == (5, 2, 3)
+    update(reports["market"], category=Category.objects.get(slug="graffiti"))
+    assert counts(category="graffiti") == 2 and counts(category="schlagloch") == 2
+    update(reports["market_light"], location=Point(9.40, 52.12, srid=4326))
+    [moved] = get_map(client, bbox="9.395,52.115,9.405,52.125", zoom=13, category="strassenbeleuchtung-defekt").json()["features"]
+    assert moved["properties"]["count"] == 1
+    update(reports["pyrmont"], moderation=Moderation.HIDDEN)
+    assert counts() == 4
+    update(reports["hidden"], moderation=Moderation.PUBLISHED)
+    assert counts() == 5
+    Report.objects.filter(public_id=reports["station"]["id"]).delete()
+    assert (counts(), counts(status="fixed")) == (4, 1)
+
+
+def test_clusters_can_be_counted_for_one_authority_too(reports):
+    from reports.publicdata import Filters, map_features
+
+    body = map_features(bbox=(9.0, 51.85, 9.75, 52.30), zoom=9, filters=Filters(authorities=("bad-pyrmont",)))
+    assert [f["properties"]["count"] for f in body["features"]] == [1]
 
 
 def test_a_cluster_lies_where_its_reports_are(client, reports):
-    [cluster] = get_map(client, bbox="9.350,52.100,9.365,52.110", zoom=10).json()["features"]
-    assert cluster["properties"]["count"] == 2  # the two at the market
+    features = get_map(client, bbox="9.356,52.103,9.358,52.105", zoom=13).json()["features"]
+    [cluster] = [f for f in features if f["properties"]["count"] == 2]  # the two at the market
     lon, lat = cluster["geometry"]["coordinates"]
     assert lat == pytest.approx(MARKET[0] + 0.0001, abs=1e-6) and lon == pytest.approx(MARKET[1], abs=1e-6)
 

@@ -59,12 +59,12 @@ mkdir -p "$DATA_DIR"
 echo "[bench] backend $BACKEND; migrating" >&2
 "$REPO/.venv/bin/python" manage.py migrate -v0
 # BENCH selects the benchmarks (default: all); arguments go to each selected one.
-BENCH=${BENCH:-routing photos submit fanout}
+BENCH=${BENCH:-routing photos submit fanout map}
 for name in $BENCH; do
     case $name in
-        routing | photos | submit | fanout) ;;
+        routing | photos | submit | fanout | map) ;;
         *)
-            echo "BENCH may name routing, photos, submit and fanout, not '$name'" >&2
+            echo "BENCH may name routing, photos, submit, fanout and map, not '$name'" >&2
             exit 2
             ;;
     esac

@@ -7,12 +7,10 @@ API), submissions go through ``reports.services.report_submit`` like the API's.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,6 +38,8 @@ HISTORY_KINDS = {
     EventKind.PHOTO_ADDED,
 }
 SUBMITTED_SESSION_KEY = "public:submitted"
+# What the form shows again after an address search without the script.
+SEARCH_KEEPS = ("category", "address", "lat", "lon", "description", "email", "submission")
 
 
 def _map_config(request: HttpRequest, **extra) -> dict:
@@ -146,12 +146,13 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = WebReportForm(initial={"submission": uuid.uuid4()})
         return _form_page(request, form)
-    form = WebReportForm(request.POST, request.FILES)
     if request.POST.get("action") == "search":
-        # Without the script, the address search is a round trip of the whole form (files must be chosen again).
-        form.is_valid()
+        # Without the script, the address search is a round trip of the whole form (files must be chosen
+        # again); what was typed is kept, but it is not checked yet: the visitor is not done.
+        form = WebReportForm(initial={name: request.POST.get(name, "") for name in SEARCH_KEEPS})
         results, answered = _address_results(request.POST.get("address", "")[:200])
         return _form_page(request, form, address_results=results, searched=True, geocoder_down=not answered)
+    form = WebReportForm(request.POST, request.FILES)
     if _throttled(request, "submit"):
         form.is_valid()
         form.add_error(None, _("Too many reports from your connection. Please try again later."))
@@ -219,7 +220,7 @@ def report_submitted(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def statistics_page(request: HttpRequest) -> HttpResponse:
-    since = timezone.now() - timedelta(days=365)
+    since = publicdata.twelve_months_ago(timezone.now())  # the same period as /api/v1/stats/
     figures = publicdata.statistics(since=since)
     return render(request, "public/statistics.html", {"statistics": figures, "since": since, "tables": _tables(figures)})
 

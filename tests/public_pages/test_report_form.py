@@ -89,6 +89,16 @@ def test_mistakes_are_shown_next_to_their_field_and_nothing_is_filed(demo, visit
     assert Report.objects.count() == 0
 
 
+def test_the_web_form_shares_the_api_submission_limit_per_address(demo, visitor, settings):
+    settings.API_RATES = {**settings.API_RATES, "submit": "2/hour"}
+    assert visitor.post("/api/v1/reports/", {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576"}).status_code == 201
+    assert visitor.post("/melden/", _form()).status_code == 302
+    refused = visitor.post("/melden/", _form())
+    assert refused.status_code == 429
+    assert "Too many reports from your connection" in refused.content.decode()
+    assert Report.objects.count() == 2
+
+
 def test_a_file_that_is_no_photo_is_refused_at_the_photo_field(demo, visitor):
     upload = SimpleUploadedFile("loch.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")
     response = visitor.post("/melden/", _form(photos=upload))
@@ -138,8 +148,11 @@ def test_the_address_search_offers_places_and_a_chosen_place_files_the_report(de
     assert [(r["lat"], r["lon"]) for r in found] == [(52.1039, 9.3576)]
     assert "Pferdemarkt" in found[0]["label"]
 
-    searched = visitor.post("/melden/", _form(action="search", address="Pferdemarkt Hameln", lat="", lon="")).content.decode()
+    searched = visitor.post("/melden/", _form(action="search", address="Pferdemarkt Hameln", lat="", lon="",
+                                               description="Loch am Markt")).content.decode()
     assert '<legend>Choose a place</legend>' in searched
+    assert "Loch am Markt</textarea>" in searched and 'value="Pferdemarkt Hameln"' in searched
+    assert 'role="alert"' not in searched  # searching is not sending: no errors yet
     assert 'value="52.1039,9.3576" checked' in searched
     assert visitor.post("/melden/", _form(lat="", lon="", place="52.1039,9.3576")).status_code == 302
     assert Report.objects.get().location.x == pytest.approx(9.3576)

@@ -70,8 +70,8 @@ def make_report(demo):
 
     def make(category: str = "schlagloch", at: tuple[float, float] = HAMELN_MARKET, **kwargs):
         lat, lon = at
-        result = report_submit(category=Category.objects.get(slug=category), device_location=Point(lon, lat, srid=4326), **kwargs)
-        return result.report
+        place = Point(lon, lat, srid=4326)
+        return report_submit(category=Category.objects.get(slug=category), device_location=place, **kwargs).report
 
     return make
 
@@ -87,7 +87,8 @@ def record(report, kind: str, message: str = "", *, public: bool = True, to_stat
     ReportEvent.objects.create(report=report, kind=kind, is_public=public, message=message, created_at=now,
                                from_status=report.status if to_status else "", to_status=to_status)
     if to_status:
-        Report.objects.filter(pk=report.pk).update(status=to_status, updated_at=now, closed_at=None if is_open(to_status) else now)
+        closed_at = None if is_open(to_status) else now
+        Report.objects.filter(pk=report.pk).update(status=to_status, updated_at=now, closed_at=closed_at)
         report.status = to_status
 
 

@@ -13,9 +13,12 @@ pytestmark = pytest.mark.django_db
 def questions(demo):
     pothole = Category.objects.get(slug="schlagloch")
     CategoryQuestion.objects.create(
-        category=pothole, code="depth", question_de="Wie tief?", question_en="How deep?", datatype=QuestionType.SINGLE_CHOICE,
-        required=True, order=1, options=[{"key": "shallow", "name_de": "flach", "name_en": "shallow"},
-                                         {"key": "deep", "name_de": "tief", "name_en": "deep"}],
+        category=pothole, code="depth", question_de="Wie tief?", question_en="How deep?",
+        datatype=QuestionType.SINGLE_CHOICE, required=True, order=1,
+        options=[
+            {"key": "shallow", "name_de": "flach", "name_en": "shallow"},
+            {"key": "deep", "name_de": "tief", "name_en": "deep"},
+        ],
     )
     CategoryQuestion.objects.create(
         category=pothole, code="lanes", question_de="Wie viele Spuren?", question_en="How many lanes?",
@@ -28,8 +31,9 @@ def test_the_service_definition_lists_the_questions_with_their_values(client, qu
     validate("service_definition", definition)
     depth, lanes = definition["attributes"]
     assert depth == {
-        "variable": True, "code": "depth", "datatype": "singlevaluelist", "required": True, "datatype_description": None,
-        "order": 1, "description": "How deep?", "values": [{"key": "shallow", "name": "shallow"}, {"key": "deep", "name": "deep"}],
+        "variable": True, "code": "depth", "datatype": "singlevaluelist", "required": True,
+        "datatype_description": None, "order": 1, "description": "How deep?",
+        "values": [{"key": "shallow", "name": "shallow"}, {"key": "deep", "name": "deep"}],
     }
     assert (lanes["code"], lanes["datatype"], lanes["required"]) == ("lanes", "number", False)
     root = xml(get(client, "services/schlagloch.xml"))
@@ -48,7 +52,9 @@ def _post(client, key, **attributes):
 
 def test_answers_are_checked_and_kept_for_staff(client, questions, api_key):
     assert errors_of(_post(client, api_key), 400) == ["attribute[depth] is required."]
-    assert errors_of(_post(client, api_key, depth="bottomless"), 400) == ["attribute[depth] must be one of: deep, shallow."]
+    assert errors_of(_post(client, api_key, depth="bottomless"), 400) == [
+        "attribute[depth] must be one of: deep, shallow."
+    ]
     assert errors_of(_post(client, api_key, depth="deep", lanes="two"), 400) == ["attribute[lanes] must be a number."]
     assert not Report.objects.exists()
     response = _post(client, api_key, depth="deep", lanes="2", fixmystreet_id="99")

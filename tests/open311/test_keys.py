@@ -14,7 +14,8 @@ def _env() -> dict[str, str]:
 
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("postgis"):
-        url = f"postgis://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        server = f"{database['HOST']}:{database['PORT']}"
+        url = f"postgis://{database['USER']}:{database['PASSWORD']}@{server}/{database['NAME']}"
     else:
         url = f"spatialite:///{database['NAME']}"
     return {"DATABASE_URL": url, "SECRET_KEY": "x", "DEBUG": "false"}

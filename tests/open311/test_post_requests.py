@@ -1,4 +1,4 @@
-"""POST requests: a client application with a valid key creates a report like the app does; everything else is refused."""
+"""POST requests: a client application with a valid key creates a report as the app does; all else is refused."""
 
 import json
 import threading
@@ -34,7 +34,8 @@ def test_a_post_with_a_valid_key_creates_a_routed_report_from_open311(client, de
     assert report.source == Source.OPEN311
     assert report.category.slug == "schlagloch" and report.authority.slug == "hameln"
     assert report.description == "Loch in der Fahrbahn"
-    assert (report.reporter_name, report.reporter_email, report.reporter_phone) == ("Erika Mustermann", "erika@example.org", "+49 5151 0000")
+    contact = (report.reporter_name, report.reporter_email, report.reporter_phone)
+    assert contact == ("Erika Mustermann", "erika@example.org", "+49 5151 0000")
     kinds = list(report.events.values_list("kind", flat=True))
     assert kinds[:2] == [EventKind.CREATED, EventKind.ROUTED]
     for private in ("Erika", "erika@example.org", "5151", "device-123"):
@@ -43,7 +44,8 @@ def test_a_post_with_a_valid_key_creates_a_routed_report_from_open311(client, de
 
 def test_attributes_and_a_media_url_are_kept_for_staff_and_the_url_is_not_fetched(client, demo, api_key):
     response = post(client, "requests.xml", fields(
-        api_key, **{"attribute[fixmystreet_id]": "4711", "attribute[title]": "Pothole", "attribute[hazards][]": ["a", "b"]},
+        api_key,
+        **{"attribute[fixmystreet_id]": "4711", "attribute[title]": "Pothole", "attribute[hazards][]": ["a", "b"]},
         media_url="http://192.0.2.1/photo.jpg",
     ))
     assert response.status_code == 201, response.content
@@ -195,7 +197,7 @@ def test_too_long_text_is_400_not_500(client, demo, api_key):
     assert errors_of(post(client, "requests.json", fields(api_key, email="not-an-address")), 400)
 
 
-def test_submissions_share_the_citizen_api_rate_limit_and_answer_429_in_the_spec_format(client, demo, api_key, settings):
+def test_submissions_share_the_citizen_api_rate_limit_and_get_429_in_the_spec_format(client, demo, api_key, settings):
     settings.API_RATES = {**settings.API_RATES, "submit": "2/hour"}
     assert [post(client, "requests.json", fields(api_key)).status_code for _ in range(2)] == [201, 201]
     response = post(client, "requests.xml", fields(api_key))

@@ -104,7 +104,8 @@ def test_a_single_request_is_an_array_of_one_and_an_unknown_one_is_404(client, w
     root = xml(get(client, f"requests/{worked_report.reference}.xml"))
     assert root.tag == "service_requests" and len(root) == 1
     assert root.find("request").findtext("service_request_id") == worked_report.reference
-    assert errors_of(get(client, "requests/HM-2026-999999.json"), 404) == ["service_request_id HM-2026-999999 was not found."]
+    missing = get(client, "requests/HM-2026-999999.json")
+    assert errors_of(missing, 404) == ["service_request_id HM-2026-999999 was not found."]
     assert errors_of(get(client, "requests/HM-2026-999999.xml"), 404)
 
 
@@ -142,7 +143,8 @@ def test_only_published_reports_of_public_categories_are_visible(client, make_re
     for report in (hidden, private):
         errors_of(get(client, f"requests/{report.reference}.json"), 404)
     ids = f"{visible.reference},{hidden.reference},{private.reference}"
-    assert [i["service_request_id"] for i in get(client, "requests.json", service_request_id=ids).json()] == [visible.reference]
+    listed = get(client, "requests.json", service_request_id=ids).json()
+    assert [i["service_request_id"] for i in listed] == [visible.reference]
 
 
 def test_unknown_resources_answer_in_the_error_format(client, demo):

@@ -160,7 +160,9 @@ if REDIS_URL:
             # redis-py 8 reads with a 5 s socket timeout by default, exactly channels_redis' 5 s BZPOPMIN wait:
             # an idle consumer's receive then fails now and then (redis/redis-py#4091). Longer than the wait,
             # yet finite, so a silent Redis still fails a push instead of hanging the request.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]},
+            # redis-py's pool refuses a 101st concurrent command (MaxConnectionsError): hundreds of sockets
+            # closing at once (a network blip, a deploy) then fail their group_discard and linger in the group.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10, "max_connections": 1000}]},
         }
     }
 else:

@@ -158,7 +158,7 @@ class StatsView(CitizenView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        return Response(publicdata.statistics(since=publicdata.twelve_months_ago(timezone.now())))
+        return Response(publicdata.statistics_last_12_months())
 
 
 def _attribution() -> str:

@@ -6,7 +6,11 @@ for errors that concern the whole request.
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+import errno
+import sys
+
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from rest_framework import exceptions
@@ -49,6 +53,29 @@ def not_found(request, exception=None):
     return _json_or_page(request, 404, "not_found", _("Not found."), defaults.page_not_found, exception=exception)
 
 
+# A database that is down or a full or failing media disk is a temporary outage, not a bug:
+# clients get 503 and are told when to try again. (Only an interrupted transaction's work is lost,
+# and that was never committed.)
+RETRY_AFTER_SECONDS = 30
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES}
+
+
+def _outage(exc: BaseException | None) -> bool:
+    if isinstance(exc, (DatabaseError, InterfaceError)) and not isinstance(exc, (IntegrityError, DataError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS
+
+
 def server_error(request):
-    """500: JSON under /api/ (with no detail), the usual page elsewhere."""
+    """500 (or 503 for an outage): JSON under /api/ with no detail, a plain page elsewhere."""
+    if _outage(sys.exc_info()[1]):
+        message = _("The service is briefly unavailable. Please try again in a moment.")
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {"errors": [{"field": None, "code": "service_unavailable", "message": str(message)}]}, status=503
+            )
+        else:
+            response = HttpResponse(str(message), content_type="text/plain; charset=utf-8", status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return _json_or_page(request, 500, "server_error", _("A server error occurred."), defaults.server_error)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,6 +15,7 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -28,6 +32,8 @@ from reports.deadlines import due_at
 from reports.photos import ProcessedPhoto
 from reports.signals import events_committed, events_recorded
 from reports.workflow import Need, Role, Status, check_transition, is_open
+
+logger = logging.getLogger(__name__)
 
 # A device position and a photo's position further apart than this are worth a note to staff.
 LOCATION_DISCREPANCY_M = 200
@@ -88,7 +94,7 @@ def report_submit(
         raise MissingLocation()
     decision = route(category, location)
     try:
-        with transaction.atomic():
+        with _files_removed_on_failure(), transaction.atomic():
             report, secret = _create(
                 category=category, location=location, decision=decision, description=description, photos=photos,
                 reporter_name=reporter_name, reporter_email=reporter_email, source=source, language=language,
@@ -163,12 +169,39 @@ def _create(*, category, location, decision, description, photos, reporter_name,
     return report, secret
 
 
+_written_files: ContextVar[list[str] | None] = ContextVar("written_files", default=None)
+
+
+@contextmanager
+def _files_removed_on_failure():
+    """Photo files are written before their transaction commits: if it does not, remove them again,
+    so a failed submission (database or disk failing half-way) leaves neither rows nor files behind."""
+    written: list[str] = []
+    token = _written_files.set(written)
+    try:
+        yield
+    except BaseException:
+        for name in written:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.warning("could not remove %s after a failed submission", name, exc_info=True)
+        raise
+    finally:
+        _written_files.reset(token)
+
+
 def _store_photo(report: Report, photo: ProcessedPhoto, kind: str) -> Photo:
+    written = _written_files.get()
+    if written is None:
+        raise RuntimeError("photos are stored inside _files_removed_on_failure()")
     stored = Photo(report=report, kind=kind, size_bytes=len(photo.image), captured_at=photo.captured_at,
                    width=photo.width, height=photo.height,
                    exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
     stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
+    written.append(stored.image.name)
     stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    written.append(stored.thumbnail.name)
     stored.save()
     return stored
 
@@ -291,7 +324,10 @@ def actor_role(user, report: Report) -> str | None:
 
 def _locked(report: Report, actor) -> tuple[Report, str]:
     """The report, re-read under a row lock, and the actor's role (Role.REPORTER for actor None)."""
-    current = Report.objects.select_for_update().select_related("category", "authority", "department").get(pk=report.pk)
+    # of=self: PostgreSQL cannot lock the nullable side of the outer join to department.
+    current = (
+        Report.objects.select_for_update(of=("self",)).select_related("category", "authority", "department").get(pk=report.pk)
+    )
     role = Role.REPORTER if actor is None else actor_role(actor, current)
     if role is None:
         raise NotPermitted()
@@ -482,7 +518,7 @@ def report_add_photos(*, report: Report, actor, photos: list[ProcessedPhoto], ki
     """Add photos (staff: usually of the fix), through the same pipeline as the citizen's."""
     if not photos:
         raise InvalidChange("photos", _("Attach at least one photo."), "required")
-    with transaction.atomic():
+    with _files_removed_on_failure(), transaction.atomic():
         report, _role = _locked(report, actor)
         events = []
         for photo in photos:

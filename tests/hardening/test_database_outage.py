@@ -1,0 +1,135 @@
+"""PostgreSQL stops while the service runs: requests get a 503 with Retry-After (JSON, no traceback),
+nothing stored is lost, and the service recovers by itself when the database is back.
+
+A real PostgreSQL of its own (scripts/servers.sh) and a real uvicorn, in both test runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.conftest import REPO
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def _bash(script: str) -> str:
+    result = subprocess.run(["bash", "-c", f". scripts/servers.sh; {script}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _as_postgres(*args: str) -> None:
+    command = list(args)
+    if os.geteuid() == 0:
+        command = ["su", "-s", "/bin/sh", "postgres", "-c", " ".join(f"'{a}'" for a in args)]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+class Database:
+    def __init__(self, directory) -> None:
+        self.directory = directory
+        port, pid, pg_dir = _bash(f'start_postgres "{directory}" >&2 || exit 1; echo "$PGPORT $PG_PID $PG_DIR"').split()
+        self.port, self.pid, self.pg_dir = int(port), int(pid), pg_dir
+        self.url = f"postgis://postgres@127.0.0.1:{self.port}/openmelder"
+
+    def stop(self) -> None:
+        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-m", "fast", "-w", "stop")
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.pg_dir} -c fsync=off"
+        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-l", f"{self.pg_dir}/server.log", "-w", "-o", options, "start")
+
+
+def _request(url: str, data: dict | None = None) -> tuple[int, object, dict]:
+    body = None
+    headers = {"Accept-Language": "en"}
+    if data is not None:
+        body = urllib.parse.urlencode(data).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, response.headers, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture
+def service():
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    # Not under pytest's tmp_path: the postgres user must be able to reach the directory.
+    directory = Path(tempfile.mkdtemp(prefix="openmelder-outage-"))
+    database = Database(directory)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "DEBUG": "false", "HTTPS": "false",
+        "SECRET_KEY": uuid.uuid4().hex * 2, "ALLOWED_HOSTS": "127.0.0.1", "DATA_DIR": str(directory / "data"),
+        "DATABASE_URL": database.url, "DEMO_PASSWORD": "Outage-Test-2026",
+    }
+    for command in (["migrate", "-v0"], ["load_demo", "--reports", "0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.2)
+    yield base, database
+    server.terminate()
+    output = server.communicate(timeout=15)[0]
+    # The restarted server has a new PID: stop whichever postmaster runs in the data directory now.
+    _bash(f'PG_PID=$(head -n1 "{database.pg_dir}/data/postmaster.pid" 2>/dev/null || true); stop_postgres')
+    shutil.rmtree(directory, ignore_errors=True)
+    assert "Traceback" not in output or "OperationalError" in output
+
+
+REPORT = {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "description": "Loch"}
+
+
+def test_requests_during_a_database_outage_get_a_503_and_the_service_recovers_without_a_restart(service):
+    base, database = service
+    status, _, first = _request(f"{base}/api/v1/reports/", REPORT)
+    assert status == 201
+
+    database.stop()
+    outage = [
+        _request(f"{base}/api/v1/reports/", REPORT),
+        _request(f"{base}/api/v1/reports/{first['id']}/"),
+        _request(f"{base}/api/v1/categories/"),
+    ]
+    ready_status = _request(f"{base}/readyz")[0]
+    database.start()
+    status, _, second = _request(f"{base}/api/v1/reports/", REPORT)
+    _, _, still_there = _request(f"{base}/api/v1/reports/{first['id']}/")
+
+    for outage_status, headers, body in outage:
+        assert outage_status == 503
+        assert headers["Retry-After"] == "30"
+        assert body["errors"][0]["code"] == "service_unavailable"
+        assert "Traceback" not in json.dumps(body) and "psycopg" not in json.dumps(body)
+    assert ready_status == 503
+    assert status == 201 and second["reference"] != first["reference"]
+    assert still_there["reference"] == first["reference"]

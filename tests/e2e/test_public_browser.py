@@ -1,5 +1,8 @@
 """The public pages in headless Chromium against uvicorn with the demo data and no reachable tile server.
 
+The server runs on the backend of the test run (its own PostGIS database, or SpatiaLite) and, when
+REDIS_URL is set, with the Redis channel layer, so the live map is tested on the production path too.
+
 The map shows clusters and markers, the list is filtered with the keyboard alone, the web form files a
 report with a photo that appears on a map already open in another tab, and axe-core finds no WCAG 2.1
 A/AA violation on any public page.
@@ -15,11 +18,13 @@ import sys
 import time
 import urllib.request
 
+import psycopg
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import REPO, manage
+from tests.conftest import REPO, is_postgis, manage
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 CHROMIUM_ARGS = [
@@ -38,12 +43,33 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """uvicorn on the embedded SpatiaLite database with the demo (configuration and sample reports)."""
+def database(tmp_path_factory):
+    """The server's own database on the backend of this test run: a fresh PostGIS database, or SpatiaLite."""
+    if not is_postgis():
+        yield f"spatialite:///{tmp_path_factory.mktemp('public-db')}/openmelder.sqlite3"
+        return
+    db = settings.DATABASES["default"]
+    name = f"openmelder_public_e2e_{os.getpid()}"
+    admin = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"] or None,
+             "dbname": "postgres", "autocommit": True}
+    with psycopg.connect(**admin) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    yield f"postgis://{credentials}@{db['HOST']}:{db['PORT']}/{name}"
+    with psycopg.connect(**admin) as connection:
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, database):
+    """uvicorn with the demo (configuration and sample reports), on this run's database backend and channel layer."""
     env = {
         "DEBUG": "true", "DATA_DIR": str(tmp_path_factory.mktemp("public-server")), "DEMO_PASSWORD": "Demo-Pass-2026",
-        "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
+        "DATABASE_URL": database, "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE,
+        "GEOCODER_TIMEOUT": "1",
     }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
     for command in (["migrate", "--noinput"], ["load_demo"]):
         result = manage(*command, env=env, timeout=600)
         assert result.returncode == 0, result.stderr

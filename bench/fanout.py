@@ -62,12 +62,12 @@ def _setup_django() -> None:
     django.setup()
 
 
-def _start_server(port: int) -> subprocess.Popen:
+def _start_server(port: int, ws: str) -> subprocess.Popen:
     env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "--backlog", "4096",
-         "--timeout-graceful-shutdown", "5"],
+         "--timeout-graceful-shutdown", "5", "--ws", ws],
         cwd=REPO, env=env,
     )
     deadline = time.monotonic() + 60
@@ -293,6 +293,8 @@ def main() -> None:
     parser.add_argument("--http-events", type=int, default=5, help="end-to-end events by report submission (0: none)")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between events")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for all clients per event")
+    parser.add_argument("--ws", default="auto", choices=["auto", "websockets", "websockets-sansio", "wsproto"],
+                        help="uvicorn's websocket implementation")
     args = parser.parse_args()
 
     url = os.environ.get("REDIS_URL")
@@ -313,7 +315,7 @@ def main() -> None:
         pass
 
     port = _free_port()
-    server = _start_server(port)
+    server = _start_server(port, args.ws)
     try:
         results = asyncio.run(websocket_fanout(port, args))
     finally:

@@ -42,7 +42,7 @@ SUBMITTED_SESSION_KEY = "public:submitted"
 SEARCH_KEEPS = ("category", "address", "lat", "lon", "description", "email", "submission")
 
 
-def _map_config(request: HttpRequest, **extra) -> dict:
+def _map_config(**extra) -> dict:
     """What the map script needs; the strings are translated here so the script needs no catalogue."""
     center = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
     return {
@@ -72,7 +72,7 @@ def _map_config(request: HttpRequest, **extra) -> dict:
 @require_GET
 def map_page(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET)
-    return render(request, "public/map.html", {"form": form, "map_config": _map_config(request)})
+    return render(request, "public/map.html", {"form": form, "map_config": _map_config()})
 
 
 @require_GET
@@ -113,7 +113,7 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
         "released": released,
         "history": history,
         "photos": photos,
-        "map_config": _map_config(request, point=[report.location.y, report.location.x], pointZoom=17),
+        "map_config": _map_config(point=[report.location.y, report.location.x], pointZoom=17),
     })
 
 
@@ -202,7 +202,7 @@ def _form_page(request: HttpRequest, form: WebReportForm, status: int = 200, **e
         ),
         "chosen": _("Place chosen: %(label)s"),
     }
-    context = {"form": form, "map_config": _map_config(request, pick=True, search=search), **extra}
+    context = {"form": form, "map_config": _map_config(pick=True, search=search), **extra}
     return render(request, "public/form.html", context, status=status)
 
 

@@ -86,7 +86,7 @@ def route(category: Category | None, point: Point) -> Decision:
             decision = _by_responsibility(category, responsible)
         if decision is None:
             decision = _by_area(category, covering)
-        near_border = _near_border(places, covering)
+        near_border = _near_border(point, places, covering)
         if near_border is None:
             return decision
         return Decision(decision.authority, decision.department, decision.reason, near_border, decision.road)
@@ -161,9 +161,9 @@ def _responsible_department(
     Among the responsibilities of the authorities covering the point or, for a road, of its owner
     (see ``_best_responsibility_sql``).
     """
-    owners = [authority] if authority is not None else covering
-    table = f"(SELECT * FROM geo_authority WHERE active AND id IN ({', '.join(['%s'] * len(owners))}))"
-    sql, params = _best_responsibility_sql(category, point, table, [a.pk for a in owners], owner=authority)
+    owner_ids = [authority.pk] if authority is not None else [a.pk for a in covering]
+    owners = ", ".join(["%s"] * len(owner_ids))
+    sql, params = _best_responsibility_sql(category, point, owners, owner_ids, owner=authority)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -173,43 +173,41 @@ def _responsible_department(
 def _best_responsibility_sql(
     category: Category, point: Point, owners: str, owner_params: list, *, owner: Authority | None = None
 ) -> tuple[str, list]:
-    """SQL for the best responsibility's id, priority, area and then its department's and authority's columns.
+    """SQL for the best responsibility's id, then its department's and authority's columns.
 
     The best: the highest priority, then the smallest area, the responsibility's own or else its
     authority's. Candidates: those with an area of their own that covers the point, and those
-    without one (the authority's boundary applies) of the authorities ``owners`` yields (SQL for a
-    table of authorities with their columns): those covering the point, whose point-in-polygon test
-    is done already. For a road's ``owner`` only its own responsibilities count (an owner without a
-    boundary, the Autobahn GmbH, covers its roads). As one OR over both kinds of area the planner
-    joins every department and authority; as a UNION ALL each part uses an index (bench/README.md).
+    without one (the authority's boundary applies) of the authorities ``owners`` lists (SQL for
+    ``IN (…)``): those covering the point, whose point-in-polygon test is done already. For a road's
+    ``owner`` only its own count (an owner without a boundary, the Autobahn GmbH, covers its roads).
+    As one OR over both kinds of area the planner joins every department and authority; as a UNION
+    ALL each part uses an index (bench/README.md). Departments and authorities are joined once, to
+    the few candidates: each join costs PostgreSQL about as much to plan as the query takes to run.
     """
     dialect = _dialect()
     on_point, point_params = _geometry(point)
     frame, frame_params = dialect.frame("geo_responsibility", "area", "r", point)
-    own_area_owner, own_area_owner_params = ("AND d.authority_id = %s", [owner.pk]) if owner is not None else ("", [])
+    only_owner, only_owner_params = ("AND d.authority_id = %s", [owner.pk]) if owner is not None else ("", [])
+    candidates = "SELECT r.id, r.department_id, r.priority, r.area_km2 FROM geo_responsibility r WHERE r.category_id = %s"
     sql = (
-        "SELECT * FROM ("
-        "SELECT r.id AS responsibility_id, r.priority AS priority, COALESCE(r.area_km2, a.area_km2) AS effective_area, "
-        # Named apart: the row also holds the authorities and departments of the places.
-        f"{_DEPARTMENT.select(prefix='responsible_d_')}, {_AUTHORITY.select(prefix='responsible_a_')} "
-        "FROM geo_responsibility r JOIN geo_department d ON d.id = r.department_id "
-        "JOIN geo_authority a ON a.id = d.authority_id "
-        "WHERE r.category_id = %s AND d.active AND a.active "
-        f"AND r.area IS NOT NULL AND {frame} AND {dialect.covers('r.area', on_point)} {own_area_owner} "
+        # Named apart: the row may also hold the authorities and departments of the places.
+        f"SELECT c.id AS responsibility_id, {_DEPARTMENT.select(prefix='responsible_d_')}, "
+        f"{_AUTHORITY.select(prefix='responsible_a_')} FROM ("
+        f"{candidates} AND r.area IS NOT NULL AND {frame} AND {dialect.covers('r.area', on_point)} "
         "UNION ALL "
-        f"SELECT r.id, r.priority, COALESCE(r.area_km2, a.area_km2), {_DEPARTMENT.select()}, {_AUTHORITY.select()} "
-        f"FROM geo_responsibility r JOIN geo_department d ON d.id = r.department_id JOIN {owners} a ON a.id = d.authority_id "
-        "WHERE r.category_id = %s AND d.active AND r.area IS NULL "
-        "ORDER BY priority DESC, effective_area, responsibility_id LIMIT 1"
-        ") best"
+        f"{candidates} AND r.area IS NULL "
+        f"AND r.department_id IN (SELECT id FROM geo_department WHERE authority_id IN ({owners}))"
+        ") c JOIN geo_department d ON d.id = c.department_id JOIN geo_authority a ON a.id = d.authority_id "
+        f"WHERE d.active AND a.active {only_owner} "
+        "ORDER BY c.priority DESC, COALESCE(c.area_km2, a.area_km2), c.id LIMIT 1"
     )
-    params = [category.pk, *frame_params, *point_params, *own_area_owner_params, *owner_params, category.pk]
+    params = [category.pk, *frame_params, *point_params, category.pk, *owner_params, *only_owner_params]
     return sql, params
 
 
 def _department_with_authority(values: Sequence) -> Department:
     """The department and its authority from a row of ``_best_responsibility_sql``."""
-    values = values[3:]
+    values = values[1:]
     department = _DEPARTMENT.instance(values[: len(_DEPARTMENT)])
     department.authority = _AUTHORITY.instance(values[len(_DEPARTMENT) : len(_DEPARTMENT) + len(_AUTHORITY)])
     return department
@@ -221,7 +219,7 @@ class _Place:
 
     authority: Authority
     covers: bool
-    # Metres from the point; None where the boundary does not meet the box (or there is no border check).
+    # Metres from the point, for those near it that do not cover it; else None.
     distance: float | None
 
 
@@ -243,8 +241,13 @@ def _places(point: Point, category: Category | None) -> tuple[list[_Place], Depa
     if distance > 0:
         box = envelope(point, distance)
         on_box, box_params = _geometry(box)
-        near = f"CASE WHEN {dialect.intersects('a.boundary', on_box)} THEN {dialect.distance('a.boundary', on_point)} END"
-        near_params = [*box_params, *point_params]
+        # The distance costs more than the rest of the query for a large boundary around the point:
+        # only for those that do not cover it (of those that do, see _near_border).
+        near = (
+            f"CASE WHEN NOT {dialect.covers('a.boundary', on_point)} AND {dialect.intersects('a.boundary', on_box)} "
+            f"THEN {dialect.distance('a.boundary', on_point)} END"
+        )
+        near_params = [*point_params, *box_params, *point_params]
     else:
         box, near, near_params = point, "NULL", []
     frame, frame_params = dialect.frame("geo_authority", "boundary", "a", box)
@@ -259,8 +262,7 @@ def _places(point: Point, category: Category | None) -> tuple[list[_Place], Depa
         sql = f"WITH places AS ({places}) SELECT {columns} FROM places {default_department}"
     else:
         # The best responsibility, the same on every row.
-        covering = "(SELECT * FROM places WHERE covers)"
-        best, best_params = _best_responsibility_sql(category, point, covering, [])
+        best, best_params = _best_responsibility_sql(category, point, "SELECT id FROM places WHERE covers", [])
         params += best_params
         sql = (
             f"WITH places AS ({places}), best AS ({best}) "
@@ -288,7 +290,7 @@ def _places(point: Point, category: Category | None) -> tuple[list[_Place], Depa
     return result, responsible
 
 
-def _near_border(places: list[_Place], covering: list[Authority]) -> NearBorder | None:
+def _near_border(point: Point, places: list[_Place], covering: list[Authority]) -> NearBorder | None:
     """Another authority within the border distance, other than the one here and those it belongs to.
 
     "Here" is the smallest covering authority; its parents (Landkreis, Samtgemeinde) are not
@@ -305,18 +307,34 @@ def _near_border(places: list[_Place], covering: list[Authority]) -> NearBorder 
         not_neighbours.add(parent_id)
         parent = by_pk.get(parent_id)
         parent_id = parent.parent_id if parent is not None else None
+    candidates = [
+        place
+        for place in places
+        if place.authority.pk not in not_neighbours and (place.covers or place.distance is not None)
+    ]
+    # Covering the point, yet neither here nor a parent: the other side of a border the point lies
+    # on, or an overlapping authority. Rare, so their distances (not quite 0 on a sphere) come apart.
+    distances = _distances(point, [place.authority.pk for place in candidates if place.covers])
     # The places are ordered smallest first, as the neighbour is chosen.
-    neighbour = next(
-        (
-            place
-            for place in places
-            if place.distance is not None and place.distance <= distance and place.authority.pk not in not_neighbours
-        ),
-        None,
+    for place in candidates:
+        metres = distances[place.authority.pk] if place.covers else place.distance
+        if metres <= distance:
+            return NearBorder(distance_m=metres, candidates=(here, place.authority))
+    return None
+
+
+def _distances(point: Point, authority_ids: list[int]) -> dict[int, float]:
+    """Metres from the point to these authorities' boundaries, as the border check measures them."""
+    if not authority_ids:
+        return {}
+    on_point, point_params = _geometry(point)
+    sql = (
+        f"SELECT a.id, {_dialect().distance('a.boundary', on_point)} FROM geo_authority a "
+        f"WHERE a.id IN ({', '.join(['%s'] * len(authority_ids))})"
     )
-    if neighbour is None:
-        return None
-    return NearBorder(distance_m=neighbour.distance, candidates=(here, neighbour.authority))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*point_params, *authority_ids])
+        return dict(cursor.fetchall())
 
 
 class _Columns:

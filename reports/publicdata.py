@@ -375,7 +375,7 @@ EXPORT_FIELDS = [
 EXPORT_BATCH = 2000
 
 
-def export_batches(filters: Filters = Filters(), *, batch_size: int = EXPORT_BATCH) -> Iterator[list[dict]]:
+def export_batches(filters: Filters = Filters(), *, batch_size: int | None = None) -> Iterator[list[dict]]:
     """The released reports matching the filters as rows of EXPORT_FIELDS, oldest first, in batches.
 
     Each batch is its own query (keyset on the primary key), so a consumer may pause between
@@ -392,7 +392,7 @@ def export_batches(filters: Filters = Filters(), *, batch_size: int = EXPORT_BAT
         )
         .order_by("pk")
     )
-    return _keyset_batches(reports, batch_size)
+    return _keyset_batches(reports, batch_size or EXPORT_BATCH)
 
 
 def _keyset_batches(reports: QuerySet, batch_size: int) -> Iterator[list[dict]]:

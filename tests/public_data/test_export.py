@@ -115,11 +115,12 @@ def test_large_exports_are_streamed_in_batches(client, reports, monkeypatch):
     from reports import publicdata
 
     monkeypatch.setattr(publicdata, "EXPORT_BATCH", 1)
-    batches = list(publicdata.export_batches(publicdata.Filters(), batch_size=1))
-    assert [len(batch) for batch in batches] == [1, 1, 1]
+    assert [len(batch) for batch in publicdata.export_batches(publicdata.Filters())] == [1, 1, 1]
     response = client.get("/api/v1/export.geojson", secure=True)
     assert response.streaming
-    assert len(json.loads(b"".join(response.streaming_content))["features"]) == 3
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 5  # the head, three batches of one, the tail
+    assert len(json.loads(b"".join(chunks))["features"]) == 3
 
 
 @pytest.mark.parametrize(
@@ -138,3 +139,22 @@ def test_bad_export_filters_are_answered_400_naming_the_field(client, demo, para
         response = client.get(path, params, secure=True)
         assert response.status_code == 400
         assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_export_is_sent_batch_by_batch(async_client, demo, monkeypatch):
+    from asgiref.sync import sync_to_async
+    from django.test import Client
+
+    from reports import publicdata
+
+    for place in (MARKET, STATION, PYRMONT):
+        await sync_to_async(submit)(Client(), place)
+    monkeypatch.setattr(publicdata, "EXPORT_BATCH", 2)
+    response = await async_client.get("/api/v1/export.csv", secure=True)
+    assert response.status_code == 200 and response.is_async
+    chunks = [chunk async for chunk in response.streaming_content]
+    assert len(chunks) == 3  # the header, then two batches (2 + 1 reports), each sent as it is read
+    rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
+    assert len(rows) == 3

@@ -12,7 +12,7 @@ import uuid
 import django_filters
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point, Polygon
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -213,14 +213,7 @@ class ReportList(StaffView, generics.ListAPIView):
             queryset = queryset.filter(index_candidates(Report, "location", options["bbox"])).filter(
                 location__intersects=options["bbox"]
             )
-        ordering = options.get("ordering", "-created_at")
-        if "near" in options:
-            queryset = queryset.annotate(distance=Distance("location", options["near"]))
-            if "ordering" not in options:
-                ordering = "distance"
-        if ordering == "due_at":
-            return queryset.order_by(models_nulls_last("due_at"), "pk")
-        return queryset.order_by(ordering, "pk")
+        return order_reports(queryset, options, default="-created_at")
 
     def get_serializer_context(self):
         return self.context(self.request)
@@ -230,10 +223,15 @@ class ReportList(StaffView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-def models_nulls_last(field: str):
-    from django.db.models import F
-
-    return F(field).asc(nulls_last=True)
+def order_reports(queryset, options: dict, *, default: str):
+    """Sort by ``options["ordering"]`` (ListQuery); with ``near``, by distance unless told otherwise."""
+    near = options.get("near")
+    ordering = options.get("ordering") or ("distance" if near is not None else default)
+    if near is not None:
+        queryset = queryset.annotate(distance=Distance("location", near))
+    if ordering == "due_at":
+        return queryset.order_by(F("due_at").asc(nulls_last=True), "pk")
+    return queryset.order_by(ordering, "pk")
 
 
 class ChangeSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 from geopy.distance import geodesic
 
 from geo.models import Authority, AuthorityKind, Category, Department, Membership, PublishingPolicy
@@ -580,7 +581,12 @@ class _Placeholders(dict):
 
 
 def response_templates(report: Report, *, status: str | None = None, language: str = "de") -> list[dict]:
-    """The prepared answers offered for this report (and a target status), placeholders filled in."""
+    """The prepared answers offered for this report (and a target status), placeholders filled in, in ``language``."""
+    with override(language):
+        return _response_templates(report, status, language)
+
+
+def _response_templates(report: Report, status: str | None, language: str) -> list[dict]:
     templates = ResponseTemplate.objects.filter(
         Q(category__isnull=True) | Q(category=report.category_id),
         Q(authority__isnull=True) | Q(authority=report.authority_id),

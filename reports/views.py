@@ -13,13 +13,11 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
-from django.contrib.gis.db.models.functions import Distance
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
 from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -27,7 +25,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from backend.throttling import ClientRateThrottle
 from geo.models import Authority, Department, Membership
 from reports import services
-from reports.api import ListQuery, ReportFilter, get_staff_report, processed_photos
+from reports.api import ListQuery, ReportFilter, get_staff_report, order_reports, processed_photos
 from reports.forms import (
     AnswerForm, NoteForm, PhotoForm, ReassignForm, StaffAuthenticationForm, TaskFilterForm, TransitionForm,
 )
@@ -101,7 +99,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         options = {}
     else:
         options = query.validated_data
-    reports = _ordered(reports, options)
+    # This page puts the earliest due date first by default; the API the newest report.
+    reports = order_reports(reports, options, default="due_at")
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "staff/task_list.html", {
         "form": form,
@@ -111,17 +110,6 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "distance_query": _query_without(request, "page", "near", "ordering"),
         "has_departments": bool(my_departments),
     }, status=status)
-
-
-def _ordered(reports, options: dict):
-    """The staff API's orderings (reports.api.ReportList); this page puts the earliest due date first by default."""
-    near = options.get("near")
-    ordering = options.get("ordering") or ("distance" if near else "due_at")
-    if near is not None:
-        reports = reports.annotate(distance=Distance("location", near))
-    if ordering == "due_at":
-        return reports.order_by(F("due_at").asc(nulls_last=True), "pk")
-    return reports.order_by(ordering, "pk")
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -157,8 +145,7 @@ def _template_text(templates: list[dict], chosen: str | None) -> str:
 
 def _templates(report: Report, status: str) -> list[dict]:
     """Prepared answers in the reporter's language (they are addressed to the reporter), placeholders filled."""
-    with translation.override(report.language):
-        return services.response_templates(report, status=status, language=report.language)
+    return services.response_templates(report, status=status, language=report.language)
 
 
 def _detail_context(request: HttpRequest, report: Report, bound: dict | None = None) -> dict:

@@ -114,6 +114,17 @@ class TokenLogin(APIView):
         return Response({"token": token.key})
 
 
+class TokenLogout(StaffView):
+    """Revoke the token this request is made with (a lost phone: an admin deletes it in the admin)."""
+
+    throttle_scope = "login"
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        Token.objects.filter(user=request.user, key=getattr(request.auth, "key", None)).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- List and detail -------------------------------------------------------------------------
 
 class ReportFilter(django_filters.FilterSet):

@@ -8,6 +8,7 @@ app_name = "staff-api"
 
 urlpatterns = [
     path("auth/token/", api.TokenLogin.as_view(), name="token"),
+    path("auth/token/revoke/", api.TokenLogout.as_view(), name="token-revoke"),
     path("departments/", api.Departments.as_view(), name="departments"),
     path("reports/", api.ReportList.as_view(), name="report-list"),
     path("reports/<str:key>/", api.ReportDetail.as_view(), name="report-detail"),

@@ -134,3 +134,15 @@ def test_internal_notes_and_the_reporters_contact_never_reach_public_views(hamel
     assert [e["message"] for e in events if e["message"]] == ["Wir kommen morgen."]
     assert {e["message"] for e in staff_view["events"] if not e["is_public"]} == {"Schlüssel beim Hausmeister", "Kolonne 2 fährt hin"}
     assert staff_view["reporter"]["email"] == "anna@example.org"
+
+
+def test_a_revoked_token_opens_nothing_any_more(personas):
+    from tests.staff.conftest import staff_client
+
+    worker = staff_client(personas.hameln_worker)
+    assert worker.get("/api/staff/reports/").status_code == 200
+
+    revoked = worker.delete("/api/staff/auth/token/revoke/")
+
+    assert revoked.status_code == 204
+    assert worker.get("/api/staff/reports/").status_code == 401

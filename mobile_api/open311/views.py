@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,11 +27,21 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00+00:00"
 
 
+class BySuffix(DefaultContentNegotiation):
+    """GeoReport chooses the format by the URL suffix alone; XML where there is none. An Accept header
+    such as application/xml must not turn a request for requests.xml into a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = next((r for r in renderers if r.format == (format_suffix or "xml")), renderers[0])
+        return renderer, renderer.media_type
+
+
 @extend_schema(exclude=True)  # GeoReport v2 has its own specification; it is not part of the citizen API's schema
 class Open311View(APIView):
     authentication_classes: list = []
     renderer_classes = [XMLRenderer, JSONRenderer]  # XML first: the format the spec requires
     parser_classes = [FormParser, MultiPartParser]
+    content_negotiation_class = BySuffix
     metadata_class = None  # OPTIONS is no part of GeoReport: 405 in the spec's error format
 
     def initial(self, request: Request, *args, **kwargs) -> None:

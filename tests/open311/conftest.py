@@ -42,8 +42,8 @@ def xml_records(root: ElementTree.Element) -> list[dict[str, str]]:
     return [{child.tag: (child.text or "") for child in record} for record in root]
 
 
-def get(client, path: str, **params):
-    return client.get(f"{BASE}/{path}", params, secure=True, HTTP_ACCEPT_LANGUAGE="en")
+def get(client, path: str, HTTP_ACCEPT: str = "*/*", **params):
+    return client.get(f"{BASE}/{path}", params, secure=True, HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT=HTTP_ACCEPT)
 
 
 def post(client, path: str, data: dict, **extra):

@@ -27,6 +27,12 @@ def test_discovery_names_the_georeport_v2_endpoint_and_both_formats(client, demo
     assert [f.text for f in root.find("endpoints/endpoint/formats")] == ["text/xml", "application/json"]
 
 
+def test_the_suffix_alone_chooses_the_format(client, demo):
+    for accept in ("application/xml", "application/json", "text/html", "image/png"):
+        assert xml(get(client, "services.xml", HTTP_ACCEPT=accept)).tag == "services"
+        assert get(client, "services.json", HTTP_ACCEPT=accept)["Content-Type"] == "application/json"
+
+
 def test_the_service_list_is_the_category_catalogue_in_json_and_xml(client, demo):
     response = get(client, "services.json")
     assert response.status_code == 200 and response["Content-Type"] == "application/json"

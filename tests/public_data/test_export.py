@@ -145,6 +145,7 @@ def test_bad_export_filters_are_answered_400_naming_the_field(client, demo, para
 @pytest.mark.django_db(transaction=True)
 async def test_under_asgi_the_export_is_sent_batch_by_batch(async_client, demo, monkeypatch):
     from asgiref.sync import sync_to_async
+    from django.db import connections
     from django.test import Client
 
     from reports import publicdata
@@ -158,3 +159,5 @@ async def test_under_asgi_the_export_is_sent_batch_by_batch(async_client, demo, 
     assert len(chunks) == 3  # the header, then two batches (2 + 1 reports), each sent as it is read
     rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
     assert len(rows) == 3
+    # The batches were read in Django's sync thread: its connection must not outlive the test database.
+    await sync_to_async(connections.close_all)()

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from geo.models import Authority, Category, Department, Membership, Responsibility, Road
+from geo.models import Authority, Category, CategoryQuestion, Department, Membership, Responsibility, Road
 
 
 class DepartmentInline(admin.TabularInline):
@@ -67,13 +67,21 @@ class DepartmentAdmin(admin.ModelAdmin):
         return super().get_queryset(request).defer("authority__boundary")
 
 
+class CategoryQuestionInline(admin.TabularInline):
+    """Extra questions of a category: what Open311 clients see as a service's attributes."""
+
+    model = CategoryQuestion
+    extra = 0
+    fields = ["order", "code", "question_de", "question_en", "datatype", "required", "options"]
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name_de", "slug", "group_de", "is_public", "is_road_category", "target_working_days", "active"]
     list_filter = ["active", "is_public", "is_road_category", "group_de"]
     search_fields = ["slug", "name_de", "name_en"]
     prepopulated_fields = {"slug": ["name_de"]}
-    inlines = [ResponsibilityInline]
+    inlines = [CategoryQuestionInline, ResponsibilityInline]
 
 
 @admin.register(Responsibility)

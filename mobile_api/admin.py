@@ -2,7 +2,6 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from geo.models import CategoryQuestion
 from mobile_api.models import Open311Client
 
 
@@ -32,12 +31,3 @@ class Open311ClientAdmin(admin.ModelAdmin):
         # Shown once: only the hash is stored.
         message = _("API key for %(name)s: %(key)s — copy it now, it is not shown again.")
         messages.warning(request, message % {"name": client.name, "key": key})
-
-
-# The extra questions of a category are what Open311 clients see as a service's attributes.
-@admin.register(CategoryQuestion)
-class CategoryQuestionAdmin(admin.ModelAdmin):
-    list_display = ["category", "code", "question_de", "datatype", "required", "order"]
-    list_filter = ["category", "datatype", "required"]
-    search_fields = ["code", "question_de", "question_en", "category__slug"]
-    list_select_related = ["category"]

@@ -171,7 +171,13 @@ def _responsible_department(
 
 
 def _best_responsibility_sql(
-    category: Category, point: Point, owners: str, owner_params: list, *, owner: Authority | None = None
+    category: Category,
+    point: Point,
+    owners: str,
+    owner_params: list,
+    *,
+    owner: Authority | None = None,
+    on_point: tuple[str, list] | None = None,
 ) -> tuple[str, list]:
     """SQL for the best responsibility's id, then its department's and authority's columns.
 
@@ -185,8 +191,8 @@ def _best_responsibility_sql(
     the few candidates: each join costs PostgreSQL about as much to plan as the query takes to run.
     """
     dialect = _dialect()
-    on_point, point_params = _geometry(point)
-    frame, frame_params = dialect.frame("geo_responsibility", "area", "r", point)
+    on_point, point_params = on_point or _geometry(point)
+    frame, frame_params = dialect.frame("geo_responsibility", "area", "r", point, (on_point, point_params))
     only_owner, only_owner_params = ("AND d.authority_id = %s", [owner.pk]) if owner is not None else ("", [])
     candidates = "SELECT r.id, r.department_id, r.priority, r.area_km2 FROM geo_responsibility r WHERE r.category_id = %s"
     sql = (
@@ -250,7 +256,9 @@ def _places(point: Point, category: Category | None) -> tuple[list[_Place], Depa
         near_params = [*point_params, *box_params, *point_params]
     else:
         box, near, near_params = point, "NULL", []
-    frame, frame_params = dialect.frame("geo_authority", "boundary", "a", box)
+    frame, frame_params = dialect.frame(
+        "geo_authority", "boundary", "a", box, (on_box, box_params) if distance > 0 else (on_point, point_params)
+    )
     places = (
         f"SELECT {_AUTHORITY.select()}, {dialect.covers('a.boundary', on_point)} AS covers, {near} AS distance "
         f"FROM geo_authority a WHERE a.active AND {frame}"
@@ -262,7 +270,9 @@ def _places(point: Point, category: Category | None) -> tuple[list[_Place], Depa
         sql = f"WITH places AS ({places}) SELECT {columns} FROM places {default_department}"
     else:
         # The best responsibility, the same on every row.
-        best, best_params = _best_responsibility_sql(category, point, "SELECT id FROM places WHERE covers", [])
+        best, best_params = _best_responsibility_sql(
+            category, point, "SELECT id FROM places WHERE covers", [], on_point=(on_point, point_params)
+        )
         params += best_params
         sql = (
             f"WITH places AS ({places}), best AS ({best}) "
@@ -350,17 +360,21 @@ class _Columns:
         self.fields = [f for f in model._meta.concrete_fields if f.name not in skip]
         self.attnames = {f.attname for f in self.fields}
         self._converters: dict[str, list] = {}
+        self._selects: dict[tuple, str] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
 
     def select(self, alias: str | None = None, prefix: str = "") -> str:
         """The columns, or with ``prefix`` the columns renamed (``d.name AS responsible_d_name``)."""
-        quote = connection.ops.quote_name
-        return ", ".join(
-            f"{alias or self.alias}.{quote(f.column)}" + (f" AS {quote(prefix + f.column)}" if prefix else "")
-            for f in self.fields
-        )
+        key = (connection.vendor, alias, prefix)
+        if key not in self._selects:
+            quote = connection.ops.quote_name
+            self._selects[key] = ", ".join(
+                f"{alias or self.alias}.{quote(f.column)}" + (f" AS {quote(prefix + f.column)}" if prefix else "")
+                for f in self.fields
+            )
+        return self._selects[key]
 
     def instance(self, values: Sequence) -> Model:
         values = list(values)
@@ -408,10 +422,11 @@ class _Dialect:
     def distance(self, column: str, geometry: str) -> str:
         return self.distance_sql.format(column, geometry)
 
-    def frame(self, table: str, column: str, alias: str, geometry) -> tuple[str, list]:
+    def frame(self, table: str, column: str, alias: str, geometry, literal: tuple[str, list]) -> tuple[str, list]:
+        """``literal``: the geometry's placeholder and parameters (``_geometry``)."""
         if self.frame_by_extent:
             return self.frame_sql.format(alias=alias), [table, column, *geometry.extent]
-        placeholder, params = _geometry(geometry)
+        placeholder, params = literal
         return self.frame_sql.format(alias=alias, column=column, geometry=placeholder), params
 
 

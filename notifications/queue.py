@@ -195,7 +195,7 @@ def send(delivery_id: int) -> str:
     if delivery is None:
         return "not claimed"
     try:
-        transport_for(delivery.channel).send(delivery)
+        _attempt(delivery)
     except NotApplicable as exc:
         return _record(delivery, status=DeliveryStatus.SKIPPED, error=str(exc))
     except DeliveryError as exc:
@@ -204,6 +204,18 @@ def send(delivery_id: int) -> str:
             return _record(delivery, status=DeliveryStatus.FAILED, error=str(exc))
         return _retry(delivery, error=str(exc))
     return _record(delivery, status=DeliveryStatus.SENT, error="")
+
+
+def _attempt(delivery: Delivery) -> None:
+    """Send through the channel's transport; anything unexpected (a bug, a broken template) counts as a
+    temporary failure, so it is retried up to the limit instead of being re-queued forever by the sweeper."""
+    try:
+        transport_for(delivery.channel).send(delivery)
+    except (NotApplicable, DeliveryError):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        logger.exception("delivery %s raised unexpectedly", delivery.pk)
+        raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from exc
 
 
 def _mine(delivery: Delivery):

@@ -155,6 +155,7 @@ async def test_anonymous_or_a_wrong_token_is_refused(application, personas, quer
     if first_message is not None:
         await socket.send_json_to(first_message)
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    await socket.disconnect()  # end the consumer inside the test, not at the event loop's teardown
 
 
 async def test_a_silent_anonymous_socket_is_closed_after_the_authentication_timeout(application, personas, monkeypatch):
@@ -162,6 +163,7 @@ async def test_a_silent_anonymous_socket_is_closed_after_the_authentication_time
     socket = WebsocketCommunicator(application, "/ws/staff/", headers=HEADERS)
     assert (await socket.connect())[0]
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    await socket.disconnect()  # end the consumer inside the test, not at the event loop's teardown
 
 
 async def test_an_account_without_a_department_is_refused(application, personas):
@@ -174,6 +176,7 @@ async def test_an_account_without_a_department_is_refused(application, personas)
     await socket.connect()
     await socket.send_json_to({"token": await outsider_token()})
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    await socket.disconnect()  # end the consumer inside the test, not at the event loop's teardown
 
 
 async def test_an_authority_administrator_follows_every_department_of_the_authority(application, personas):

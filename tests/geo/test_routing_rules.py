@@ -100,9 +100,10 @@ def near_the_border() -> Point:
 )
 def test_a_decision_takes_one_query_and_its_parts_need_none(django_assert_num_queries, place, queries, slug):
     point = {"inside": HAMELN_MARKET, "near the border": near_the_border(), "on the border": border_point()}[place]
-    chosen = None if slug is None else (
-        Category.objects.create(slug="sonstiges", name_de="Sonstiges", name_en="Other") if slug == "new" else category(slug)
-    )
+    if slug == "new":
+        chosen = Category.objects.create(slug="sonstiges", name_de="Sonstiges", name_en="Other")
+    else:
+        chosen = category(slug) if slug else None
     route(chosen, point)  # the first decision of a process may look up the backend's version
     # On the border the other side covers the point too: its distance, not quite 0 on a sphere, takes a query.
     with django_assert_num_queries(queries):

@@ -12,93 +12,40 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
-import psycopg
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import REPO, is_postgis, manage
+from tests.conftest import REPO, manage
+from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, server_database, uvicorn
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-# Nothing listens on port 9 of loopback: tiles and geocoder are unreachable, as on a machine without internet.
-UNREACHABLE = "http://127.0.0.1:9"
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    """The server's own database on the backend of this test run: a fresh PostGIS database, or SpatiaLite."""
-    if not is_postgis():
-        yield f"spatialite:///{tmp_path_factory.mktemp('public-db')}/openmelder.sqlite3"
-        return
-    db = settings.DATABASES["default"]
-    name = f"openmelder_public_e2e_{os.getpid()}"
-    admin = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"] or None,
-             "dbname": "postgres", "autocommit": True}
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    yield f"postgis://{credentials}@{db['HOST']}:{db['PORT']}/{name}"
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, database):
+def server(tmp_path_factory):
     """uvicorn with the demo (configuration and sample reports), on this run's database backend and channel layer."""
-    env = {
-        "DEBUG": "true", "DATA_DIR": str(tmp_path_factory.mktemp("public-server")), "DEMO_PASSWORD": "Demo-Pass-2026",
-        "DATABASE_URL": database, "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE,
-        "GEOCODER_TIMEOUT": "1",
-    }
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-    for command in (["migrate", "--noinput"], ["load_demo"]):
-        result = manage(*command, env=env, timeout=600)
-        assert result.returncode == 0, result.stderr
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env={**{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"uvicorn did not start: {process.stdout.read()}")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    directory = tmp_path_factory.mktemp("public-server")
+    with server_database(directory) as database:
+        env = {
+            "DEBUG": "true", "DATA_DIR": str(directory), "DEMO_PASSWORD": "Demo-Pass-2026",
+            "DATABASE_URL": database, "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE,
+            "GEOCODER_TIMEOUT": "1",
+        }
+        if os.environ.get("REDIS_URL"):
+            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        for command in (["migrate", "--noinput"], ["load_demo"]):
+            result = manage(*command, env=env, timeout=600)
+            assert result.returncode == 0, result.stderr
+        with uvicorn(env) as base:
+            yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -7,12 +7,7 @@ API then shows the answer and the fix photo.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
@@ -20,14 +15,11 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import REPO, manage
+from tests.live import CHROMIUM, CHROMIUM_ARGS, WCAG_21_AA, server_database, uvicorn
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 WORKER, PASSWORD = "bauhof-worker", "Worker-Pass-2026"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 CREATE_WORKER = f"""
 from django.contrib.auth import get_user_model
 from geo.models import Department, Membership, StaffRole
@@ -36,39 +28,17 @@ Membership.objects.create(user=user, department=Department.objects.get(slug="bau
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """uvicorn on the embedded SpatiaLite database, with the demo configuration and one worker account."""
-    env = {"DEBUG": "true", "DATA_DIR": str(tmp_path_factory.mktemp("staff-server")), "DEMO_PASSWORD": "Demo-Pass-2026"}
-    for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"], ["shell", "-c", CREATE_WORKER]):
-        result = manage(*command, env=env, timeout=300)
-        assert result.returncode == 0, result.stderr
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env={**{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"uvicorn did not start: {process.stdout.read()}")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    """uvicorn on this run's database backend, with the demo configuration and one worker account."""
+    directory = tmp_path_factory.mktemp("staff-server")
+    with server_database(directory) as database:
+        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DEMO_PASSWORD": "Demo-Pass-2026", "DATABASE_URL": database}
+        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"], ["shell", "-c", CREATE_WORKER]):
+            result = manage(*command, env=env, timeout=300)
+            assert result.returncode == 0, result.stderr
+        with uvicorn(env) as base:
+            yield base
 
 
 def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_and_fix_photo(server):
@@ -81,7 +51,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         assert created.status == 201, created.text()
         report = created.json()
 
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(
             base_url=server, viewport={"width": 360, "height": 740}, locale="en-US",
             geolocation={"latitude": HAMELN_MARKET[0], "longitude": HAMELN_MARKET[1]}, permissions=["geolocation"],
@@ -158,5 +128,5 @@ def _fits_the_screen(page) -> bool:
 
 
 def _assert_accessible(page) -> None:
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    results = Axe().run(page, options=WCAG_21_AA)
     assert results.violations_count == 0, results.generate_report()

@@ -10,15 +10,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, manage
+from tests.live import uvicorn
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -67,43 +66,27 @@ def _request(url: str, data: dict | None = None) -> tuple[int, object, dict]:
 
 @pytest.fixture
 def service():
-    import socket
     import tempfile
     from pathlib import Path
 
     # Not under pytest's tmp_path: the postgres user must be able to reach the directory.
     directory = Path(tempfile.mkdtemp(prefix="openmelder-outage-"))
     database = Database(directory)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {
-        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "DEBUG": "false", "HTTPS": "false",
+        "DEBUG": "false", "HTTPS": "false",
         "SECRET_KEY": uuid.uuid4().hex * 2, "ALLOWED_HOSTS": "127.0.0.1", "DATA_DIR": str(directory / "data"),
         "DATABASE_URL": database.url, "DEMO_PASSWORD": "Outage-Test-2026",
     }
     for command in (["migrate", "-v0"], ["load_demo", "--reports", "0"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.2)
-    yield base, database
-    server.terminate()
-    output = server.communicate(timeout=15)[0]
-    # The restarted server has a new PID: stop whichever postmaster runs in the data directory now.
-    _bash(f'PG_PID=$(head -n1 "{database.pg_dir}/data/postmaster.pid" 2>/dev/null || true); stop_postgres')
+        result = manage(*command, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
+    try:
+        with uvicorn(env) as base:
+            yield base, database
+    finally:
+        # The restarted server has a new PID: stop whichever postmaster runs in the data directory now.
+        _bash(f'PG_PID=$(head -n1 "{database.pg_dir}/data/postmaster.pid" 2>/dev/null || true); stop_postgres')
     shutil.rmtree(directory, ignore_errors=True)
-    assert "Traceback" not in output or "OperationalError" in output
 
 
 REPORT = {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "description": "Loch"}

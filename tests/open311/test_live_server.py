@@ -3,60 +3,37 @@
 The PyPI client ``georeport`` reads services, a service definition, requests and a single request in
 JSON and XML; then what FixMyStreet's Open311 client does: POST requests.xml form-encoded with an
 api_key and attribute[…], read service_request_id (or follow the token), GET requests.xml by ids.
-The server always uses the embedded SpatiaLite database in its own directory.
+The server has a database of its own on the backend of the test run.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from xml.etree import ElementTree
 
 import pytest
 import requests
 from georeport import GeoReport
 
-from tests.conftest import REPO, manage
-from tests.e2e.test_server import _free_port
+from tests.conftest import manage
+from tests.live import server_database, uvicorn
 from tests.open311.conftest import HAMELN_MARKET, validate
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("open311-server")
-    env = {
-        "DEBUG": "true", "DATA_DIR": str(data_dir), "SECRET_KEY": "open311-live-test",
-        "DATABASE_URL": f"spatialite:///{data_dir}/openmelder.sqlite3", "DEMO_PASSWORD": "Open311-Demo-2026",
-        "API_RATE_SUBMIT": "1000/hour", "GEOCODER": "none",  # no network from tests
-    }
-    for command in (["migrate", "--noinput"], ["load_demo", "--reports", "25"]):
-        result = manage(*command, env=env, timeout=300)
-        assert result.returncode == 0, result.stderr
-    key = manage("open311_key", "FixMyStreet", env=env)
-    assert key.returncode == 0, key.stderr
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env={"PATH": os.environ.get("PATH", ""), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"uvicorn did not start: {process.stdout.read()}")
-            time.sleep(0.2)
-    yield {"root": f"{base}/open311/v2", "key": key.stdout.strip()}
-    process.terminate()
-    process.wait(timeout=10)
+    directory = tmp_path_factory.mktemp("open311-server")
+    with server_database(directory) as database:
+        env = {
+            "DEBUG": "true", "DATA_DIR": str(directory), "SECRET_KEY": "open311-live-test", "DATABASE_URL": database,
+            "DEMO_PASSWORD": "Open311-Demo-2026", "API_RATE_SUBMIT": "1000/hour", "GEOCODER": "none",  # no network
+        }
+        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "25"]):
+            result = manage(*command, env=env, timeout=300)
+            assert result.returncode == 0, result.stderr
+        key = manage("open311_key", "FixMyStreet", env=env)
+        assert key.returncode == 0, key.stderr
+        with uvicorn(env) as base:
+            yield {"root": f"{base}/open311/v2", "key": key.stdout.strip()}
 
 
 def _as_list(value) -> list:

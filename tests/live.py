@@ -1,0 +1,89 @@
+"""Real servers for end-to-end tests: uvicorn on 127.0.0.1 as make run starts it, with its own database.
+
+Shared by the browser tests, the Open311 client tests and the outage tests, so every one of them
+starts, waits for and stops a server the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from tests.conftest import REPO, is_postgis
+
+# Headless Chromium as root, without reaching out to the network (../shared/STACK.md).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+# Nothing listens on port 9 of loopback: tiles and geocoder are unreachable, as on a machine without internet.
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def uvicorn(env: dict[str, str], *, timeout: float = 30) -> Iterator[str]:
+    """uvicorn serving the ASGI application with exactly ``env`` (plus PATH, HOME, LANG); yields its base URL."""
+    port = free_port()
+    base_env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env={**base_env, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"uvicorn did not start: {process.communicate()[0]}")
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def server_database(directory) -> Iterator[str]:
+    """A database of its own for a server, on the backend of this test run: a fresh PostGIS database
+    on the run's PostgreSQL (dropped afterwards), or a SpatiaLite file in ``directory``."""
+    if not is_postgis():
+        yield f"spatialite:///{directory}/openmelder.sqlite3"
+        return
+    db = settings.DATABASES["default"]
+    name = f"openmelder_e2e_{os.getpid()}_{free_port()}"
+    admin = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"] or None,
+             "dbname": "postgres", "autocommit": True}
+    with psycopg.connect(**admin) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    try:
+        yield f"postgis://{credentials}@{db['HOST']}:{db['PORT']}/{name}"
+    finally:
+        with psycopg.connect(**admin) as connection:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

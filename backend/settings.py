@@ -282,7 +282,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ReportStatusEnum": "reports.workflow.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "reports.workflow.Status",
+        "EventKindEnum": "reports.models.EventKind",
+        "PhotoKindEnum": "reports.models.PhotoKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.openapi.add_error_responses",

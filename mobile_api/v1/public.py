@@ -13,7 +13,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -56,6 +56,7 @@ class StatusList(serializers.CharField):
             self.fail("unknown", names=str(exc))
 
 
+@extend_schema_field({"type": "string", "description": "A date (2026-03-31) or a date and time (ISO 8601)."})
 class Moment(serializers.Field):
     """A date (2026-03-31: the whole day, local time) or a date and time (ISO 8601)."""
 

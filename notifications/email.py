@@ -60,6 +60,8 @@ def status_label(report: Report) -> str:
 
 
 def mail_language(delivery: Delivery) -> str:
+    if delivery.kind == DeliveryKind.FORWARD:
+        return settings.LANGUAGE_CODE  # for an authority, in the installation's language
     report = delivery.report
     language = getattr(report, "language", "") if report is not None else ""
     if not language and delivery.address is not None:
@@ -119,16 +121,38 @@ def digest_mail(delivery: Delivery) -> Mail:
     )
 
 
+def forward_mail(delivery: Delivery) -> Mail:
+    """The report for the external body it was forwarded to: what and where, without the reporter's identity."""
+    report = delivery.report
+    event = delivery.event
+    photos = [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)]
+    return Mail(
+        subject=_("Forwarded report %(reference)s: %(category)s") % {
+            "reference": report.reference, "category": report.category.name,
+        },
+        template="forward",
+        context={
+            "report": report, "message": event.message if event else "", "photos": photos,
+            "sender": event.data.get("from_authority_name", "") if event else "",
+            "place": f"{report.location.y:.6f}, {report.location.x:.6f}",
+            "map_link": f"https://www.openstreetmap.org/?mlat={report.location.y:.6f}&mlon={report.location.x:.6f}#map=18/"
+                        f"{report.location.y:.6f}/{report.location.x:.6f}",
+        },
+    )
+
+
 BUILDERS = {
     DeliveryKind.CONFIRMATION: confirmation_mail,
     DeliveryKind.STATUS: status_mail,
     DeliveryKind.FOLLOW_UP: follow_up_mail,
     DeliveryKind.DIGEST: digest_mail,
+    DeliveryKind.FORWARD: forward_mail,
 }
 
 
 def require_confirmed(delivery: Delivery) -> None:
-    if delivery.kind in (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST):
+    # Only reporters' addresses need their consent; staff and authorities do not subscribe.
+    if delivery.kind in (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD):
         return
     if delivery.address is None or not delivery.address.is_confirmed:
         raise NotApplicable("the address is not confirmed")

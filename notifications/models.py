@@ -122,6 +122,7 @@ class DeliveryKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Fixed? follow-up")
     DIGEST = "digest", _("Overdue digest")
     EVENT = "event", _("Event (webhook)")
+    FORWARD = "forward", _("Report forwarded to an external body")
 
 
 class DeliveryStatus(models.TextChoices):

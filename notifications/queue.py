@@ -70,6 +70,15 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
     for event in events:
         if event.kind == EventKind.CREATED and report.reporter_email:
             planned += subscribe_reporter(report, event)
+        elif event.kind == EventKind.MERGED:
+            take_over_subscribers(report, event)
+        elif event.kind == EventKind.ANONYMISED:
+            forget_subscribers(report)
+        elif event.kind == EventKind.FORWARDED and event.data.get("external") and event.data.get("email"):
+            planned.append(Delivery(
+                key=f"forward:{event.pk}", event=event, report=report, channel=Channel.EMAIL,
+                kind=DeliveryKind.FORWARD, target=event.data["email"],
+            ))
     mail_events = [e for e in events if e.is_public and e.kind in MAIL_EVENT_KINDS]
     if mail_events:
         planned += status_mails(report, mail_events)
@@ -96,6 +105,26 @@ def subscribe_reporter(report: Report, event: ReportEvent) -> list[Delivery]:
             kind=DeliveryKind.CONFIRMATION, target=address.address, address=address,
         )
     ]
+
+
+def take_over_subscribers(original: Report, merged: ReportEvent) -> None:
+    """A duplicate was merged into ``original``: its subscribers now follow the original."""
+    duplicate = Report.objects.filter(public_id=merged.data.get("duplicate_id")).first()
+    if duplicate is None:
+        return
+    for subscription in Subscription.objects.filter(report=duplicate):
+        Subscription.objects.get_or_create(report=original, address_id=subscription.address_id)
+
+
+def forget_subscribers(report: Report) -> None:
+    """The report's personal data was removed (DSGVO): so go its subscriptions, the mails not yet sent to
+    them, and every address that no longer follows any report."""
+    addresses = list(Subscription.objects.filter(report=report).values_list("address_id", flat=True))
+    Subscription.objects.filter(report=report).delete()
+    Delivery.objects.filter(report=report, channel=Channel.EMAIL, address_id__in=addresses,
+                            status=DeliveryStatus.PENDING).update(status=DeliveryStatus.SKIPPED, target="")
+    Delivery.objects.filter(report=report, address_id__in=addresses).update(target="")
+    EmailAddress.objects.filter(pk__in=addresses, subscriptions__isnull=True).delete()
 
 
 def _address(normalised: str, language: str) -> EmailAddress:

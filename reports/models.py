@@ -242,6 +242,11 @@ class ReportEvent(models.Model):
     def seq(self) -> int:
         return self.id
 
+    @property
+    def to_status_label(self) -> str:
+        """The label of the status this event set, as the installation names it (StatusLabel)."""
+        return StatusLabel.label(self.to_status) if self.to_status else ""
+
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not self._state.adding:
             raise ValueError("Report events are append-only and cannot be changed.")

@@ -1,14 +1,11 @@
 """POST requests: a client application with a valid key creates a report as the app does; all else is refused."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote_plus
 
 import pytest
 
 from reports.models import EventKind, Moderation, Report, Source
+from tests.nominatim import LoopbackNominatim
 from tests.open311.conftest import HAMELN_MARKET, errors_of, post, validate, xml
 
 pytestmark = pytest.mark.django_db
@@ -117,32 +114,14 @@ def test_bad_coordinates_are_400(client, demo, api_key, place):
     assert not Report.objects.exists()
 
 
-class _Nominatim(BaseHTTPRequestHandler):
-    """A geocoder on loopback that knows the Pferdemarkt in Hameln and nothing else."""
-
-    def do_GET(self) -> None:
-        known = "Pferdemarkt" in unquote_plus(self.path)
-        places = [{"lat": str(HAMELN_MARKET[0]), "lon": str(HAMELN_MARKET[1]), "display_name": "Pferdemarkt, Hameln",
-                   "address": {"road": "Pferdemarkt", "postcode": "31785", "town": "Hameln"}}] if known else []
-        body = json.dumps(places).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def geocoder(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.GEOCODER = {**settings.GEOCODER, "PROVIDER": "nominatim", "URL": f"http://127.0.0.1:{server.server_port}"}
-    yield
-    server.shutdown()
-    server.server_close()
+    """A geocoder on loopback that knows the Pferdemarkt in Hameln and nothing else."""
+    market = {"lat": str(HAMELN_MARKET[0]), "lon": str(HAMELN_MARKET[1]), "display_name": "Pferdemarkt, Hameln",
+              "address": {"road": "Pferdemarkt", "postcode": "31785", "town": "Hameln"}}
+    with LoopbackNominatim({"Pferdemarkt": [market]}) as server:
+        settings.GEOCODER = {**settings.GEOCODER, "PROVIDER": "nominatim", "URL": server.url}
+        yield
 
 
 def _without_coordinates(api_key: str, address: str) -> dict:

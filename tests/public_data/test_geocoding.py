@@ -5,18 +5,16 @@ A real HTTP server on 127.0.0.1 speaks Nominatim's API; nothing leaves the machi
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django_tasks_db.models import DBTaskResult
 
 from geo import geocoding
 from reports.tasks import geocode_report
+from tests.nominatim import LoopbackNominatim
 from tests.notifications.delivery import run_worker
 from tests.public_data.helpers import MARKET, report, submit
 
@@ -28,50 +26,21 @@ MARKET_ADDRESS = {
 }
 
 
-class FakeNominatim(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, delay: float = 0) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.delay = delay
-        self.requests: list[tuple[str, dict, str]] = []  # path, query, user agent
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+MARKET_PLACES = {"pferdemarkt": [
+    {"lat": "52.1039", "lon": "9.3576", "address": MARKET_ADDRESS, "display_name": "Pferdemarkt, Hameln"},
+    {"lat": "51.9", "lon": "9.1", "address": {}, "display_name": "Pferdemarkt, Lügde, Lippe"},
+]}
+MARKET_REVERSE = {
+    "address": MARKET_ADDRESS,
+    "display_name": "1, Pferdemarkt, Altstadt, Hameln, Landkreis Hameln-Pyrmont, Niedersachsen, 31785, Deutschland",
+}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeNominatim
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        self.server.requests.append((url.path, query, self.headers.get("User-Agent", "")))
-        time.sleep(self.server.delay)
-        if url.path == "/reverse":
-            body = {"lat": query["lat"], "lon": query["lon"], "address": MARKET_ADDRESS,
-                    "display_name": "1, Pferdemarkt, Altstadt, Hameln, Landkreis Hameln-Pyrmont, Niedersachsen, 31785, Deutschland"}
-        elif url.path == "/search" and "pferdemarkt" in query.get("q", "").lower():
-            body = [{"lat": "52.1039", "lon": "9.3576", "address": MARKET_ADDRESS, "display_name": "Pferdemarkt, Hameln"},
-                    {"lat": "51.9", "lon": "9.1", "address": {}, "display_name": "Pferdemarkt, Lügde, Lippe"}]
-        else:
-            body = []
-        payload = json.dumps(body).encode()
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
-
-    def log_message(self, *args) -> None:
-        pass
+def FakeNominatim(delay: float = 0) -> LoopbackNominatim:
+    return LoopbackNominatim(MARKET_PLACES, reverse=MARKET_REVERSE, delay=delay)
 
 
-def _serve(settings, server: FakeNominatim, timeout: int = 5):
+def _serve(settings, server: LoopbackNominatim, timeout: int = 5):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     settings.GEOCODER = {**settings.GEOCODER, "PROVIDER": "nominatim", "URL": server.url,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reports.models import Report, Source
+from tests.nominatim import LoopbackNominatim
 from tests.personas import HAMELN_MARKET
 from tests.public_pages.conftest import PHOTO
 
@@ -115,32 +113,14 @@ def test_without_a_reachable_geocoder_the_search_says_so_and_the_form_still_file
     assert visitor.post("/melden/", _form(address="Pferdemarkt Hameln")).status_code == 302
 
 
-class _Nominatim(BaseHTTPRequestHandler):
-    """A geocoder on loopback that knows one place."""
-
-    def do_GET(self) -> None:
-        body = json.dumps([{
-            "lat": "52.1039", "lon": "9.3576", "display_name": "Pferdemarkt, Hameln, Niedersachsen, Deutschland",
-            "address": {"road": "Pferdemarkt", "postcode": "31785", "town": "Hameln"},
-        }]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def geocoder(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.GEOCODER = {**settings.GEOCODER, "URL": f"http://127.0.0.1:{server.server_port}"}
-    yield
-    server.shutdown()
-    server.server_close()
+    """A geocoder on loopback that knows one place."""
+    market = {"lat": "52.1039", "lon": "9.3576", "display_name": "Pferdemarkt, Hameln, Niedersachsen, Deutschland",
+              "address": {"road": "Pferdemarkt", "postcode": "31785", "town": "Hameln"}}
+    with LoopbackNominatim({"": [market]}) as server:
+        settings.GEOCODER = {**settings.GEOCODER, "URL": server.url}
+        yield
 
 
 def test_the_address_search_offers_places_and_a_chosen_place_files_the_report(demo, visitor, geocoder):

@@ -1,0 +1,55 @@
+"""Request checks that hold for every endpoint, before any view or database sees the input."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RejectNulCharacters:
+    """A NUL character is never valid text here, and PostgreSQL cannot store or even compare it: a request
+    carrying one in a parameter, a form field or JSON gets a 400 in the format of its API, not a 500."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        field = self._field_with_nul(request)
+        if field is not None:
+            return self._refuse(request, field)
+        return self.get_response(request)
+
+    def _field_with_nul(self, request) -> str | None:
+        for key, value in request.GET.lists():
+            if "\x00" in key or any("\x00" in item for item in value):
+                return key.replace("\x00", "")
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        content_type = request.content_type or ""
+        if content_type.startswith(FORM_TYPES):
+            # Parsed once here; Django keeps the result and DRF reads it from there.
+            for key, value in request.POST.lists():
+                if "\x00" in key or any("\x00" in item for item in value):
+                    return key.replace("\x00", "")
+            for key in request.FILES:
+                if "\x00" in key:
+                    return key.replace("\x00", "")
+        elif content_type == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body):
+            return ""  # somewhere in the document
+        return None
+
+    def _refuse(self, request, field: str) -> HttpResponse:
+        message = _("Text must not contain NUL characters.")
+        if request.path.startswith("/open311/"):
+            from mobile_api.open311.errors import error_document
+            from mobile_api.open311.renderers import JSONRenderer, XMLRenderer
+
+            renderer = JSONRenderer() if request.path.endswith(".json") else XMLRenderer()
+            body = renderer.render(error_document(400, [f"{field}: {message}" if field else message]))
+            return HttpResponse(body, status=400, content_type=f"{renderer.media_type}; charset=utf-8")
+        if request.path.startswith("/api/"):
+            return JsonResponse({"errors": [{"field": field or None, "code": "null_characters", "message": message}]},
+                                status=400)
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")

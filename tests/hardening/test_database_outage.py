@@ -22,8 +22,15 @@ from tests.live import uvicorn
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
+def _without_pg() -> dict[str, str]:
+    """The environment without the PG* variables of the suite's own server: initdb and pg_ctl would take them
+    for this one."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+
+
 def _bash(script: str) -> str:
-    result = subprocess.run(["bash", "-c", f". scripts/servers.sh; {script}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(["bash", "-c", f". scripts/servers.sh; {script}"], cwd=REPO, env=_without_pg(),
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -32,7 +39,7 @@ def _as_postgres(*args: str) -> None:
     command = list(args)
     if os.geteuid() == 0:
         command = ["su", "-s", "/bin/sh", "postgres", "-c", " ".join(f"'{a}'" for a in args)]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)
+    subprocess.run(command, check=True, capture_output=True, timeout=60, env=_without_pg())
 
 
 class Database:

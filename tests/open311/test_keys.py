@@ -52,7 +52,7 @@ def test_an_admin_adds_a_client_and_sees_its_key_once(client, demo, django_user_
     client.force_login(django_user_model.objects.create_superuser("operator", "operator@example.org", "Operator-2026"))
     response = client.post(
         "/admin/mobile_api/open311client/add/", {"name": "Mark-a-Spot", "contact": "it@example.org", "active": "on"},
-        secure=True, follow=True,
+        secure=True, follow=True, HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200
     [message] = [str(m) for m in response.context["messages"] if "API key" in str(m)]

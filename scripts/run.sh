@@ -156,10 +156,13 @@ cat <<EOF
 
 ==========================================================================
  OpenMelder is running (DEBUG=$DEBUG)
-   Admin:     $base_url/admin/   (log in as admin)
-   API docs:  $base_url/api/docs/   (citizen API, /api/v1/)
-   Health:    $base_url/healthz   $base_url/readyz
-   Map feed:  ws://127.0.0.1:$PORT/ws/map/   (websocket)
+   Public map:  $base_url/   (list $base_url/meldungen/, report form $base_url/melden/)
+   Staff:       $base_url/staff/   (log in as a department, e.g. bauhof-hameln)
+   Admin:       $base_url/admin/   (log in as admin)
+   API docs:    $base_url/api/docs/   (citizen API /api/v1/, staff API /api/staff/)
+   Open311:     $base_url/open311/v2/discovery.xml
+   Health:      $base_url/healthz   $base_url/readyz
+   Websockets:  ws://127.0.0.1:$PORT/ws/map/, /ws/reports/{id}/, /ws/staff/
  Data:        $DATA_DIR
    database:  $db_info
    logs:      $LOG_DIR/server.log, $LOG_DIR/worker.log

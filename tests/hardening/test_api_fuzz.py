@@ -16,6 +16,13 @@ EXAMPLES = 15
 
 
 def _schema():
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    # The application is built at collection, before the session fixture collects the static files:
+    # give WhiteNoise its directory now so it does not warn.
+    Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     from backend.wsgi import application
 
     # The same document /api/schema/ serves, generated in-process (no HTTPS redirect, no database).

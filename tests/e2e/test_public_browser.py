@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -53,14 +54,26 @@ def browser():
 @pytest.fixture
 def context(browser, server):
     context = browser.new_context(base_url=server, locale="en-US", viewport={"width": 1024, "height": 768})
+    # The pages run under a strict Content-Security-Policy: anything it blocks is a failure.
+    blocked: list[str] = []
+    context.on("page", lambda page: page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    ))
     yield context
     context.close()
+    assert blocked == []
 
 
 def _loaded(page, after: int = 0) -> int:
     """Waits until the map has drawn an answer of the map API newer than ``after``; returns its number."""
-    page.wait_for_function(f"Number(document.getElementById('map').dataset.loaded || 0) > {after}")
-    return int(page.locator("#map").get_attribute("data-loaded"))
+    # Polled from here: wait_for_function evaluates a string in the page, which the pages' CSP forbids.
+    deadline = time.monotonic() + 30
+    while True:
+        loaded = int(page.locator("#map").get_attribute("data-loaded") or 0)
+        if loaded > after:
+            return loaded
+        assert time.monotonic() < deadline, f"the map drew nothing newer than answer {after}"
+        page.wait_for_timeout(100)
 
 
 def _cluster_total(page) -> int:

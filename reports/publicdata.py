@@ -440,8 +440,17 @@ def csv_chunks(batches: Iterator[list[dict]]) -> Iterator[str]:
     writer.writeheader()
     yield _drain(buffer)
     for batch in batches:
-        writer.writerows(batch)
+        writer.writerows([{key: _inert(value) for key, value in row.items()} for row in batch])
         yield _drain(buffer)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such text gets a
+# leading apostrophe, which spreadsheets show as text and hide.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value):
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
 
 
 def geojson_chunks(batches: Iterator[list[dict]], *, attribution: str) -> Iterator[str]:

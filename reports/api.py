@@ -35,7 +35,7 @@ from geo.models import Authority, Category, Department
 from geo.routing import OutsideServiceArea, index_candidates
 from reports import services
 from reports.models import Moderation, Report, ReportEvent
-from reports.photos import PhotoError, process_photo
+from reports.photos import MAX_BYTES, PhotoError, process_photo
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, TransitionError
 
@@ -46,7 +46,7 @@ def processed_photos(uploads, field: str = "photos") -> list:
     """Run uploaded files through the photo pipeline; a bad one is a 400 naming it (photos.N)."""
     photos = []
     for number, upload in enumerate(uploads):
-        content = upload if isinstance(upload, bytes) else upload.read()
+        content = upload if isinstance(upload, bytes) else upload.read(MAX_BYTES + 1)
         try:
             photos.append(process_photo(content))
         except PhotoError as exc:

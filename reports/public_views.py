@@ -27,6 +27,7 @@ from geo.routing import OutsideServiceArea
 from reports import publicdata
 from reports.api import processed_photos
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
+from reports.photos import MAX_BYTES
 from reports.public_forms import ReportFilterForm, WebReportForm
 from reports.services import IdempotencyConflict, MissingLocation, report_submit
 from reports.workflow import Status
@@ -169,7 +170,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
 def _submit(request: HttpRequest, form: WebReportForm) -> Report | None:
     """File the report through the same service as the API; problems become errors on the form."""
     data = form.cleaned_data
-    contents = [upload.read() for upload in data["photos"]]
+    contents = [upload.read(MAX_BYTES + 1) for upload in data["photos"]]  # the pipeline refuses more
     location = Point(data["lon"], data["lat"], srid=4326) if data.get("lat") is not None else None
     try:
         result = report_submit(

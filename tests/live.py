@@ -41,6 +41,13 @@ def free_port() -> int:
 @contextmanager
 def uvicorn(env: dict[str, str], *, timeout: float = 30) -> Iterator[str]:
     """uvicorn serving the ASGI application with exactly ``env`` (plus PATH, HOME, LANG); yields its base URL."""
+    with uvicorn_process(env, timeout=timeout) as (base, _process):
+        yield base
+
+
+@contextmanager
+def uvicorn_process(env: dict[str, str], *, timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As ``uvicorn``, and also yields the server process (to measure it)."""
     port = free_port()
     base_env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
     process = subprocess.Popen(
@@ -59,7 +66,7 @@ def uvicorn(env: dict[str, str], *, timeout: float = 30) -> Iterator[str]:
                 pytest.fail(f"uvicorn did not start: {process.communicate()[0]}")
             time.sleep(0.2)
     try:
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

@@ -22,6 +22,7 @@ from geo.routing import OutsideServiceArea, route
 from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
 from reports.models import Report, ReportEvent
 from reports.api import processed_photos
+from reports.photos import MAX_BYTES
 from reports.retention import personal_data, report_anonymise
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
@@ -88,7 +89,8 @@ class ReportCreate(CitizenView):
         submission = ReportSubmissionSerializer(data=request.data)
         submission.is_valid(raise_exception=True)
         data = submission.validated_data
-        contents = [upload.read() for upload in data["photos"]]
+        # Never more than the pipeline accepts (one byte more tells it the file is too large).
+        contents = [upload.read(MAX_BYTES + 1) for upload in data["photos"]]
         fingerprint = submission.fingerprint(contents) if key else ""
         try:
             # A retry is answered from what is stored, without decoding its photos again.

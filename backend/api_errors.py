@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +41,31 @@ def api_exception_handler(exc, context):
         code = "not_found" if response.status_code == 404 else "permission_denied"
         response.data = {"errors": [{"field": None, "code": code, "message": str(response.data["detail"])}]}
     return response
+
+
+def error_response(request, status: int, code: str, message, field: str | None = None) -> HttpResponse:
+    """An error in the format of the API the request went to: JSON under /api/, the GeoReport v2 error
+    document under /open311/ (XML unless the URL ends in .json), plain text elsewhere."""
+    message = str(message)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": [{"field": field, "code": code, "message": message}]}, status=status)
+    if request.path.startswith("/open311/"):
+        from mobile_api.open311.errors import error_document
+        from mobile_api.open311.renderers import JSONRenderer, XMLRenderer
+
+        renderer = JSONRenderer() if request.path.endswith(".json") else XMLRenderer()
+        body = renderer.render(error_document(status, [f"{field}: {message}" if field else message]))
+        return HttpResponse(body, status=status, content_type=f"{renderer.media_type}; charset=utf-8")
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def bad_request(request, exception=None):
+    """400 for requests Django refuses before any view (413 for a body over the size limits)."""
+    if isinstance(exception, RequestDataTooBig):
+        return error_response(request, 413, "too_large", _("The request is too large."))
+    if request.path.startswith(("/api/", "/open311/")):
+        return error_response(request, 400, "bad_request", _("The request could not be read."))
+    return defaults.bad_request(request, exception)
 
 
 def _json_or_page(request, status: int, code: str, message, page_view, **kwargs):

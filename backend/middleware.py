@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -44,18 +44,9 @@ class RejectNulCharacters:
         return None
 
     def _refuse(self, request, field: str) -> HttpResponse:
-        message = _("Text must not contain NUL characters.")
-        if request.path.startswith("/open311/"):
-            from mobile_api.open311.errors import error_document
-            from mobile_api.open311.renderers import JSONRenderer, XMLRenderer
+        from backend.api_errors import error_response
 
-            renderer = JSONRenderer() if request.path.endswith(".json") else XMLRenderer()
-            body = renderer.render(error_document(400, [f"{field}: {message}" if field else message]))
-            return HttpResponse(body, status=400, content_type=f"{renderer.media_type}; charset=utf-8")
-        if request.path.startswith("/api/"):
-            return JsonResponse({"errors": [{"field": field or None, "code": "null_characters", "message": message}]},
-                                status=400)
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return error_response(request, 400, "null_characters", _("Text must not contain NUL characters."), field or None)
 
 
 # Pages whose third-party templates still carry inline scripts (the admin, django-leaflet's map tag on

@@ -12,6 +12,7 @@ admin.site.site_header = "OpenMelder"
 admin.site.site_title = "OpenMelder"
 admin.site.site_url = "/"  # "View site" leads to the public map
 
+handler400 = "backend.api_errors.bad_request"
 handler404 = "backend.api_errors.not_found"
 handler500 = "backend.api_errors.server_error"
 

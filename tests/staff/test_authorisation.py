@@ -146,3 +146,19 @@ def test_a_revoked_token_opens_nothing_any_more(personas):
 
     assert revoked.status_code == 204
     assert worker.get("/api/staff/reports/").status_code == 401
+
+
+def test_token_logins_are_rate_limited_per_client_address(personas, settings):
+    from tests.staff.conftest import Client
+
+    settings.API_RATES = {**settings.API_RATES, "login": "3/minute"}
+    client = Client()
+
+    answers = [
+        client.post("/api/staff/auth/token/", {"username": "hameln-worker", "password": f"guess-{n}"}, format="json")
+        for n in range(4)
+    ]
+
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert answers[-1].json()["errors"][0]["code"] == "throttled"

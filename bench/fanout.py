@@ -24,8 +24,6 @@ import json
 import os
 import resource
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -35,16 +33,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.server import free_port, start_server
+
 REPO = Path(__file__).resolve().parents[1]
 HAMELN = (52.1039, 9.3576)
 # A map message as the handlers send it (same size and shape), marked with the benchmark's event id.
 SAMPLE_REPORT = {"category": "schlagloch", "status": "new", "location": {"lat": HAMELN[0], "lon": HAMELN[1]}}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _raise_fd_limit(needed: int) -> None:
@@ -60,27 +54,6 @@ def _setup_django() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     django.setup()
-
-
-def _start_server(port: int, ws: str) -> subprocess.Popen:
-    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "--backlog", "4096",
-         "--timeout-graceful-shutdown", "5", "--ws", ws],
-        cwd=REPO, env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 class Listeners:
@@ -314,8 +287,8 @@ def main() -> None:
     except ImportError:
         pass
 
-    port = _free_port()
-    server = _start_server(port, args.ws)
+    port = free_port()
+    server = start_server(port, "--workers", "1", "--backlog", "4096", "--timeout-graceful-shutdown", "5", "--ws", args.ws)
     try:
         results = asyncio.run(websocket_fanout(port, args))
     finally:

@@ -14,24 +14,18 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.server import free_port, start_server
+
 REPO = Path(__file__).resolve().parents[1]
 PHOTO = REPO / "data" / "photos" / "05_jpeg_iphone6_o1_gps-madrid.jpg"  # 2.0 MB, 8 MP, an iPhone's JPEG
 POINTS = REPO / "data" / "boundaries" / "gemeinde_points_on_surface_vg5000_2021.geojson"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _multipart(fields: dict[str, str], photo: bytes) -> tuple[bytes, str]:
@@ -55,26 +49,6 @@ def _prepare_database() -> None:
     from reports.demo import load_demo
 
     load_demo(password="bench-only", reports=0)
-
-
-def _start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=REPO, env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 def main() -> None:
@@ -104,8 +78,8 @@ def main() -> None:
         }
         bodies.append(_multipart(fields, photo))
 
-    port = _free_port()
-    server = _start_server(port, args.workers)
+    port = free_port()
+    server = start_server(port, "--workers", str(args.workers))
     try:
         def send(item: tuple[bytes, str]) -> tuple[int, float]:
             body, content_type = item

@@ -1,0 +1,39 @@
+"""A uvicorn server on 127.0.0.1 for the benchmarks that measure over HTTP and websockets."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int, *uvicorn_args: str) -> subprocess.Popen:
+    """uvicorn with the benchmark's environment (no HTTPS redirect, no submission limit); waits for /healthz."""
+    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log", *uvicorn_args],
+        cwd=REPO, env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")

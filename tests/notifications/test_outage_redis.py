@@ -17,15 +17,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def redis_server(tmp_path, settings):
+    assert settings.CACHES["default"]["BACKEND"] == "backend.cache.FailOpenRedisCache", "run with REDIS_URL set"
     server = RedisServer(tmp_path)
     server.start()
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [server.url]}}
-    }
-    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
-    assert settings.CACHES["default"]["BACKEND"] == "backend.cache.FailOpenRedisCache", "run with REDIS_URL set"
-    yield server
-    server.stop()
+    try:
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [server.url]}}
+        }
+        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -223,3 +223,22 @@ stop_redis() {
     fi
     REDIS_PID=
 }
+
+# A temporary directory for the servers of one script run, in $tmp: on exit (also on failure or
+# Ctrl-C) every server started from here is stopped and the directory removed.
+servers_workdir() {
+    tmp=$(mktemp -d)
+    trap _servers_cleanup EXIT
+    # A signal ends the script with the usual status; the EXIT trap then cleans up.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317 # called from a trap
+_servers_cleanup() {
+    # No set -e in here: every step must run even if one fails.
+    set +e
+    stop_redis
+    stop_postgres
+    rm -rf "$tmp"
+}

@@ -16,19 +16,7 @@ cd "$REPO"
 # shellcheck source=scripts/servers.sh
 . "$REPO/scripts/servers.sh"
 
-tmp=$(mktemp -d)
-# shellcheck disable=SC2317 # called from a trap
-cleanup() {
-    # No set -e in here: every step must run even if one fails.
-    set +e
-    stop_redis
-    stop_postgres
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-# A signal ends the script with the usual status; the EXIT trap then cleans up.
-trap 'exit 130' INT
-trap 'exit 143' TERM
+servers_workdir  # sets $tmp; servers and directory go on exit, also on failure or Ctrl-C
 
 start_postgres "$tmp"
 start_redis "$tmp"

@@ -525,9 +525,10 @@ class Departments(StaffView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         roles = request.staff_roles
-        departments = Department.objects.select_related("authority").order_by("authority__name", "name")
-        if not request.user.is_superuser:
-            departments = departments.filter(authority_id__in=list(roles))
+        departments = (
+            Department.objects.select_related("authority").filter(authority_id__in=list(roles))
+            .order_by("authority__name", "name")
+        )
         authorities = Authority.objects.filter(active=True).filter(
             Q(default_department__isnull=False) | ~Q(email="")
         ).order_by("name")

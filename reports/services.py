@@ -607,24 +607,12 @@ def _response_templates(report: Report, status: str | None, language: str) -> li
     return result
 
 
-class _EveryAuthority(dict):
-    def __init__(self, role: str) -> None:
-        super().__init__()
-        self.role = role
-
-    def get(self, key, default=None):
-        return self.role
-
-    def __missing__(self, key):
-        return self.role
-
-
 def staff_roles(user) -> dict[int, str]:
     """The user's strongest role per authority id (superusers: authority admin everywhere)."""
     if not user.is_authenticated or not user.is_active:
         return {}
     if user.is_superuser:
-        return _EveryAuthority(Role.AUTHORITY_ADMIN)
+        return dict.fromkeys(Authority.objects.values_list("pk", flat=True), Role.AUTHORITY_ADMIN)
     roles: dict[int, str] = {}
     for authority_id, role in Membership.objects.filter(user=user).values_list("department__authority_id", "role"):
         if _ROLE_RANK[role] > _ROLE_RANK.get(roles.get(authority_id), 0):

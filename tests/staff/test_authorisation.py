@@ -162,3 +162,17 @@ def test_token_logins_are_rate_limited_per_client_address(personas, settings):
     assert [a.status_code for a in answers] == [400, 400, 400, 429]
     assert int(answers[-1]["Retry-After"]) > 0
     assert answers[-1].json()["errors"][0]["code"] == "throttled"
+
+
+def test_a_superuser_works_on_the_reports_of_every_authority(hameln_report, hildesheim_report, admin_user):
+    from tests.staff.conftest import Client
+
+    admin = Client()
+    admin.force_login(admin_user)
+
+    listed = {r["reference"] for r in admin.get("/api/staff/reports/").json()["results"]}
+    rejected = admin.post(f"/api/staff/reports/{hildesheim_report['id']}/transition/",
+                          {"to": "rejected", "message": "Privatgrund."}, format="json")
+
+    assert listed == {hameln_report["reference"], hildesheim_report["reference"]}
+    assert rejected.status_code == 200 and "reopened" in rejected.json()["allowed_transitions"]

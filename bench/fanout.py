@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.results import record
 from bench.server import free_port, start_server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -245,6 +246,16 @@ def _print(results: dict[str, tuple[list[float], int]], baseline: tuple[list[flo
     p95 = _percentile(results["group_send"][0], 0.95)
     print(f"\nTarget p95 ≤ 250 ms (group_send): {'met' if p95 <= 250 else 'NOT met'} ({p95:.1f} ms)")
     sys.stdout.flush()
+    workload = f"5 websocket fan-out to {args.clients} clients"
+    for label, share in (("p50 ms", 0.5), ("p95 ms", 0.95)):
+        record(workload, f"group_send {label}", _percentile(results["group_send"][0], share), unit="ms",
+               baseline=_percentile(raw, share), baseline_name="raw Redis pub/sub",
+               target="≤ 250 ms" if share == 0.95 else "", met=p95 <= 250 if share == 0.95 else None)
+    missed = sum(m for _, m in results.values())
+    record(workload, "missed deliveries", missed, unit="count", baseline=raw_missed, baseline_name="raw Redis pub/sub",
+           target="0", met=missed == 0)
+    if "POST → map" in results:
+        record(workload, "POST → map p95 ms", _percentile(results["POST → map"][0], 0.95), unit="ms")
 
 
 def _stop(server: subprocess.Popen) -> None:

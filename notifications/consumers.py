@@ -10,7 +10,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework.authtoken.models import Token
 
-from notifications.groups import MAP_GROUP, department_group, report_group, staff_department_ids
+from notifications.broadcast import Broadcaster, FrameWriter, map_broadcaster
+from notifications.groups import MAP_GROUP  # noqa: F401 (the map group's name is imported from here too)
+from notifications.groups import department_group, report_group, staff_department_ids
 from notifications.handlers import event_payload, staff_events, staff_payload
 from reports.models import Report
 
@@ -27,21 +29,33 @@ SEEN_MEMORY = 2 * STAFF_REPLAY_LIMIT
 
 
 class MapConsumer(AsyncJsonWebsocketConsumer):
-    """The public map: anonymised events of published reports, for everyone."""
+    """The public map: anonymised events of published reports, for everyone.
+
+    A map socket has no channel of its own: the process's broadcaster (notifications.broadcast)
+    receives each event of the map group once and writes the same frame to every map socket.
+    """
+
+    # No channel per socket (get_channel_layer returns None for an alias that is not configured).
+    channel_layer_alias = None
+    broadcaster: Broadcaster | None = None
+    frames: FrameWriter | None = None
 
     async def connect(self) -> None:
-        await self.channel_layer.group_add(MAP_GROUP, self.channel_name)
+        self.frames = FrameWriter(self.base_send)
+        self.broadcaster = map_broadcaster()
+        # Joined before the accept, so every event sent once the client is connected reaches it.
+        await self.broadcaster.add(self.frames)
         await self.accept()
+        self.frames.start()
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(MAP_GROUP, self.channel_name)
+        if self.frames is not None and self.broadcaster is not None:
+            self.frames.close()
+            self.broadcaster.discard(self.frames)
 
     async def receive_json(self, content, **kwargs) -> None:
         # The map socket is one-way; anything a client sends is ignored.
         return None
-
-    async def report_event(self, message: dict) -> None:
-        await self.send_json(message["payload"])
 
 
 class ReportConsumer(AsyncJsonWebsocketConsumer):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -81,7 +80,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET)
     filters = form.filters()
     reports = publicdata.public_list(filters) if filters is not None else Report.objects.none()
-    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = publicdata.ListPaginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode(form.active_filters())
     return render(request, "public/list.html", {"form": form, "page": page, "query": query, "filtered": bool(query)})
 

@@ -82,6 +82,20 @@ def test_pages_keep_the_filters(demo, visitor):
     assert "Page 2 of 2" in second.content.decode()
 
 
+def test_beyond_the_counting_limit_the_list_says_more_than_and_pages_through_the_newest(demo, visitor, settings):
+    settings.OPENMELDER = {**settings.OPENMELDER, "LIST_COUNT_LIMIT": PAGE_SIZE + 1}
+    newest = [file_report() for _ in range(PAGE_SIZE + 3)][::-1]
+    first = visitor.get("/meldungen/").content.decode()
+    assert f"More than {PAGE_SIZE + 1} reports found; the newest {PAGE_SIZE + 1} are listed." in first
+    assert f"<title>More than {PAGE_SIZE + 1} reports – List of reports" in first
+    assert "Page 1 of 2" in first
+    last = visitor.get("/meldungen/?page=2")
+    assert _references(last) == [newest[PAGE_SIZE].reference]
+    # Exactly at the limit, the count is exact.
+    Report.objects.filter(pk__in=[r.pk for r in newest[-2:]]).delete()
+    assert f"{PAGE_SIZE + 1} reports found" in visitor.get("/meldungen/").content.decode()
+
+
 def test_the_list_carries_no_personal_data(demo, visitor):
     file_report(email="anna@example.org", name="Anna Beispiel")
     page = visitor.get("/meldungen/").content.decode()

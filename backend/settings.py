@@ -341,9 +341,9 @@ OPENMELDER = {
     # DSGVO: the reporter's contact and the photos' private metadata are removed this many days
     # after a report was closed (daily, in the worker; or `manage.py anonymise`).
     "RETENTION_DAYS": env_int("RETENTION_DAYS", 90, minimum=1, maximum=3650),
-    # The public list counts at most this many reports ("more than 10,000"): counting a Land's million
+    # The public list counts at most this many reports ("more than 1000"; 40 pages): counting a Land's million
     # on every page view would cost more than the page.
-    "LIST_COUNT_LIMIT": 10_000,
+    "LIST_COUNT_LIMIT": 1000,
 }
 
 # Geocoding (geo.geocoding): reverse geocoding of new reports in the worker, address search in the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 
 from django.conf import settings
@@ -275,25 +276,46 @@ class StatusLabel(models.Model):
     @classmethod
     def label(cls, status: str, language: str | None = None) -> str:
         """The label in the given (default: the active) language, falling back to the built-in one."""
-        labels = cache.get(_LABELS_CACHE_KEY)
-        if labels is None:
-            labels = {row.status: (row.label_de, row.label_en) for row in cls.objects.all()}
-            cache.set(_LABELS_CACHE_KEY, labels, 300)
+        labels = cls._labels()
         if status not in labels:
             return str(Status(status).label)
         german, english = labels[status]
         return english if (language or get_language() or "de").startswith("en") else german
 
+    @classmethod
+    def _labels(cls) -> dict[str, tuple[str, str]]:
+        # A page shows dozens of labels: one read of the shared cache per request (and per
+        # LABELS_MEMO_SECONDS in the worker), not one per label, which cost a Redis round trip each.
+        global _labels_memo
+        if _labels_memo is not None and time.monotonic() - _labels_memo[0] < LABELS_MEMO_SECONDS:
+            return _labels_memo[1]
+        labels = cache.get(_LABELS_CACHE_KEY)
+        if labels is None:
+            labels = {row.status: (row.label_de, row.label_en) for row in cls.objects.all()}
+            cache.set(_LABELS_CACHE_KEY, labels, 300)
+        _labels_memo = (time.monotonic(), labels)
+        return labels
+
+    @staticmethod
+    def forget_memo(**kwargs) -> None:
+        """Read the labels from the shared cache again (at every request's start; after edits)."""
+        global _labels_memo
+        _labels_memo = None
+
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
         cache.delete(_LABELS_CACHE_KEY)
+        self.forget_memo()
 
     def delete(self, *args, **kwargs):
         cache.delete(_LABELS_CACHE_KEY)
+        self.forget_memo()
         return super().delete(*args, **kwargs)
 
 
 _LABELS_CACHE_KEY = "reports:status-labels"
+LABELS_MEMO_SECONDS = 10
+_labels_memo: tuple[float, dict[str, tuple[str, str]]] | None = None
 
 
 class ResponseTemplate(models.Model):

@@ -134,13 +134,17 @@ class ListPaginator(Paginator):
         self.limit: int = settings.OPENMELDER["LIST_COUNT_LIMIT"]
 
     @cached_property
+    def _counted(self) -> int:
+        return self.object_list[: self.limit + 1].count()
+
+    @cached_property
     def count(self) -> int:
-        return min(self.object_list[: self.limit + 1].count(), self.limit)
+        return min(self._counted, self.limit)
 
     @cached_property
     def capped(self) -> bool:
         """Whether there are more reports than counted."""
-        return self.count == self.limit and self.object_list[self.limit: self.limit + 1].exists()
+        return self._counted > self.limit
 
 
 # --- The map ---------------------------------------------------------------------------------

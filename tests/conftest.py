@@ -59,6 +59,14 @@ def generous_rate_limits(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_status_labels():
+    """Status labels a previous test edited (and its rollback undid) are not remembered."""
+    from reports.models import StatusLabel
+
+    StatusLabel.forget_memo()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """PBKDF2 is slow by design (0.7 s per account here); in-process tests need no protection against
     password cracking. Servers started by tests keep the real hasher."""

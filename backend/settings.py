@@ -51,6 +51,22 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8, minimum=0, maximum=1000)
+_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1, maximum=600)
+if DATABASES["default"]["ENGINE"].endswith("postgis") and _POOL_SIZE and not DATABASES["default"]["CONN_MAX_AGE"]:
+    # Under ASGI every request runs in a thread of its own with a connection of its own: without a pool,
+    # a burst of requests opened one PostgreSQL connection each (a new server process every time) until
+    # PostgreSQL refused more ("too many clients", answered with 503). The pool keeps up to this many
+    # per web process, checked before use (CONN_HEALTH_CHECKS); a request waits up to
+    # DATABASE_POOL_TIMEOUT seconds for one, then gets a 503 (also while PostgreSQL is down). After
+    # 2 s of failed attempts the pool stops retrying in the background and the next request tries
+    # again at once, so the service is back as soon as PostgreSQL is (its own backoff would wait
+    # longer and longer). Persistent connections (DATABASE_CONN_MAX_AGE > 0) exclude the pool.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, _POOL_SIZE), "max_size": _POOL_SIZE,
+        "timeout": _POOL_TIMEOUT,
+        "reconnect_timeout": 2,
+    }
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     # Several processes (web, worker) share one file: wait for locks instead of failing at once.
     # BEGIN IMMEDIATE takes the write lock at the start of a transaction, so concurrent writers

@@ -94,3 +94,53 @@ def server_database(directory) -> Iterator[str]:
     finally:
         with psycopg.connect(**admin) as connection:
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def _without_pg() -> dict[str, str]:
+    """The environment without the PG* variables of the suite's own server: initdb and pg_ctl would take them
+    for this one."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+
+
+def _servers(script: str) -> str:
+    result = subprocess.run(["bash", "-c", f". scripts/servers.sh; {script}"], cwd=REPO, env=_without_pg(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _as_postgres(*args: str) -> None:
+    command = list(args)
+    if os.geteuid() == 0:
+        command = ["su", "-s", "/bin/sh", "postgres", "-c", " ".join(f"'{a}'" for a in args)]
+    subprocess.run(command, check=True, capture_output=True, timeout=60, env=_without_pg())
+
+
+class OwnPostgres:
+    """A PostgreSQL of a test's own (scripts/servers.sh), in both test runs, to stop, start and watch.
+
+    ``directory`` must be reachable by the postgres user (not under pytest's tmp_path).
+    """
+
+    def __init__(self, directory) -> None:
+        self.directory = directory
+        port, pid, pg_dir = _servers(f'start_postgres "{directory}" >&2 || exit 1; echo "$PGPORT $PG_PID $PG_DIR"').split()
+        self.port, self.pid, self.pg_dir = int(port), int(pid), pg_dir
+        self.url = f"postgis://postgres@127.0.0.1:{self.port}/openmelder"
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="openmelder", autocommit=True)
+
+    def stop(self) -> None:
+        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-m", "fast", "-w", "stop")
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.pg_dir} -c fsync=off"
+        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-l", f"{self.pg_dir}/server.log", "-w", "-o", options, "start")
+
+    def remove(self) -> None:
+        """Stop whichever postmaster runs in the data directory now (a restarted one has a new PID)."""
+        _servers(f'PG_PID=$(head -n1 "{self.pg_dir}/data/postmaster.pid" 2>/dev/null || true); stop_postgres')

@@ -7,9 +7,7 @@ A real PostgreSQL of its own (scripts/servers.sh) and a real uvicorn, in both te
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -17,45 +15,7 @@ import uuid
 import pytest
 
 from tests.conftest import REPO, manage
-from tests.live import uvicorn
-
-PG_BIN = "/usr/lib/postgresql/15/bin"
-
-
-def _without_pg() -> dict[str, str]:
-    """The environment without the PG* variables of the suite's own server: initdb and pg_ctl would take them
-    for this one."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-
-
-def _bash(script: str) -> str:
-    result = subprocess.run(["bash", "-c", f". scripts/servers.sh; {script}"], cwd=REPO, env=_without_pg(),
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-def _as_postgres(*args: str) -> None:
-    command = list(args)
-    if os.geteuid() == 0:
-        command = ["su", "-s", "/bin/sh", "postgres", "-c", " ".join(f"'{a}'" for a in args)]
-    subprocess.run(command, check=True, capture_output=True, timeout=60, env=_without_pg())
-
-
-class Database:
-    def __init__(self, directory) -> None:
-        self.directory = directory
-        port, pid, pg_dir = _bash(f'start_postgres "{directory}" >&2 || exit 1; echo "$PGPORT $PG_PID $PG_DIR"').split()
-        self.port, self.pid, self.pg_dir = int(port), int(pid), pg_dir
-        self.url = f"postgis://postgres@127.0.0.1:{self.port}/openmelder"
-
-    def stop(self) -> None:
-        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-m", "fast", "-w", "stop")
-
-    def start(self) -> None:
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.pg_dir} -c fsync=off"
-        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-l", f"{self.pg_dir}/server.log", "-w", "-o", options, "start")
-
+from tests.live import OwnPostgres, uvicorn
 
 def _request(url: str, data: dict | None = None) -> tuple[int, object, dict]:
     body = None
@@ -78,7 +38,7 @@ def service():
 
     # Not under pytest's tmp_path: the postgres user must be able to reach the directory.
     directory = Path(tempfile.mkdtemp(prefix="openmelder-outage-"))
-    database = Database(directory)
+    database = OwnPostgres(directory)
     env = {
         "DEBUG": "false", "HTTPS": "false",
         "SECRET_KEY": uuid.uuid4().hex * 2, "ALLOWED_HOSTS": "127.0.0.1", "DATA_DIR": str(directory / "data"),
@@ -92,7 +52,7 @@ def service():
             yield base, database
     finally:
         # The restarted server has a new PID: stop whichever postmaster runs in the data directory now.
-        _bash(f'PG_PID=$(head -n1 "{database.pg_dir}/data/postmaster.pid" 2>/dev/null || true); stop_postgres')
+        database.remove()
     shutil.rmtree(directory, ignore_errors=True)
 
 

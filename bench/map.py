@@ -29,6 +29,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from bench.results import record  # noqa: E402
 from geo.models import Authority, AuthorityKind, Category  # noqa: E402
 from reports import mapcells, publicdata  # noqa: E402
 
@@ -266,6 +267,11 @@ def main() -> None:
             api95, raw95 = percentile(api_times, 95), percentile(raw_times, 95)
             print(f"{zoom:>4}  {kind:<8} {statistics.median(sizes):>17.0f}  {percentile(api_times, 50):>9.1f} ms "
                   f"{api95:>5.1f} ms  {percentile(raw_times, 50):>8.1f} ms {raw95:>5.1f} ms  {api95 / raw95:>8.2f}×")
+            workload = f"3 map, {total / 1e6:g} M reports: zoom {zoom} ({kind})"
+            record(workload, "p50 ms", percentile(api_times, 50), unit="ms", baseline=percentile(raw_times, 50),
+                   baseline_name="raw SQL")
+            record(workload, "p95 ms", api95, unit="ms", baseline=raw95, baseline_name="raw SQL",
+                   target="≤ 50 ms, ≤ 1.5× raw", met=api95 <= 50 and api95 <= 1.5 * raw95)
     print("\nTargets (for reference): endpoint p95 ≤ 50 ms, ≤ 1.5× raw SQL.")
     with connection.cursor() as cursor:
         for zoom in ZOOMS:

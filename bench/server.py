@@ -18,9 +18,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, *uvicorn_args: str) -> subprocess.Popen:
+def start_server(port: int, *uvicorn_args: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """uvicorn with the benchmark's environment (no HTTPS redirect, no submission limit); waits for /healthz."""
-    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000000/hour", "LOG_LEVEL": "WARNING", **(extra_env or {})}
     server = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log", *uvicorn_args],

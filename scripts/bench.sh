@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Benchmarks against a throw-away database (and, for the websocket fan-out, a throw-away Redis):
-# they print figures and never fail on them.
+# Benchmarks against a throw-away database (and, for the websocket fan-out and the mixed load, a
+# throw-away Redis): each prints its figures, and at the end one table of all of them. They never
+# fail on figures.
 #
-#   scripts/bench.sh [bench.routing args...]          (make bench BENCH_ARGS="--points 5000")
+#   scripts/bench.sh                                   (make bench: all six, about 20 minutes)
+#   BENCH="routing photos" scripts/bench.sh            (some of them)
+#   BENCH=routing scripts/bench.sh --points 5000       (make bench BENCH=routing BENCH_ARGS="--points 5000")
 #   BENCH_BACKEND=spatialite scripts/bench.sh          (default: postgis)
 #
 # PostGIS: starts a throw-away PostgreSQL on 127.0.0.1 in a temporary directory (scripts/servers.sh).
@@ -22,7 +25,7 @@ case "$BACKEND" in
         ;;
 esac
 
-"$REPO/scripts/bootstrap.sh" test
+"$REPO/scripts/bootstrap.sh" bench
 
 # shellcheck source=scripts/servers.sh
 . "$REPO/scripts/servers.sh"
@@ -46,29 +49,40 @@ mkdir -p "$DATA_DIR"
 
 echo "[bench] backend $BACKEND; migrating" >&2
 "$REPO/.venv/bin/python" manage.py migrate -v0
+# The public pages (the mixed load's list) need the static files' manifest, as in production.
+"$REPO/.venv/bin/python" manage.py collectstatic --noinput -v0
 # BENCH selects the benchmarks (default: all); arguments go to each selected one.
-BENCH=${BENCH:-routing photos submit fanout map}
+ALL="photos submit map routing fanout mixed"
+BENCH=${BENCH:-$ALL}
 for name in $BENCH; do
     case $name in
-        routing | photos | submit | fanout | map) ;;
+        photos | submit | map | routing | fanout | mixed) ;;
         *)
-            echo "BENCH may name routing, photos, submit, fanout and map, not '$name'" >&2
+            echo "BENCH may name $ALL, not '$name'" >&2
             exit 2
             ;;
     esac
 done
-# The websocket fan-out runs over the Redis channel layer: a throw-away Redis, like make test's.
+# The websocket fan-out and the mixed load run as in production, with Redis (channel layer, rate-limit
+# cache): a throw-away one, like make test's.
 case " $BENCH " in
-    *" fanout "*)
+    *" fanout "* | *" mixed "*)
         start_redis "$tmp"
         ;;
 esac
+# Every benchmark appends its headline figures here (bench/results.py); printed as one table at the end.
+export BENCH_RESULTS="$tmp/results.jsonl"
+: >"$BENCH_RESULTS"
 for name in $BENCH; do
-    echo "[bench] $name" >&2
-    if [ "$name" = fanout ]; then
-        # Only the fan-out gets Redis; the others keep measuring the configuration they always did.
-        REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "$REPO/.venv/bin/python" -m "bench.$name" "$@"
-    else
-        "$REPO/.venv/bin/python" -m "bench.$name" "$@"
-    fi
+    echo "[bench] $name ($(date +%T))" >&2
+    case $name in
+        fanout | mixed)
+            REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "$REPO/.venv/bin/python" -m "bench.$name" "$@"
+            ;;
+        *)
+            # Without Redis: the configuration these have always measured (the embedded default's).
+            "$REPO/.venv/bin/python" -m "bench.$name" "$@"
+            ;;
+    esac
 done
+"$REPO/.venv/bin/python" -m bench.results "$BENCH_RESULTS"

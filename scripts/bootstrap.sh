@@ -2,16 +2,17 @@
 # Set up everything OpenMelder needs on a Debian 12 machine: system packages, the virtualenv
 # in .venv with the pinned Python packages, and compiled translations.
 #
-#   scripts/bootstrap.sh [base|test]    (default: base; "test" adds test tools and chromium)
+#   scripts/bootstrap.sh [base|test|bench]    (default: base; "test" adds test tools and chromium,
+#                                              "bench" adds the benchmarks' load generator and profiler)
 #
 # Idempotent: every step checks first and does nothing (quickly) when nothing is missing.
 set -euo pipefail
 
 MODE=${1:-base}
 case "$MODE" in
-    base | test) ;;
+    base | test | bench) ;;
     *)
-        echo "usage: $0 [base|test]" >&2
+        echo "usage: $0 [base|test|bench]" >&2
         exit 2
         ;;
 esac
@@ -33,7 +34,7 @@ die() {
 # --- 1. System packages --------------------------------------------------------------------
 packages=(binutils libproj-dev gdal-bin libgeos-c1v5 libsqlite3-mod-spatialite
     postgresql-15-postgis-3 redis-server python3-venv gettext)
-if [ "$MODE" = test ]; then
+if [ "$MODE" != base ]; then
     packages+=(chromium)
 fi
 
@@ -102,8 +103,8 @@ fi
 
 # --- 3. Python packages ---------------------------------------------------------------------
 # Reinstall only when a requirements file (any of requirements/*.txt, including the
-# constraints) changed since the last install for this mode. One stamp per mode; the test
-# set includes base, so a test install also counts as a base install.
+# constraints) changed since the last install for this mode. One stamp per mode; each set includes
+# the one before (base < test < bench), so an install also counts for the smaller sets.
 req_hash() {
     {
         printf 'mode=%s\n' "$1"
@@ -124,9 +125,10 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want_hash" ]; then
         die "pip install failed (output above; full log in $pip_log)"
     fi
     printf '%s\n' "$want_hash" >"$stamp"
-    if [ "$MODE" = test ]; then
-        req_hash base >"$VENV/.requirements-base.sha256"
-    fi
+    case $MODE in
+        bench) req_hash test >"$VENV/.requirements-test.sha256"; req_hash base >"$VENV/.requirements-base.sha256" ;;
+        test) req_hash base >"$VENV/.requirements-base.sha256" ;;
+    esac
 fi
 
 # --- 4. Translations ------------------------------------------------------------------------

@@ -117,7 +117,11 @@ class Broadcaster:
         self._writers.add(writer)
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._refresh())]
-        await self._first_join.wait()
+        try:
+            await self._first_join.wait()
+        except asyncio.CancelledError:
+            self.discard(writer)
+            raise
 
     def discard(self, writer: FrameWriter) -> None:
         self._writers.discard(writer)
@@ -130,18 +134,15 @@ class Broadcaster:
             task.cancel()
         self._tasks = []
 
-    async def _join(self) -> None:
-        if self._channel is None:
-            self._channel = await self._layer.new_channel()
-        await self._layer.group_add(self.group, self._channel)
-
     async def _receive(self) -> None:
         delay = RETRY_MIN_S
         failing = False
         try:
             while True:
                 try:
-                    await self._join()
+                    if self._channel is None:
+                        self._channel = await self._layer.new_channel()
+                    await self._layer.group_add(self.group, self._channel)
                     self._first_join.set()
                     if failing:
                         logger.info("map broadcaster joined the %r group again", self.group)
@@ -173,8 +174,10 @@ class Broadcaster:
         interval = min(REFRESH_S, getattr(self._layer, "group_expiry", 86400) / 2)
         while True:
             await asyncio.sleep(interval)
+            if self._channel is None:
+                continue
             try:
-                await self._join()
+                await self._layer.group_add(self.group, self._channel)
             except Exception:  # noqa: BLE001 (an outage: the receive loop reports it and joins again)
                 logger.debug("map broadcaster could not renew its group membership", exc_info=True)
 
@@ -182,8 +185,12 @@ class Broadcaster:
         if message.get("type") != "report.event":
             logger.debug("map broadcaster ignores a %r message", message.get("type"))
             return
-        # Encoded once for every socket, exactly as AsyncJsonWebsocketConsumer.send_json encodes.
-        frame = {"type": "websocket.send", "text": json.dumps(message["payload"])}
+        try:
+            # Encoded once for every socket, exactly as AsyncJsonWebsocketConsumer.send_json encodes.
+            frame = {"type": "websocket.send", "text": json.dumps(message["payload"])}
+        except (KeyError, TypeError, ValueError):
+            logger.exception("map broadcaster cannot encode a message; dropped")
+            return
         done = [writer for writer in self._writers if not writer.offer(frame)]
         for writer in done:
             self.discard(writer)

@@ -2,7 +2,9 @@
 
 Starts uvicorn (one process) with the Redis channel layer on 127.0.0.1, connects ``--clients``
 websocket clients to ``/ws/map/``, publishes events and measures, per client, the time from
-publishing to receiving. Two ways to publish:
+publishing to receiving. The server process receives each map event once (one channel in the ``map``
+group, ``notifications.broadcast``) and writes the same frame to each of its map sockets. Two ways to
+publish:
 
 - through the channel layer (``group_send`` to the ``map`` group from this process, the same call
   ``notifications.handlers.push_events`` makes after a commit): the fan-out path alone;
@@ -230,7 +232,8 @@ def _percentile(values: list[float], share: float) -> float:
 
 def _print(results: dict[str, tuple[list[float], int]], baseline: tuple[list[float], int], args) -> None:
     raw, raw_missed = baseline
-    print(f"\nWebsocket fan-out to {args.clients} clients of /ws/map/ (uvicorn, 1 process, Redis channel layer), "
+    print(f"\nWebsocket fan-out to {args.clients} clients of /ws/map/ (uvicorn, 1 process, Redis channel layer, "
+          f"one map broadcaster per process), "
           f"{args.events} events after {args.warmup} warm-up; latency per client from publishing to receiving")
     print(f"{'workload':24} {'figure':10} {'websocket':>10} {'raw Redis':>10} {'ratio':>7}")
     print("-" * 65)

@@ -106,7 +106,12 @@ class Report(models.Model):
         verbose_name = _("report")
         verbose_name_plural = _("reports")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["authority", "status"]), models.Index(fields=["department", "status"])]
+        indexes = [
+            models.Index(fields=["authority", "status"]),
+            models.Index(fields=["department", "status"]),
+            # The public list of one category, newest first (a filter people use).
+            models.Index(fields=["category", "-created_at", "-id"], name="report_category_newest"),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.functional import cached_property
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ def _fail_open(method, fallback):
     return wrapper
 
 
-class ReusingRedisCacheClient(RedisCacheClient):
+class SharedRedisCacheClient(RedisCacheClient):
     """One redis-py client per connection pool, instead of Django's new one for every cache call.
 
     A redis-py 8 client builds its table of response callbacks (about 170 entries) when created: with
@@ -47,10 +49,22 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return client
 
 
+# Django keeps cache backends per thread, and under ASGI every request runs in a thread of its own:
+# each request made a new client with a new connection pool, so a new Redis connection (TCP and
+# handshake) for every request, and the old one lingered until garbage collection. One client per
+# process and configuration instead (redis-py's pools are thread-safe).
+_shared_clients: dict[tuple, SharedRedisCacheClient] = {}
+_shared_lock = threading.Lock()
+
+
 class FailOpenRedisCache(RedisCache):
-    def __init__(self, server, params) -> None:
-        super().__init__(server, params)
-        self._class = ReusingRedisCacheClient
+    @cached_property
+    def _cache(self) -> SharedRedisCacheClient:
+        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        with _shared_lock:
+            if key not in _shared_clients:
+                _shared_clients[key] = SharedRedisCacheClient(self._servers, **self._options)
+            return _shared_clients[key]
 
     get = _fail_open(RedisCache.get, lambda key, default=None, version=None: default)
     get_many = _fail_open(RedisCache.get_many, lambda *a, **k: {})

@@ -131,10 +131,20 @@ def push_events(sender, event_ids: list[int], **kwargs) -> None:
         .order_by("id")
     )
     published = set(Report.objects.published().filter(events__in=event_ids).values_list("pk", flat=True))
-    layer = get_channel_layer()
-    for event in events:
-        for group, payload in messages_for(event, event.report_id in published):
-            try:
-                async_to_sync(layer.group_send)(group, {"type": "report.event", "payload": payload})
-            except Exception:  # noqa: BLE001 (any layer failure: the event is committed, clients catch up)
-                logger.warning("push of event %s to %s failed; clients will catch up", event.id, group, exc_info=True)
+    messages = [
+        (event.id, group, payload)
+        for event in events
+        for group, payload in messages_for(event, event.report_id in published)
+    ]
+    if messages:
+        # One trip into the event loop for all of them: each async_to_sync costs a few ms (a new loop when the
+        # caller has none), and a submission sends four or five messages. Sent one after the other, in order.
+        async_to_sync(_send_all)(get_channel_layer(), messages)
+
+
+async def _send_all(layer, messages: list[tuple[int, str, dict]]) -> None:
+    for event_id, group, payload in messages:
+        try:
+            await layer.group_send(group, {"type": "report.event", "payload": payload})
+        except Exception:  # noqa: BLE001 (any layer failure: the event is committed, clients catch up)
+            logger.warning("push of event %s to %s failed; clients will catch up", event_id, group, exc_info=True)

@@ -52,7 +52,7 @@ echo "[bench] backend $BACKEND; migrating" >&2
 # The public pages (the mixed load's list) need the static files' manifest, as in production.
 "$REPO/.venv/bin/python" manage.py collectstatic --noinput -v0
 # BENCH selects the benchmarks (default: all); arguments go to each selected one.
-ALL="photos submit map routing fanout mixed"
+ALL="photos submit map mixed routing fanout"
 BENCH=${BENCH:-$ALL}
 for name in $BENCH; do
     case $name in

@@ -26,7 +26,6 @@ import json
 import os
 import resource
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -36,7 +35,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.results import record
-from bench.server import free_port, start_server
+from bench.server import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 HAMELN = (52.1039, 9.3576)
@@ -261,15 +260,6 @@ def _print(results: dict[str, tuple[list[float], int]], baseline: tuple[list[flo
         record(workload, "POST → map p95 ms", _percentile(results["POST → map"][0], 0.95), unit="ms")
 
 
-def _stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
-
-
 def main() -> None:
     # Ctrl-C or a TERM from make still stops the server (finally blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -306,7 +296,7 @@ def main() -> None:
     try:
         results = asyncio.run(websocket_fanout(port, args))
     finally:
-        _stop(server)
+        stop_server(server)
     baseline = asyncio.run(redis_fanout(url, args))
     _print(results, baseline, args)
 

@@ -40,7 +40,7 @@ from PIL import Image  # noqa: E402
 
 from bench import map as map_bench  # noqa: E402
 from bench.results import record  # noqa: E402
-from bench.server import REPO, free_port, start_server  # noqa: E402
+from bench.server import REPO, free_port, start_server, stop_server  # noqa: E402
 from geo.models import Authority, AuthorityKind, Category  # noqa: E402
 
 PHOTO = REPO / "data" / "photos" / "05_jpeg_iphone6_o1_gps-madrid.jpg"
@@ -160,11 +160,7 @@ def main() -> None:
             code = _locust(port, plan_path, workdir / "locust", users, args.user_rate, args.duration)
             stats, failures = _stats(workdir / "locust"), _failures(workdir / "locust")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
     if code not in (0, 1):
         raise SystemExit(f"locust failed (exit {code})")
     _report(stats, failures, args, users, data)

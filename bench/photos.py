@@ -27,7 +27,7 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image, ImageOps, features
 
-from bench.results import record
+from bench.results import cpu_name, record
 from reports.photos import PhotoError, process_photo
 
 PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
@@ -113,14 +113,7 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def machine() -> list[tuple[str, str]]:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     heif = pillow_heif.libheif_info()
     return [
         ("machine", f"{os.cpu_count()} CPUs, {cpu}"),

@@ -45,15 +45,18 @@ def _number(value: float | None, unit: str) -> str:
     return f"{value:.1f} {unit}".strip() if abs(value) >= 10 else f"{value:.2f} {unit}".strip()
 
 
-def machine() -> str:
-    cpu = platform.processor() or "?"
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or "?"
+
+
+def machine() -> str:
+    cpu = cpu_name()
     try:
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:

@@ -37,3 +37,13 @@ def start_server(port: int, *uvicorn_args: str, extra_env: dict[str, str] | None
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the server did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop uvicorn (and its worker processes): TERM, and KILL if it is not gone after 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)

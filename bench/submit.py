@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.results import percentile, record
-from bench.server import free_port, start_server
+from bench.server import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO = REPO / "data" / "photos" / "05_jpeg_iphone6_o1_gps-madrid.jpg"  # 2.0 MB, 8 MP, an iPhone's JPEG
@@ -110,8 +110,7 @@ def main() -> None:
         with ThreadPoolExecutor(args.concurrency) as pool:
             bare_results = list(pool.map(send, bare))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
     latencies = [ms for status, ms in results if status == 201]
     errors = sum(1 for status, _ in results if status != 201)

@@ -151,9 +151,10 @@ def main() -> None:
         plan_path = workdir / "plan.json"
         plan_path.write_text(json.dumps(_plan(args.seed, _photo(args.photo, workdir))), encoding="utf-8")
         port = free_port()
-        # One client address sends everything: the per-address read limit would throttle the load itself.
+        # One client address sends everything: the per-address read limit would throttle the load itself
+        # (per second for the reason given in bench/server.py).
         server = start_server(port, "--workers", str(args.workers), "--backlog", "4096",
-                              extra_env={"API_RATE_READ": "100000000/minute"})
+                              extra_env={"API_RATE_READ": "100000/second"})
         try:
             print(f"[mixed] {users} users × {args.user_rate:g} req/s for {args.duration} s against "
                   f"{args.workers} uvicorn processes; data: {data}", file=sys.stderr, flush=True)

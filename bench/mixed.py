@@ -153,8 +153,10 @@ def main() -> None:
         port = free_port()
         # One client address sends everything: the per-address read limit would throttle the load itself
         # (per second for the reason given in bench/server.py).
+        # DATABASE_CONN_MAX_AGE=0: the connection pool, as in production (importing bench.map sets 60 for
+        # its in-process client; persistent connections under ASGI would be one per request thread).
         server = start_server(port, "--workers", str(args.workers), "--backlog", "4096",
-                              extra_env={"API_RATE_READ": "100000/second"})
+                              extra_env={"API_RATE_READ": "100000/second", "DATABASE_CONN_MAX_AGE": "0"})
         try:
             print(f"[mixed] {users} users × {args.user_rate:g} req/s for {args.duration} s against "
                   f"{args.workers} uvicorn processes; data: {data}", file=sys.stderr, flush=True)

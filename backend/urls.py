@@ -7,6 +7,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend import health
+from backend.admin_login import admin_login
 
 admin.site.site_header = "OpenMelder"
 admin.site.site_title = "OpenMelder"
@@ -19,6 +20,8 @@ handler500 = "backend.api_errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before the admin's own URLs: its login form counts against the login budget (backend/admin_login.py).
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("mobile_api.v1.urls")),

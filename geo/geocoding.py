@@ -1,7 +1,9 @@
 """Addresses for places and places for addresses, through geopy and a configurable provider.
 
-Both directions are best-effort: a geocoder that is down, slow or switched off (``GEOCODER=none``)
-yields no answer, never an exception, so neither a submission nor the web form depends on it.
+Both directions are best-effort: a geocoder that is down, slow, answering garbage or switched off
+(``GEOCODER=none``) yields no answer, never an exception, so neither a submission nor the web form
+depends on it. HTTP goes through the standard library (geopy's ``URLLibAdapter``): the geocoder
+needs no package beyond ``requirements/base.txt``.
 Answers are cached (Django's cache): reverse lookups by coordinates rounded to about a metre,
 searches by their normalised text. Failures are not cached, so the next call tries again.
 """
@@ -10,13 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from geopy.adapters import RequestsAdapter
-from geopy.exc import GeopyError
+from geopy.adapters import URLLibAdapter
 from geopy.geocoders import Nominatim
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ def _geocoder() -> Nominatim:
     domain = url.netloc + url.path.rstrip("/")
     return Nominatim(
         domain=domain, scheme=url.scheme, user_agent=config["USER_AGENT"], timeout=config["TIMEOUT"],
-        # No retries: GEOCODER_TIMEOUT is the longest anyone waits (the web form's search waits in the request).
-        adapter_factory=partial(RequestsAdapter, max_retries=0),
+        # urllib makes no retries: GEOCODER_TIMEOUT is the longest anyone waits (the web form's search
+        # waits in the request).
+        adapter_factory=URLLibAdapter,
     )
 
 
@@ -54,19 +55,24 @@ def reverse(lat: float, lon: float) -> str | None:
         return cached or None
     try:
         location = _geocoder().reverse((lat, lon), exactly_one=True, language="de", addressdetails=True)
-    except (GeopyError, OSError, ValueError) as exc:
-        logger.warning("Reverse geocoding of %.5f,%.5f failed: %s", lat, lon, exc)
+        address = format_address(location.raw) if location is not None else ""
+    except Exception as exc:  # noqa: BLE001 - any failure of a best-effort lookup is "no answer" (see above)
+        logger.warning("Reverse geocoding of %.5f,%.5f failed: %r", lat, lon, exc)
         return None
-    address = format_address(location.raw) if location is not None else ""
     # "" (nothing there) is cached too: asking again would give the same answer.
     cache.set(key, address, settings.GEOCODER["CACHE_SECONDS"])
     return address or None
 
 
-def search(text: str) -> list[tuple[str, float, float]]:
-    """Places matching an address or place name, best first, as (label, lat, lon); [] when unavailable."""
+def search(text: str) -> list[tuple[str, float, float]] | None:
+    """Places matching an address or place name, best first, as (label, lat, lon).
+
+    [] when nothing matches, None when the geocoder is switched off or did not answer usefully.
+    """
     query = " ".join(text.split())
-    if not query or not enabled():
+    if not enabled():
+        return None
+    if not query:
         return []
     key = "geo:search:" + hashlib.sha256(query.casefold().encode()).hexdigest()
     cached = cache.get(key)
@@ -77,13 +83,19 @@ def search(text: str) -> list[tuple[str, float, float]]:
             query, exactly_one=False, limit=SEARCH_LIMIT, language="de", addressdetails=True,
             country_codes=_COUNTRY_CODES,
         )
-    except (GeopyError, OSError, ValueError) as exc:
-        logger.warning("Address search failed: %s", exc)
-        return []
-    places = [(format_address(location.raw) or location.address, location.latitude, location.longitude)
-              for location in locations or []]
+        places = [(format_address(location.raw) or location.address, location.latitude, location.longitude)
+                  for location in locations or []]
+    except Exception as exc:  # noqa: BLE001 - any failure of a best-effort lookup is "no answer" (see above)
+        logger.warning("Address search failed: %r", exc)
+        return None
+    # A geocoder's coordinates are client data too: a place outside the globe is no place.
+    places = [(label, lat, lon) for label, lat, lon in places if _on_earth(lat, lon)]
     cache.set(key, places, settings.GEOCODER["CACHE_SECONDS"])
     return places
+
+
+def _on_earth(lat: object, lon: object) -> bool:
+    return isinstance(lat, float) and isinstance(lon, float) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
 def format_address(raw: dict) -> str:

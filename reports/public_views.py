@@ -129,16 +129,19 @@ def _address_results(text: str) -> tuple[list[dict], bool]:
     if not text:
         return [], True
     results = geocoding.search(text)
-    return [{"label": label, "lat": lat, "lon": lon} for label, lat, lon in results], bool(results)
+    if results is None:
+        return [], False
+    return [{"label": label, "lat": lat, "lon": lon} for label, lat, lon in results], True
 
 
 @require_GET
 def address_search(request: HttpRequest) -> JsonResponse:
-    """For the form's script: places matching an address, [] when none were found or the geocoder is down."""
+    """For the form's script: places matching an address; ``available`` is false when the geocoder is
+    switched off or down, so the page can tell "nothing found" from "search unavailable"."""
     if _throttled(request, "read"):
-        return JsonResponse({"results": []}, status=429)
-    results, _answered = _address_results(request.GET.get("q", "")[:200])
-    return JsonResponse({"results": results})
+        return JsonResponse({"results": [], "available": False}, status=429)
+    results, answered = _address_results(request.GET.get("q", "")[:200])
+    return JsonResponse({"results": results, "available": answered})
 
 
 @require_http_methods(["GET", "POST"])
@@ -196,8 +199,9 @@ def _form_page(request: HttpRequest, form: WebReportForm, status: int = 200, **e
     search = {
         "searching": _("Searching …"),
         "found": _("%(count)s places found. Choose one:"),
-        "none": _(
-            "The address search found nothing or is not available at the moment. "
+        "none": _("No place found for this address. Please check the spelling, or choose the place on the map."),
+        "unavailable": _(
+            "The address search is not available at the moment. "
             "Please choose the place on the map or enter the coordinates."
         ),
         "chosen": _("Place chosen: %(label)s"),

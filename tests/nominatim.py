@@ -12,13 +12,16 @@ from urllib.parse import parse_qs, urlsplit
 
 class LoopbackNominatim(ThreadingHTTPServer):
     """Answers ``/search`` with the places whose key occurs in the query (case-insensitive), ``/reverse``
-    with ``reverse`` (or nothing), after ``delay`` seconds; records every request."""
+    with ``reverse`` (or nothing), after ``delay`` seconds; records every request. ``broken`` (status,
+    content type, body) makes it answer every request with that instead, as a misconfigured or failing
+    server would."""
 
     daemon_threads = True
 
-    def __init__(self, places: dict[str, list[dict]], *, reverse: dict | None = None, delay: float = 0) -> None:
+    def __init__(self, places: dict[str, list[dict]], *, reverse: dict | None = None, delay: float = 0,
+                 broken: tuple[int, str, bytes] | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.places, self.reverse, self.delay = places, reverse, delay
+        self.places, self.reverse, self.delay, self.broken = places, reverse, delay, broken
         self.requests: list[tuple[str, dict, str]] = []  # path, query, user agent
 
     @property
@@ -48,10 +51,11 @@ class _Handler(BaseHTTPRequestHandler):
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         self.server.requests.append((url.path, query, self.headers.get("User-Agent", "")))
         time.sleep(self.server.delay)
-        payload = json.dumps(self.server.answer(url.path, query)).encode()
+        status, content_type, payload = self.server.broken or (
+            200, "application/json", json.dumps(self.server.answer(url.path, query)).encode())
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -109,7 +109,7 @@ def test_without_a_reachable_geocoder_the_search_says_so_and_the_form_still_file
     searched = visitor.post("/melden/", _form(action="search", address="Pferdemarkt Hameln", lat="", lon=""))
     assert searched.status_code == 200
     assert "not available at the moment" in searched.content.decode()
-    assert visitor.get("/melden/adresse/?q=Pferdemarkt").json() == {"results": []}
+    assert visitor.get("/melden/adresse/?q=Pferdemarkt").json() == {"results": [], "available": False}
     assert visitor.post("/melden/", _form(address="Pferdemarkt Hameln")).status_code == 302
 
 
@@ -124,7 +124,9 @@ def geocoder(settings):
 
 
 def test_the_address_search_offers_places_and_a_chosen_place_files_the_report(demo, visitor, geocoder):
-    found = visitor.get("/melden/adresse/?q=Pferdemarkt Hameln").json()["results"]
+    answer = visitor.get("/melden/adresse/?q=Pferdemarkt Hameln").json()
+    found = answer["results"]
+    assert answer["available"] is True
     assert [(r["lat"], r["lon"]) for r in found] == [(52.1039, 9.3576)]
     assert "Pferdemarkt" in found[0]["label"]
 

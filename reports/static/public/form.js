@@ -58,9 +58,12 @@
     }
     message(strings.searching);
     fetch(button.dataset.url + "?q=" + encodeURIComponent(text), { headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : { results: [] }; })
-      .then(function (data) { show(data.results || []); })
-      .catch(function () { message(strings.none); });
+      .then(function (response) { return response.ok ? response.json() : { results: [], available: false }; })
+      .then(function (data) {
+        if (data.available === false) message(strings.unavailable);
+        else show(data.results || []);
+      })
+      .catch(function () { message(strings.unavailable); });
   }
 
   button.addEventListener("click", function (event) {

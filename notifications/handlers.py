@@ -5,8 +5,9 @@ Who hears what:
 - ``report.<public_id>`` (the reporter's app): the public events, as their REST representation.
 - ``map``: the public events of published reports, anonymised.
 - ``department.<id>`` (staff): every event, internal notes included, with a summary of the report,
-  to the report's department; an event that moved the report away (reassigned / forwarded, with
-  ``data["from_department"]``: the previous department's id) also to the previous department.
+  to the report's department; an event that moved the report away (reassigned / forwarded / routed anew
+  after a correction, with ``data["from_department"]``: the previous department's id) also to the
+  previous department.
 
 No payload carries the reporter's name, e-mail or phone: staff read those in the staff API only.
 
@@ -30,8 +31,9 @@ from reports.serializers import EventSerializer
 
 logger = logging.getLogger(__name__)
 
-# Events that take a report away from a department, which should still learn about it.
-MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED})
+# Events that take a report away from a department, which should still learn about it. A report's first
+# "routed" event has no previous department; a correction's (reports.services.report_change) has one.
+MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED, EventKind.ROUTED})
 
 
 def event_payload(event: ReportEvent) -> dict:
@@ -86,7 +88,7 @@ def staff_payload(event: ReportEvent) -> dict:
 
 
 def previous_department_id(event: ReportEvent) -> int | None:
-    """The department a reassignment or forwarding took the report away from, if the event says."""
+    """The department a reassignment, forwarding or re-routing took the report away from, if the event says."""
     if event.kind not in MOVES or not isinstance(event.data, dict):
         return None
     value = event.data.get("from_department")

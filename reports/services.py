@@ -32,7 +32,7 @@ from reports.models import (
 from reports.deadlines import due_at
 from reports.photos import ProcessedPhoto
 from reports.signals import events_committed, events_recorded
-from reports.workflow import Need, Role, Status, check_transition, is_open
+from reports.workflow import Need, Role, Status, check_transition, is_open, may_move_to_another_authority
 
 logger = logging.getLogger(__name__)
 
@@ -533,10 +533,12 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
                   note: str = "") -> Report:
     """Correct a report's category or location; routing decides anew and the decision is recorded.
 
-    Raises geo.routing.OutsideServiceArea for a location outside the service area.
+    Raises geo.routing.OutsideServiceArea for a location outside the service area, and InvalidChange
+    (code "not_permitted") when the new routing would take the report to another authority and the actor's
+    role may not forward reports.
     """
     with transaction.atomic():
-        report, _role = _locked(report, actor)
+        report, role = _locked(report, actor)
         _require_open(report)
         events = []
         if category is not None and category.pk != report.category_id:
@@ -555,10 +557,20 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
         if not events:
             raise InvalidChange("category", _("Nothing to change: give another category or location."))
         decision = route(report.category, report.location)
+        if decision.authority.pk != report.authority_id and not may_move_to_another_authority(role):
+            raise InvalidChange(
+                "location" if location is not None else "category",
+                _("This change would move the report to %(authority)s. Only leads may hand a report to another "
+                  "authority: ask a lead to forward it.") % {"authority": decision.authority},
+                "not_permitted",
+            )
         routed = opening_events(decision, timezone.now())[1]
         routed.actor = actor
         routed.data["previous_authority"] = report.authority.slug
         routed.data["previous_department"] = report.department.slug if report.department else None
+        # The department's id, as reassigned and forwarded events carry it: the department the report
+        # leaves still hears of the move (notifications.handlers), live and on catch-up.
+        routed.data["from_department"] = report.department_id
         events.append(routed)
         if decision.authority.pk != report.authority_id:
             report.due_at = due_at(timezone.now(), report.category.target_working_days, decision.authority.ars)

@@ -88,6 +88,13 @@ ROLES_FOR_TARGET: dict[str, frozenset[str]] = {
 REPORTER_REOPENS_FROM = frozenset({Status.FIXED})
 
 
+def may_move_to_another_authority(role: str) -> bool:
+    """Whether ``role`` may send a report to another authority. A corrected category or location that routes
+    the report away has the same effect as forwarding it, so it needs the same role: otherwise a worker could
+    hand a report to another authority by moving its pin, which forwarding forbids them."""
+    return role in ROLES_FOR_TARGET[Status.FORWARDED]
+
+
 class Need(Enum):
     """What a transition needs besides the target status."""
 

@@ -34,16 +34,36 @@ def test_a_new_category_routes_the_report_to_the_department_responsible_for_it(p
     assert routed.data["previous_department"] == "bauhof-hameln" and routed.actor == personas.hameln_lead
 
 
-def test_a_corrected_location_in_another_gemeinde_routes_the_report_there(personas, worker):
+def test_a_corrected_location_in_another_gemeinde_routes_the_report_there(personas, lead):
     report = submit()
 
-    response = change(worker, report, lat=AERZEN[0], lon=AERZEN[1])
+    response = change(lead, report, lat=AERZEN[0], lon=AERZEN[1])
 
     assert response.status_code == 200 and response.json()["moved"] is True
     public = Client().get(f"/api/v1/reports/{report['id']}/").json()
     assert public["authority"]["name"] == "Gemeinde Aerzen"
     assert public["department"]["name"] == "Bauhof Aerzen"
     assert public["location"] == {"lat": AERZEN[0], "lon": AERZEN[1]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"lat": AERZEN[0], "lon": AERZEN[1]}, "location"), ({"category": "tierkadaver"}, "category")],
+)
+def test_a_worker_may_not_move_a_report_to_another_authority_which_forwarding_forbids_them(
+    personas, worker, body, field
+):
+    report = submit()
+
+    response = change(worker, report, **body)
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == field and error["code"] == "not_permitted"
+    assert "lead" in error["message"]
+    after = worker.get(f"/api/staff/reports/{report['id']}/").json()
+    assert after["authority"]["slug"] == "hameln" and after["location"] == report["location"]
+    assert [e["kind"] for e in after["events"]] == ["created", "routed"]
 
 
 def test_a_small_correction_within_the_same_gemeinde_keeps_the_report_with_its_staff(personas, worker):

@@ -38,6 +38,11 @@ def public_url(path: str) -> str:
     return settings.PUBLIC_URL + path
 
 
+def staff_report_url(report: Report) -> str:
+    """The report in the staff web app, where department accounts log in (they cannot use /admin/)."""
+    return public_url(reverse("staff:report", kwargs={"key": report.reference}))
+
+
 def reopen_token(report: Report, fixed_event_id: int) -> str:
     return signing.dumps({"r": str(report.public_id), "e": fixed_event_id}, salt=REOPEN_SALT)
 
@@ -117,7 +122,12 @@ def digest_mail(delivery: Delivery) -> Mail:
     return Mail(
         subject=_("%(count)d overdue reports") % {"count": len(reports)},
         template="digest",
-        context={"reports": reports, "user": delivery.recipient_user, "admin_url": public_url(reverse("admin:index"))},
+        context={
+            "reports": [(report, staff_report_url(report)) for report in reports],
+            "user": delivery.recipient_user,
+            # The work list filtered to what the digest is about; staff accounts cannot log in to /admin/.
+            "tasks_url": public_url(reverse("staff:tasks")) + "?overdue=on",
+        },
     )
 
 

@@ -24,4 +24,6 @@ RUN DEBUG=false SECRET_KEY=build-only DATA_DIR=/tmp/build python manage.py compi
 
 USER openmelder
 EXPOSE 8000
-CMD ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers"]
+# uvicorn through backend.server: it believes X-Forwarded-For/-Proto only with TRUSTED_PROXY=true, from
+# TRUSTED_PROXY_ADDRESSES (uvicorn's own default would believe them from 127.0.0.1).
+CMD ["python", "-m", "backend.server", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -7,6 +7,7 @@ file and media under ``DATA_DIR`` and an in-memory channel layer. Production set
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -243,11 +244,27 @@ NOTIFICATIONS = {
 }
 
 # Security. HTTPS is assumed in production (DEBUG off); a TLS-terminating proxy in front must set
-# X-Forwarded-Proto, and TRUSTED_PROXY=true tells Django to believe it.
+# X-Forwarded-Proto and X-Forwarded-For, and TRUSTED_PROXY=true tells the web server to believe them,
+# from TRUSTED_PROXY_ADDRESSES only. The web server (backend/server.py starts uvicorn with these) puts
+# the client's address and scheme into the request, so Django reads no forwarded header itself: a
+# client that reaches the server directly cannot claim another address (and rate-limit budget) or HTTPS.
 HTTPS = env_bool("HTTPS", default=not DEBUG)
 TRUSTED_PROXY = env_bool("TRUSTED_PROXY", default=False)
-if TRUSTED_PROXY:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Addresses or networks (CIDR) the proxy connects from; by default a proxy on the same machine.
+# Written out canonically: uvicorn silently takes what it cannot parse (10.0.0.1/8) for a name that never matches.
+TRUSTED_PROXY_ADDRESSES: list[str] = []
+for _address in env_list("TRUSTED_PROXY_ADDRESSES", ["127.0.0.1", "::1"]):
+    try:
+        TRUSTED_PROXY_ADDRESSES.append(
+            str(ipaddress.ip_network(_address, strict=False)) if "/" in _address else str(ipaddress.ip_address(_address))
+        )
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_ADDRESSES: {_address!r} is not an IP address or network such as 10.0.0.5 or "
+            "172.16.0.0/12 (name the proxy's addresses; '*' would let every client choose its own address)."
+        ) from None
+if TRUSTED_PROXY and not TRUSTED_PROXY_ADDRESSES:
+    raise ImproperlyConfigured("TRUSTED_PROXY=true needs TRUSTED_PROXY_ADDRESSES: the addresses the proxy connects from.")
 SECURE_SSL_REDIRECT = HTTPS
 # Health probes come from inside the deployment over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
@@ -270,8 +287,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api_errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["backend.throttling.ClientRateThrottle"],
-    # Behind a trusted reverse proxy the client address is the last one it adds to X-Forwarded-For.
-    "NUM_PROXIES": 1 if TRUSTED_PROXY else 0,
+    # Throttles count per REMOTE_ADDR, never per X-Forwarded-For (DRF's default None would take the
+    # header from anyone): the web server already put the proxy's forwarded address there when trusted.
+    "NUM_PROXIES": 0,
 }
 
 # Requests per client address (DRF rate syntax: N/second, N/minute, N/hour, N/day).

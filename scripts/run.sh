@@ -20,7 +20,8 @@ die() {
 
 "$REPO/scripts/bootstrap.sh" base
 
-PY=$REPO/.venv/bin/python
+# VENV_DIR: another virtualenv than .venv (the smoke test runs the product from one with base.txt only).
+PY=${VENV_DIR:-$REPO/.venv}/bin/python
 PORT=${PORT:-8000}
 DATA_DIR=${DATA_DIR:-$REPO/var}
 mkdir -p "$DATA_DIR"
@@ -103,7 +104,9 @@ export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
 "$PY" manage.py db_worker --no-reload \
     > >(tee -a "$LOG_DIR/worker.log" | sed -u 's/^/[worker] /') 2>&1 &
 worker_pid=$!
-"$REPO/.venv/bin/uvicorn" backend.asgi:application --host 127.0.0.1 --port "$PORT" \
+# backend.server starts uvicorn as the Dockerfile and compose.yaml do: forwarded headers are believed
+# only with TRUSTED_PROXY=true, from TRUSTED_PROXY_ADDRESSES.
+"$PY" -m backend.server --host 127.0.0.1 --port "$PORT" \
     > >(tee -a "$LOG_DIR/server.log" | sed -u 's/^/[server] /') 2>&1 &
 server_pid=$!
 

@@ -51,7 +51,8 @@ def uvicorn_process(env: dict[str, str], *, timeout: float = 30) -> Iterator[tup
     port = free_port()
     base_env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        # As make run, the Dockerfile and compose.yaml: through backend.server, which decides on proxy headers.
+        [sys.executable, "-m", "backend.server", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, env={**base_env, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -20,7 +20,8 @@ esac
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
-VENV=$REPO/.venv
+# VENV_DIR: build another virtualenv than .venv (tests/smoke installs base.txt alone into a fresh one).
+VENV=${VENV_DIR:-$REPO/.venv}
 # Debian's own Python. The python3 on PATH on these machines is a pyenv build compiled
 # without SQLite extension loading, which SpatiaLite needs.
 SYSTEM_PYTHON=/usr/bin/python3

@@ -26,6 +26,8 @@ SECRET_KEY="test-$(/usr/bin/python3 -c 'import secrets; print(secrets.token_urls
 export SECRET_KEY
 export DEBUG=false
 export DATA_DIR="$tmp/data"
+# tests/smoke installs requirements/base.txt alone into this virtualenv once; both runs share it.
+export SMOKE_VENV="$tmp/smoke-venv"
 mkdir -p "$DATA_DIR" "$tmp/spatialite"
 
 # Counts come from a JUnit XML report (so pytest's own console output stays untouched);

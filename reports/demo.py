@@ -187,10 +187,18 @@ def _responsibilities(county, municipalities, departments, categories, result) -
 
 
 def _accounts(departments: dict[str, Department], password: str | None, result: DemoResult) -> None:
+    """The administrator; a lead for each department, named after it; and for each Bauhof also a worker
+    (``<department>-worker``), so that what a worker may not do (reject, forward, move a report to another
+    authority) can be tried as well as what a lead may."""
     User = get_user_model()
     generated = password or secrets.token_urlsafe(12)
-    accounts = [("admin", None, "Administrator")] + [(d.slug, d, d.name) for d in departments.values()]
-    for username, department, label in accounts:
+    accounts: list[tuple[str, Department | None, str, str]] = [("admin", None, "", "Administrator")]
+    for department in departments.values():
+        accounts.append((department.slug, department, StaffRole.LEAD, f"{department.name} ({StaffRole.LEAD.value})"))
+        if department.slug.startswith("bauhof-"):
+            accounts.append((f"{department.slug}-worker", department, StaffRole.WORKER,
+                             f"{department.name} ({StaffRole.WORKER.value})"))
+    for username, department, role, label in accounts:
         user, created = User.objects.get_or_create(
             username=username,
             defaults={"is_staff": department is None, "is_superuser": department is None, "first_name": label[:150]},
@@ -203,7 +211,7 @@ def _accounts(departments: dict[str, Department], password: str | None, result: 
         else:
             shown = "(unchanged; set DEMO_PASSWORD to reset)" if not password else password
         if department is not None:
-            _, created = Membership.objects.get_or_create(user=user, department=department, defaults={"role": StaffRole.LEAD})
+            _, created = Membership.objects.get_or_create(user=user, department=department, defaults={"role": role})
             result.count("memberships", created)
         result.logins.append((username, label, shown))
 

@@ -47,6 +47,10 @@ def staff_required(view: Callable) -> Callable:
         if not roles and not request.user.is_superuser:
             return render(request, "staff/not_staff.html", status=403)
         request.staff_roles = roles
+        # Shown in every page's header: which department, in which role, the user is working as.
+        request.staff_memberships = list(
+            Membership.objects.filter(user=request.user).select_related("department").order_by("department__name")
+        )
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -47,11 +47,31 @@ def test_it_loads_the_landkreis_its_gemeinden_departments_and_staff(monkeypatch)
     assert Category.objects.filter(name_de="Schlagloch / Straßenschaden").exists()
 
     User = get_user_model()
-    worker = User.objects.get(username="bauhof-hameln")
-    assert worker.check_password("Hameln-Demo-2026")
-    assert Membership.objects.get(user=worker).department.slug == "bauhof-hameln"
+    lead = User.objects.get(username="bauhof-hameln")
+    assert lead.check_password("Hameln-Demo-2026")
+    assert Membership.objects.get(user=lead).department.slug == "bauhof-hameln"
     assert User.objects.get(username="admin").is_superuser
     assert "Logins" in out and "bauhof-aerzen" in out and "Hameln-Demo-2026" in out
+
+
+def test_each_bauhof_has_a_worker_and_a_lead_to_try_and_the_logins_say_which_is_which(monkeypatch):
+    out = load(monkeypatch)
+
+    lines = out.splitlines()
+    logins = [line.split() for line in lines[lines.index("Logins (username, who, password):") + 1:]]
+    listed = {words[0]: (words[1], " ".join(words[2:])) for words in logins}
+    for bauhof in Department.objects.filter(slug__startswith="bauhof-"):
+        roles = dict(Membership.objects.filter(department=bauhof).values_list("user__username", "role"))
+        assert roles == {bauhof.slug: "lead", f"{bauhof.slug}-worker": "worker"}
+        assert listed[bauhof.slug] == ("Hameln-Demo-2026", f"{bauhof.name} (lead)")
+        assert listed[f"{bauhof.slug}-worker"] == ("Hameln-Demo-2026", f"{bauhof.name} (worker)")
+    # Every login printed works, with the role it says.
+    for username, (password, label) in listed.items():
+        user = get_user_model().objects.get(username=username)
+        assert user.check_password(password), username
+        if username != "admin":
+            assert label.endswith(f"({Membership.objects.get(user=user).role})"), username
+    assert len(listed) == get_user_model().objects.count() == 1 + 2 + 2 * 8
 
 
 def test_sample_reports_lie_in_their_authority_and_have_plausible_histories(monkeypatch):

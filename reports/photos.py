@@ -11,7 +11,11 @@ from __future__ import annotations
 import io
 import math
 import struct
+import threading
 import warnings
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -33,6 +37,20 @@ MAX_BYTES = 15 * 1024 * 1024
 # pixel is decoded. Checked here explicitly rather than by lowering the process-wide
 # Image.MAX_IMAGE_PIXELS, whose default (89 MP warning, 179 MP error) stays as a second line.
 MAX_PIXELS = 50_000_000
+# What decoding costs is the pixel count, not the file size: a 2 KB lossless WebP of 7070 × 7070 px decoded
+# to 750 MB. JPEGs are decoded at a reduced scale (DRAFT_MIN_SIDE below), the others in full, so:
+# - PNG and WebP are screenshots and converted pictures, never a camera's own output: at most 16 MP
+#   (a 4608 × 3456 photo converted to WebP still fits);
+# - a PNG, WebP or HEIF above SMALL_IMAGE_PIXELS must have at least one byte per MAX_PIXELS_PER_BYTE
+#   pixels. Real camera HEIFs have 5–19 pixels per byte (data/photos), a 48 MP HEIC is several MB; only
+#   flat, synthetic pictures reach hundreds or thousands of pixels per byte.
+MAX_PIXELS_PNG_WEBP = 16_000_000
+MAX_PIXELS_PER_BYTE = 200
+SMALL_IMAGE_PIXELS = 4_000_000
+# Decoding in one server process may hold at most this much memory at once (estimated per photo from its
+# size and format, see _decode_cost); photos beyond it wait their turn. The largest accepted photo (a 50 MP
+# HEIC, about 400 MB while it is decoded) fits, so each photo runs, possibly alone.
+DECODE_MEMORY_BUDGET = 512 * 1024 * 1024
 MAX_SIDE = 2048
 # A JPEG is decoded at a reduced scale if its long side still has this many pixels: 15/16 of MAX_SIDE, so
 # that 12 MP (4032 px → 2016) and 48–50 MP phone photos (8064 → 2016, 8160 → 2040) need neither a
@@ -69,6 +87,12 @@ class PhotoError(Exception):
         "unsupported_format": _("This image format is not supported; please send JPEG, PNG, WebP or HEIC."),
         "too_large": _("The photo is larger than %(megabytes)g MB."),
         "too_many_pixels": _("The photo has more than %(megapixels)d megapixels."),
+        "too_many_pixels_png_webp": _(
+            "PNG and WebP images may have at most %(megapixels)d megapixels; please send a JPEG or HEIC photo."
+        ),
+        "implausible_compression": _(
+            "The file is too small for an image of %(megapixels)d megapixels: this is not a camera photo."
+        ),
         "truncated": _("The image file is incomplete or damaged."),
         "animated": _("Animated images and image sequences are not accepted; please send a photo."),
     }
@@ -113,29 +137,32 @@ def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> Proc
             # DCT scaling: libjpeg decodes at 1/2, 1/4 or 1/8 straight away (the largest factor that keeps
             # DRAFT_MIN_SIDE); most of the decoding and resizing work for a large photo is never done.
             im.draft(None, _fit(im.size, DRAFT_MIN_SIDE))
-        try:
-            im.load()
-        except _DECODE_ERRORS as exc:
-            raise PhotoError("truncated") from exc
-        exif = _exif(im)
-        orientation = _orientation(exif, im.size)
-        image = _resize(_to_rgb_or_l(im), _fit(im.size, MAX_SIDE))
-        image = _to_srgb(image, im.info.get("icc_profile"))
-        # Turning the downscaled image is cheaper than turning the decoded one.
-        if orientation is not None:
-            image = image.transpose(orientation)
-        thumbnail = _resize(image, _fit(image.size, THUMBNAIL_SIDE))
-        return ProcessedPhoto(
-            image=_encode(image, JPEG_QUALITY),
-            thumbnail=_encode(thumbnail, THUMBNAIL_QUALITY),
-            width=image.width,
-            height=image.height,
-            thumbnail_width=thumbnail.width,
-            thumbnail_height=thumbnail.height,
-            captured_at=_captured_at(exif),
-            gps=_gps(exif),
-            source_format=source_format,
-        )
+        # Held until the full-size pixels and every intermediate image are gone: concurrent uploads to one
+        # process wait here instead of decoding side by side until the machine runs out of memory.
+        with _DECODE_BUDGET.reserve(_decode_cost(im)):
+            try:
+                im.load()
+            except _DECODE_ERRORS as exc:
+                raise PhotoError("truncated") from exc
+            exif = _exif(im)
+            orientation = _orientation(exif, im.size)
+            image = _resize(_to_rgb_or_l(im), _fit(im.size, MAX_SIDE))
+            image = _to_srgb(image, im.info.get("icc_profile"))
+            # Turning the downscaled image is cheaper than turning the decoded one.
+            if orientation is not None:
+                image = image.transpose(orientation)
+            thumbnail = _resize(image, _fit(image.size, THUMBNAIL_SIDE))
+            return ProcessedPhoto(
+                image=_encode(image, JPEG_QUALITY),
+                thumbnail=_encode(thumbnail, THUMBNAIL_QUALITY),
+                width=image.width,
+                height=image.height,
+                thumbnail_width=thumbnail.width,
+                thumbnail_height=thumbnail.height,
+                captured_at=_captured_at(exif),
+                gps=_gps(exif),
+                source_format=source_format,
+            )
 
 
 # --- reading and identifying --------------------------------------------------------------------
@@ -178,6 +205,12 @@ def _open(raw: bytes) -> Image.Image:
     if width * height > MAX_PIXELS:
         im.close()
         raise PhotoError("too_many_pixels", megapixels=MAX_PIXELS // 1_000_000)
+    if im.format in ("PNG", "WEBP") and width * height > MAX_PIXELS_PNG_WEBP:
+        im.close()
+        raise PhotoError("too_many_pixels_png_webp", megapixels=MAX_PIXELS_PNG_WEBP // 1_000_000)
+    if im.format in _DECODED_IN_FULL and width * height > max(SMALL_IMAGE_PIXELS, len(raw) * MAX_PIXELS_PER_BYTE):
+        im.close()
+        raise PhotoError("implausible_compression", megapixels=max(1, round(width * height / 1_000_000)))
     if im.format != _MULTI_PICTURE_JPEG and getattr(im, "n_frames", 1) > 1:
         im.close()
         raise PhotoError("animated")
@@ -185,6 +218,51 @@ def _open(raw: bytes) -> Image.Image:
         im.close()
         raise PhotoError("truncated")
     return im
+
+
+# Formats without a reduced-scale decode: every declared pixel is decoded.
+_DECODED_IN_FULL = ("PNG", "WEBP", "HEIF")
+# Peak bytes per (decoded) pixel from decoding to the thumbnail, measured with Pillow 12 / pillow-heif 1.x:
+# WebP decodes to RGBA and is then converted; HEIF is copied once from libheif's buffer; a JPEG after
+# draft() decodes at most about 10 MP. PNG covers 16-bit greyscale, which passes through 32-bit integers.
+_BYTES_PER_PIXEL = {"JPEG": 8, _MULTI_PICTURE_JPEG: 8, "PNG": 12, "WEBP": 18, "HEIF": 8}
+
+
+def _decode_cost(im: Image.Image) -> int:
+    """The memory the decoding of ``im`` (at its draft size, for a JPEG) is expected to take at its peak."""
+    width, height = im.size
+    return width * height * _BYTES_PER_PIXEL.get(im.format, max(_BYTES_PER_PIXEL.values()))
+
+
+class _MemoryBudget:
+    """A counting semaphore in bytes, first come first served: a large photo is not overtaken forever by
+    small ones. A request for more than the whole budget waits until it has the budget to itself."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.free = total
+        self._waiting: deque[object] = deque()
+        self._condition = threading.Condition()
+
+    @contextmanager
+    def reserve(self, amount: int) -> Iterator[None]:
+        amount = min(amount, self.total)
+        ticket = object()
+        with self._condition:
+            self._waiting.append(ticket)
+            self._condition.wait_for(lambda: self._waiting[0] is ticket and self.free >= amount)
+            self._waiting.popleft()
+            self.free -= amount
+            self._condition.notify_all()  # the next in line may fit, too
+        try:
+            yield
+        finally:
+            with self._condition:
+                self.free += amount
+                self._condition.notify_all()
+
+
+_DECODE_BUDGET = _MemoryBudget(DECODE_MEMORY_BUDGET)
 
 
 def _boxes_complete(raw: bytes) -> bool:
@@ -245,6 +323,11 @@ def _to_rgb_or_l(im: Image.Image) -> Image.Image:
     if im.mode in ("I;16", "I;16L", "I;16B", "I", "F"):
         # 16-bit greyscale (PNG): scale to 8 bits; a plain convert() would clip everything above 255.
         return im.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if im.mode == "RGBA":
+        # Pasted with its own alpha as the mask: no RGBA copy of a picture that may have 16 MP.
+        flat = Image.new("RGB", im.size, _BACKGROUND)
+        flat.paste(im, mask=im)
+        return flat
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
         rgba = im.convert("RGBA")
         flat = Image.new("RGB", rgba.size, _BACKGROUND)

@@ -25,10 +25,13 @@ from backend.env import (
     env_secret,
     env_str,
 )
+from backend.secret_key import data_dir_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
+
+DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
 
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
@@ -38,12 +41,12 @@ if not SECRET_KEY:
             "e.g. the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'. "
             "Only DEBUG=true runs without one."
         )
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG"
+    # Never a fixed key: anyone could sign reopen links and sessions for every demo. One random key per
+    # data directory, generated on first start and kept in $DATA_DIR/secret-key (backend/secret_key.py).
+    SECRET_KEY = data_dir_secret_key(DATA_DIR)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-
-DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
 
 DATABASES = {
     "default": env_database(
@@ -156,9 +159,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
-# Media are served by Django only where nothing else does (the embedded default); in production
-# a reverse proxy or an object store serves them.
+# Who may see a photo is decided by Django for every request under /media/ (reports.media): the public only
+# those of published reports. Django streams the file itself with SERVE_MEDIA (the embedded default); in
+# production it answers with X-Accel-Redirect to MEDIA_ACCEL_REDIRECT, an internal location of the reverse
+# proxy (e.g. /protected-media/) that sends the file from the media directory.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", default=DEBUG)
+MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT", "") or ""
+if MEDIA_ACCEL_REDIRECT and not (MEDIA_ACCEL_REDIRECT.startswith("/") and MEDIA_ACCEL_REDIRECT.endswith("/")):
+    raise ImproperlyConfigured(f"MEDIA_ACCEL_REDIRECT must be a path like /protected-media/, not {MEDIA_ACCEL_REDIRECT!r}.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

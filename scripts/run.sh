@@ -6,7 +6,9 @@
 #
 # Environment: PORT (default 8000), DATA_DIR (default ./var), DEBUG (default true),
 # DEMO_PASSWORD (default: generated once, kept in $DATA_DIR/demo-password), and anything else
-# the settings read (DATABASE_URL defaults to a SpatiaLite file in DATA_DIR).
+# the settings read (DATABASE_URL defaults to a SpatiaLite file in DATA_DIR; without SECRET_KEY the
+# settings generate a key once per DATA_DIR and keep it in $DATA_DIR/secret-key, so every process and
+# manage.py command run with this DATA_DIR agrees on it).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -155,6 +157,11 @@ if [ -n "${DATABASE_URL:-}" ]; then
 else
     db_info="$DATA_DIR/openmelder.sqlite3 (SpatiaLite)"
 fi
+if [ -n "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ]; then
+    secret_info="from SECRET_KEY or SECRET_KEY_FILE"
+else
+    secret_info="$DATA_DIR/secret-key (generated on the first start, mode 600)"
+fi
 cat <<EOF
 
 ==========================================================================
@@ -169,6 +176,7 @@ cat <<EOF
  Data:        $DATA_DIR
    database:  $db_info
    logs:      $LOG_DIR/server.log, $LOG_DIR/worker.log
+   secret:    $secret_info
    demo data: $demo_log
 
 EOF

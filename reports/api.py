@@ -11,6 +11,7 @@ import uuid
 
 import django_filters
 from django.contrib.gis.db.models.functions import Distance
+from django import forms
 from django.contrib.gis.geos import Point, Polygon
 from django.db.models import F, Prefetch, Q
 from django.http import Http404
@@ -33,7 +34,7 @@ from rest_framework.views import APIView
 
 from geo.models import Authority, Category, Department
 from geo.routing import OutsideServiceArea, index_candidates
-from reports import services
+from reports import filters, services
 from reports.models import Moderation, Report, ReportEvent
 from reports.photos import MAX_BYTES, PhotoError, process_photo
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
@@ -127,11 +128,56 @@ class TokenLogout(StaffView):
 
 # --- List and detail -------------------------------------------------------------------------
 
+class IdListField(forms.CharField):
+    """Comma-separated database ids: garbage or ids beyond a bigint are a 400, not a database error."""
+
+    def clean(self, value) -> list[int]:
+        try:
+            return filters.parse_ids(super().clean(value) or "")
+        except filters.InvalidParameter as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
+class KnownListField(forms.CharField):
+    """Comma-separated names that must each be one of ``known()``: a typo is a 400, not an empty list."""
+
+    def __init__(self, *, known, **kwargs) -> None:
+        self.known = known
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> list[str]:
+        names = list(dict.fromkeys(n.strip() for n in (super().clean(value) or "").split(",") if n.strip()))
+        unknown = sorted(set(names) - set(self.known(names)))
+        if unknown:
+            raise forms.ValidationError(_("Unknown: %(names)s.") % {"names": ", ".join(unknown)}, code="unknown")
+        return names
+
+
+class IdListFilter(django_filters.Filter):
+    field_class = IdListField
+
+
+class KnownListFilter(django_filters.Filter):
+    field_class = KnownListField
+
+
+def _known_statuses(names: list[str]) -> list[str]:
+    return [name for name in names if name in Status.values]
+
+
+def _known_categories(names: list[str]) -> list[str]:
+    return list(Category.objects.filter(slug__in=names).values_list("slug", flat=True))
+
+
+def _known_authorities(names: list[str]) -> list[str]:
+    return list(Authority.objects.filter(slug__in=names).values_list("slug", flat=True))
+
+
 class ReportFilter(django_filters.FilterSet):
-    status = django_filters.BaseInFilter(field_name="status", lookup_expr="in")
-    category = django_filters.BaseInFilter(field_name="category__slug", lookup_expr="in")
-    department = django_filters.BaseInFilter(field_name="department_id", lookup_expr="in")
-    authority = django_filters.CharFilter(field_name="authority__slug")
+    status = KnownListFilter(field_name="status", lookup_expr="in", known=_known_statuses)
+    category = KnownListFilter(field_name="category__slug", lookup_expr="in", known=_known_categories)
+    department = IdListFilter(field_name="department_id", lookup_expr="in")
+    authority = KnownListFilter(field_name="authority__slug", lookup_expr="in", known=_known_authorities)
     open = django_filters.BooleanFilter(method="filter_open")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     q = django_filters.CharFilter(method="filter_text")
@@ -163,18 +209,10 @@ class ListQuery(serializers.Serializer):
     )
 
     def validate_bbox(self, value: str) -> Polygon:
-        numbers = _numbers(value, 4)
-        if numbers is None or not (numbers[0] < numbers[2] and numbers[1] < numbers[3]):
-            raise serializers.ValidationError(_("Give min_lon,min_lat,max_lon,max_lat."))
-        polygon = Polygon.from_bbox(numbers)
-        polygon.srid = 4326
-        return polygon
+        return filters.bbox_polygon(checked(filters.parse_bbox, value))
 
     def validate_near(self, value: str) -> Point:
-        numbers = _numbers(value, 2)
-        if numbers is None or not (-90 <= numbers[0] <= 90 and -180 <= numbers[1] <= 180):
-            raise serializers.ValidationError(_("Give lat,lon."))
-        return Point(numbers[1], numbers[0], srid=4326)
+        return checked(filters.parse_lat_lon, value)
 
     def validate(self, attrs):
         if attrs.get("ordering") == "distance" and "near" not in attrs:
@@ -182,14 +220,12 @@ class ListQuery(serializers.Serializer):
         return attrs
 
 
-def _numbers(value: str, count: int) -> list[float] | None:
+def checked(parse, value: str):
+    """``parse(value)`` (one of reports.filters'), its InvalidParameter as the field's validation error."""
     try:
-        numbers = [float(part) for part in value.split(",")]
-    except ValueError:
-        return None
-    if len(numbers) != count or any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
-        return None
-    return numbers
+        return parse(value)
+    except filters.InvalidParameter as exc:
+        raise serializers.ValidationError(exc.message, code=exc.code) from None
 
 
 class StaffPagination(PageNumberPagination):
@@ -207,6 +243,16 @@ class StaffPagination(PageNumberPagination):
         except ValidationError as exc:
             raise ValidationError({self.page_size_query_param: exc.detail}) from None
 
+    def get_page_number(self, request, paginator) -> str | int:
+        # Beyond the last page stays a 404 (DRF's "Invalid page."); what is no page number at all is a 400.
+        number = super().get_page_number(request, paginator)
+        if number in self.last_page_strings:
+            return number
+        try:
+            return filters.parse_integer(number, minimum=1, maximum=filters.MAX_ID)
+        except filters.InvalidParameter as exc:
+            raise ValidationError({self.page_query_param: [ErrorDetail(str(exc.message), code=exc.code)]}) from None
+
 
 class ReportList(StaffView, generics.ListAPIView):
     serializer_class = StaffReportSerializer
@@ -216,10 +262,13 @@ class ReportList(StaffView, generics.ListAPIView):
         query = ListQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         options = query.validated_data
-        filters = ReportFilter(self.request.query_params, queryset=staff_reports(self.request.user))
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        queryset = filters.qs
+        report_filter = ReportFilter(self.request.query_params, queryset=staff_reports(self.request.user))
+        if not report_filter.is_valid():
+            raise ValidationError({
+                field: [ErrorDetail(error["message"], code=error["code"]) for error in errors]
+                for field, errors in report_filter.form.errors.get_json_data().items()
+            })
+        queryset = report_filter.qs
         if "bbox" in options:
             queryset = queryset.filter(index_candidates(Report, "location", options["bbox"])).filter(
                 location__intersects=options["bbox"]

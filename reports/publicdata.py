@@ -25,7 +25,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import SnapToGrid
-from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, F, FloatField, Func, Q, QuerySet, Sum
@@ -35,6 +34,7 @@ from django.utils.translation import get_language
 
 from geo.models import Authority, Category
 from geo.routing import index_candidates
+from reports.filters import BBox, bbox_polygon
 from reports.mapcells import POINTS_FROM_ZOOM, cell_size
 from reports.models import MapCell, Moderation, Report, StatusLabel
 from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status, StatusType
@@ -166,13 +166,7 @@ def max_view_degrees(zoom: int) -> float:
     return 360.0 * MAX_TILES_ACROSS / (2**zoom)
 
 
-def bbox_polygon(bbox: tuple[float, float, float, float]) -> Polygon:
-    polygon = Polygon.from_bbox(bbox)
-    polygon.srid = 4326
-    return polygon
-
-
-def map_features(*, bbox: tuple[float, float, float, float], zoom: int, filters: Filters = Filters()) -> dict:
+def map_features(*, bbox: BBox, zoom: int, filters: Filters = Filters()) -> dict:
     """GeoJSON FeatureCollection of the visible reports in bbox (min_lon, min_lat, max_lon, max_lat).
 
     Below POINTS_FROM_ZOOM: one Point per non-empty grid cell (ST_SnapToGrid, cell_size(zoom)) at

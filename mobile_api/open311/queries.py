@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import QueryDict
@@ -20,11 +20,13 @@ from django.utils.translation import gettext as _
 from geo.models import Authority, Category
 from geo.routing import envelope, index_candidates
 from mobile_api.open311.errors import Open311Error
+from reports import filters
 from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 DEFAULT_DAYS = 90
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 1_000_000
 DEFAULT_RADIUS_M = 1000
 MAX_RADIUS_M = 50_000
 # What Open311 calls status notes: public events that carry a message for the citizen.
@@ -84,7 +86,8 @@ class Page:
 def filter_requests(queryset: QuerySet, params: QueryDict) -> tuple[QuerySet, Page]:
     ids = _list(params, "service_request_id")
     page = Page(
-        _integer(params, "page", 1, minimum=1),
+        # Bounded: an offset beyond a bigint is a database error, not an empty page.
+        _integer(params, "page", 1, minimum=1, maximum=MAX_PAGE),
         _integer(params, "page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE),
     )
     if ids:
@@ -108,18 +111,15 @@ def _list(params: QueryDict, name: str) -> list[str]:
     return [item.strip() for value in params.getlist(name) for item in value.split(",") if item.strip()]
 
 
-def _integer(params: QueryDict, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+def _integer(params: QueryDict, name: str, default: int, *, minimum: int, maximum: int) -> int:
     raw = params.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum}–{maximum}" if maximum is not None else f"≥ {minimum}"
-        raise Open311Error(400, _("%(name)s must be a whole number (%(bounds)s).") % {"name": name, "bounds": bounds})
-    return value
+        return filters.parse_integer(raw, minimum=minimum, maximum=maximum)
+    except filters.InvalidParameter:
+        bounds = f"{minimum}–{maximum}"
+        raise Open311Error(400, _("%(name)s must be a whole number (%(bounds)s).") % {"name": name, "bounds": bounds}) from None
 
 
 def _number(params: QueryDict, name: str, minimum: float, maximum: float) -> float | None:
@@ -146,7 +146,11 @@ def parse_w3c_datetime(name: str, raw: str) -> datetime:
         value = None
     if value is None:
         raise Open311Error(400, _("%(name)s must be a W3C date-time such as 2026-01-01T00:00:00Z.") % {"name": name})
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
+    try:
+        # Range-checked: 0001-01-01 in local time lies before year 1 in UTC, and end_date minus 90 days must exist.
+        return filters.check_moment(value if timezone.is_aware(value) else timezone.make_aware(value))
+    except (filters.InvalidParameter, OverflowError) as exc:
+        raise Open311Error(400, f"{name}: {getattr(exc, 'message', filters.DATE_RANGE)}") from None
 
 
 def _date(params: QueryDict, name: str) -> datetime | None:
@@ -189,16 +193,10 @@ def _by_bbox(queryset: QuerySet, params: QueryDict) -> QuerySet:
     raw = params.get("bbox", "").strip()
     if not raw:
         return queryset
-    message = _("bbox must be min_long,min_lat,max_long,max_lat in degrees.")
     try:
-        west, south, east, north = (float(part) for part in raw.split(","))
-    except ValueError:
-        raise Open311Error(400, message) from None
-    corners = (west, south, east, north)
-    if (not all(math.isfinite(c) for c in corners) or not -180 <= west < east <= 180 or not -90 <= south < north <= 90):
-        raise Open311Error(400, message)
-    box = Polygon.from_bbox(corners)
-    box.srid = 4326
+        box = filters.bbox_polygon(filters.parse_bbox(raw))
+    except filters.InvalidParameter:
+        raise Open311Error(400, _("bbox must be min_long,min_lat,max_long,max_lat in degrees.")) from None
     return queryset.filter(index_candidates(Report, "location", box)).filter(location__intersects=box)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time, timedelta
 
@@ -20,7 +19,8 @@ from rest_framework.response import Response
 
 from geo.models import Authority, Category
 from mobile_api.v1.views import CitizenView
-from reports import publicdata
+from mobile_api.v1.serializers import checked
+from reports import filters, publicdata
 
 
 class SlugList(serializers.CharField):
@@ -71,11 +71,15 @@ class Moment(serializers.Field):
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text) + timedelta(days=1 if self.end_of_day else 0)
-                return timezone.make_aware(datetime.combine(day, time.min))
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                moment = timezone.make_aware(datetime.combine(day, time.min))
+            else:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+        except OverflowError:  # 9999-12-31 and the day after it
+            raise serializers.ValidationError(filters.DATE_RANGE, code="out_of_range") from None
         except ValueError:
             self.fail("invalid")
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+        return checked(filters.check_moment, moment)
 
 
 class FilterSerializer(serializers.Serializer):
@@ -92,22 +96,11 @@ class MapQuerySerializer(FilterSerializer):
     zoom = serializers.IntegerField(min_value=0, max_value=22)
 
     default_error_messages = {
-        "bbox_format": _("Give four numbers: min_lon,min_lat,max_lon,max_lat."),
-        "bbox_range": _("Longitudes lie within -180..180 and latitudes within -90..90, minimum before maximum."),
         "bbox_size": _("This area is too large for the zoom level; zoom in or ask for a smaller area."),
     }
 
-    def validate_bbox(self, value: str) -> tuple[float, float, float, float]:
-        try:
-            numbers = tuple(float(part) for part in value.split(","))
-        except ValueError:
-            numbers = ()
-        if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-            raise serializers.ValidationError(self.error_messages["bbox_format"], code="invalid")
-        min_lon, min_lat, max_lon, max_lat = numbers
-        if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
-            raise serializers.ValidationError(self.error_messages["bbox_range"], code="out_of_range")
-        return numbers
+    def validate_bbox(self, value: str) -> filters.BBox:
+        return checked(filters.parse_bbox, value)
 
     def validate(self, attrs):
         min_lon, min_lat, max_lon, max_lat = attrs["bbox"]

@@ -11,10 +11,19 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from geo.models import Category
+from reports import filters
 
 MAX_PHOTOS = 5
 # Control characters other than tab and newline have no place in a description.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def checked(parse, value):
+    """``parse(value)`` (one of reports.filters'), its InvalidParameter as the field's validation error."""
+    try:
+        return parse(value)
+    except filters.InvalidParameter as exc:
+        raise serializers.ValidationError(exc.message, code=exc.code) from None
 
 
 class Coordinate(serializers.FloatField):

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from geo.models import Category
 from geo.routing import OutsideServiceArea, route
 from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
+from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
 from reports.api import processed_photos
 from reports.photos import MAX_BYTES
@@ -154,7 +155,8 @@ class ReportEvents(CitizenView):
     )
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
         report, _own = _get_report(request, public_id)
-        after = serializers.IntegerField(min_value=0)
+        # Bounded: a sequence number beyond a bigint overflows the database (a 500 instead of a 400).
+        after = serializers.IntegerField(min_value=0, max_value=MAX_ID)
         raw = request.query_params.get("after", "0")
         try:
             after_seq = after.run_validation(raw)

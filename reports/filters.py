@@ -1,0 +1,126 @@
+"""The numbers, places and dates clients send in query parameters, parsed and range-checked once for every API.
+
+Every value passes through here before it reaches GEOS or the database, because what lies beyond
+these ranges does not fail politely there:
+- GEOS aborts the whole server process ("stack smashing detected" in its WKT writer) for a polygon
+  with a coordinate such as 1e200, taking every other request of that process with it;
+- an integer beyond 64 bits overflows PostgreSQL's bigint and SQLite's INTEGER (a 500);
+- a date near year 1 or 9999 overflows Python's datetime once moved to UTC or by a day (a 500).
+
+Each front end maps InvalidParameter to its own error format (JSON field + message for the citizen and
+staff APIs, the GeoReport v2 error document for Open311).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+from django.contrib.gis.geos import Point, Polygon
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+# (min_lon, min_lat, max_lon, max_lat) in WGS 84 degrees.
+BBox = tuple[float, float, float, float]
+
+# The largest id or sequence number either database can hold (bigint, SQLite INTEGER).
+MAX_ID = 2**63 - 1
+# Dates clients may filter by (DATE_RANGE: 1900-01-01 to 9998-12-31, whole days): wide enough for any
+# report, narrow enough that adding a day or moving to UTC never leaves Python's datetime range (years 1
+# to 9999). A day's margin on either side lets those dates pass in every time zone.
+EARLIEST = datetime(1899, 12, 31, tzinfo=UTC)
+LATEST = datetime(9999, 1, 2, tzinfo=UTC)
+
+BBOX_FORMAT = _("Give four numbers: min_lon,min_lat,max_lon,max_lat.")
+BBOX_RANGE = _("Longitudes lie within -180..180 and latitudes within -90..90, minimum before maximum.")
+LAT_LON_FORMAT = _("Give lat,lon.")
+LAT_LON_RANGE = _("Latitudes lie within -90..90 and longitudes within -180..180.")
+ID_FORMAT = _("Give whole numbers from 1 to %(max)s, comma-separated.")
+INTEGER_RANGE = _("Give a whole number from %(min)s to %(max)s.")
+# ASCII digits only (str.isdigit also takes "²", which int() refuses); 25 digits are plenty for any range here.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,25}")
+
+DATE_RANGE = _("Give a date from 1900-01-01 to 9998-12-31.")
+
+
+class InvalidParameter(ValueError):
+    """A query parameter that is malformed (code ``invalid``) or outside its range (``out_of_range``)."""
+
+    def __init__(self, code: str, message: str | Promise) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(str(message))
+
+
+def _finite_numbers(value: str, count: int, message: str | Promise) -> list[float]:
+    try:
+        numbers = [float(part) for part in str(value).split(",")]
+    except ValueError:
+        raise InvalidParameter("invalid", message) from None
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter("invalid", message)
+    return numbers
+
+
+def is_latitude(value: float) -> bool:
+    return math.isfinite(value) and -90 <= value <= 90
+
+
+def is_longitude(value: float) -> bool:
+    return math.isfinite(value) and -180 <= value <= 180
+
+
+def parse_bbox(value: str) -> BBox:
+    """``min_lon,min_lat,max_lon,max_lat``: four finite numbers within WGS 84, each minimum below its maximum."""
+    min_lon, min_lat, max_lon, max_lat = _finite_numbers(value, 4, BBOX_FORMAT)
+    if not (is_longitude(min_lon) and is_longitude(max_lon) and min_lon < max_lon
+            and is_latitude(min_lat) and is_latitude(max_lat) and min_lat < max_lat):
+        raise InvalidParameter("out_of_range", BBOX_RANGE)
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def bbox_polygon(bbox: BBox) -> Polygon:
+    """The polygon of a bbox that parse_bbox accepted (never build one from unchecked numbers: see above)."""
+    polygon = Polygon.from_bbox(bbox)
+    polygon.srid = 4326
+    return polygon
+
+
+def parse_lat_lon(value: str) -> Point:
+    """``lat,lon`` (the order people and the staff app say it in) as a point."""
+    lat, lon = _finite_numbers(value, 2, LAT_LON_FORMAT)
+    if not (is_latitude(lat) and is_longitude(lon)):
+        raise InvalidParameter("out_of_range", LAT_LON_RANGE)
+    return Point(lon, lat, srid=4326)
+
+
+def parse_integer(value: str, *, minimum: int, maximum: int) -> int:
+    """A whole number in [minimum, maximum] (digits only: no 1e3, no 2.0, no 20 digits a bigint cannot hold)."""
+    text = str(value).strip()
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise InvalidParameter("invalid", INTEGER_RANGE % {"min": minimum, "max": maximum})
+    number = int(text)
+    if not minimum <= number <= maximum:
+        raise InvalidParameter("out_of_range", INTEGER_RANGE % {"min": minimum, "max": maximum})
+    return number
+
+
+def parse_ids(value: str) -> list[int]:
+    """Comma-separated database ids (1 .. MAX_ID); empty items are ignored."""
+    items = [item.strip() for item in str(value).split(",") if item.strip()]
+    try:
+        return [parse_integer(item, minimum=1, maximum=MAX_ID) for item in items]
+    except InvalidParameter as exc:
+        raise InvalidParameter(exc.code, ID_FORMAT % {"max": MAX_ID}) from None
+
+
+def check_moment(moment: datetime) -> datetime:
+    """An aware date and time within EARLIEST .. LATEST (so that neither database nor a day's arithmetic overflows)."""
+    try:
+        in_utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidParameter("out_of_range", DATE_RANGE) from None
+    if not EARLIEST <= in_utc < LATEST:
+        raise InvalidParameter("out_of_range", DATE_RANGE)
+    return moment

@@ -46,9 +46,11 @@ async def test_a_foreign_origin_is_refused(application):
 
 
 async def test_an_unknown_socket_path_is_refused(application):
+    # Closed with 4404 (tests/notifications/test_socket_bad_paths.py), no longer an error in the router.
     communicator = WebsocketCommunicator(application, "/ws/nothing/", headers=HEADERS)
-    with pytest.raises(ValueError, match="No route found"):
-        await communicator.connect()
+    assert (await communicator.connect())[0]
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+    await communicator.disconnect()
 
 
 async def test_map_messages_carry_exactly_the_anonymised_fields_and_never_an_internal_note(application, demo):

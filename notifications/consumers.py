@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from urllib.parse import parse_qs
 
@@ -14,16 +15,24 @@ from notifications.broadcast import Broadcaster, FrameWriter, map_broadcaster
 from notifications.groups import MAP_GROUP  # noqa: F401 (the map group's name is imported from here too)
 from notifications.groups import department_group, report_group, staff_department_ids
 from notifications.handlers import event_payload, staff_events, staff_payload
+from notifications.revocation import Credential, current_departments, staff_user_group
 from reports.models import Report
 
 # Close codes (4000–4999 are the application's): the client should not retry these as they are.
 BAD_REQUEST = 4400
+UNAUTHENTICATED = 4401  # the staff token was revoked, the session ended or the account was deactivated
 UNAUTHORISED = 4403
 NOT_FOUND = 4404  # no such report (or no such socket path)
+# Except this one: the account's departments changed; reconnect with ?after=<last seq> to follow the new ones.
+RESUBSCRIBE = 4409
 
 # A socket that has not authenticated by then is closed, so idle anonymous sockets cannot pile up.
 STAFF_AUTH_TIMEOUT_S = 10
 REPORT_AUTH_TIMEOUT_S = 10
+# A staff socket re-checks its credentials before forwarding an event if its last check is older than this:
+# revocation messages (notifications.revocation) close it at once, this bounds the cases they miss. At most one
+# query per socket in this time, and only while events flow (an idle socket leaks nothing).
+STAFF_RECHECK_S = 15
 # At most this many missed events are replayed; beyond, the client reloads its lists from the staff API.
 STAFF_REPLAY_LIMIT = 500
 # How many recent seqs a staff socket remembers to drop duplicates (a replay overlapping live pushes).
@@ -197,23 +206,33 @@ def missed_payloads(events) -> list[dict]:
 class StaffConsumer(AuthDeadline, JsonSocket):
     """Staff work lists: every event (internal notes included) of the departments the account works for.
 
-    Authenticated by the session (the staff web pages) or by a DRF token, as ``?token=`` or, to keep
-    it out of URLs and logs, as the first message ``{"token": "…"}``. Anonymous, a wrong token, or an
-    account without a department: closed with 4403. ``?after=<seq>`` first replays the missed events
-    in seq order (at most STAFF_REPLAY_LIMIT; ``"truncated": true`` in the ``subscribed`` message
-    says there were more: reload from the staff API); then every new event arrives once, as it commits.
-    Internal notes are included; the reporter's name, e-mail and phone never are.
+    Authenticated by the session (the staff web pages; only with the site's own Origin, see
+    notifications.origin) or by a DRF token, as ``?token=`` or, to keep it out of URLs and logs, as
+    the first message ``{"token": "…"}``. Anonymous, a wrong token, or an account without a
+    department: closed with 4403. ``?after=<seq>`` first replays the missed events in seq order (at
+    most STAFF_REPLAY_LIMIT; ``"truncated": true`` in the ``subscribed`` message says there were
+    more: reload from the staff API); then every new event arrives once, as it commits. Internal
+    notes are included; the reporter's name, e-mail and phone never are.
+
+    The socket holds only while its credentials do (notifications.revocation): a revoked token, an
+    ended session or a deactivated account closes it with 4401, the loss of the last department with
+    4403, any other change of the departments with 4409 (reconnect with ``?after=``).
     """
 
     groups_joined: list[str] = []
     last_seq = 0
     after: int | None = None
+    credential: Credential | None = None
+    user_id: int | None = None
+    department_ids: list[int] = []
+    checked_at = 0.0
+    closing = False
 
     def auth_timeout(self) -> float:
         return STAFF_AUTH_TIMEOUT_S
 
     def is_authorised(self) -> bool:
-        return bool(self.groups_joined)
+        return bool(self.department_ids)
 
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode(), keep_blank_values=True)
@@ -227,27 +246,37 @@ class StaffConsumer(AuthDeadline, JsonSocket):
         await self.accept()
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
-            await self._authorise(user)
+            await self._authorise(user, Credential("session", self.scope["session"].session_key))
         elif "token" in query:
-            await self._authorise(await user_for_token(query["token"][0]))
+            await self._authorise_token(query["token"][0])
         else:
             self.start_deadline()
 
     async def receive_json(self, content, **kwargs) -> None:
-        if self.groups_joined:
+        if self.department_ids or self.closing:
             return  # one-way once subscribed
         token = content.get("token") if isinstance(content, dict) else None
-        await self._authorise(await user_for_token(token) if isinstance(token, str) else None)
+        await self._authorise_token(token if isinstance(token, str) else None)
 
-    async def _authorise(self, user) -> None:
+    async def _authorise_token(self, key: str | None) -> None:
+        user = await user_for_token(key) if key else None
+        await self._authorise(user, Credential("token", key) if user is not None else None)
+
+    async def _authorise(self, user, credential: Credential | None) -> None:
         self.stop_deadline()
-        department_ids = await database_sync_to_async(staff_department_ids)(user) if user is not None else []
+        if user is None or credential is None:
+            await self.close(code=UNAUTHORISED)
+            return
+        # The account's own group first: a revocation committed while the departments are read still arrives.
+        await self._join(staff_user_group(user.pk))
+        department_ids = await database_sync_to_async(staff_department_ids)(user)
         if not department_ids:
             await self.close(code=UNAUTHORISED)
             return
-        self.groups_joined = [department_group(d) for d in department_ids]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.credential, self.user_id, self.checked_at = credential, user.pk, time.monotonic()
+        self.department_ids = department_ids
+        for department_id in department_ids:
+            await self._join(department_group(department_id))
         missed, truncated = await self._missed(department_ids)
         for payload in missed:
             await self._forward(payload)
@@ -255,6 +284,10 @@ class StaffConsumer(AuthDeadline, JsonSocket):
         await self.send_json(
             {"type": "subscribed", "departments": department_ids, "last_seq": last_seq, "truncated": truncated}
         )
+
+    async def _join(self, group: str) -> None:
+        self.groups_joined.append(group)
+        await self.channel_layer.group_add(group, self.channel_name)
 
     @database_sync_to_async
     def _missed(self, department_ids: list[int]) -> tuple[list[dict], bool]:
@@ -265,10 +298,47 @@ class StaffConsumer(AuthDeadline, JsonSocket):
 
     async def disconnect(self, code: int) -> None:
         self.stop_deadline()
-        for group in self.groups_joined:
+        await self._leave_groups()
+
+    async def _leave_groups(self) -> None:
+        groups, self.groups_joined = self.groups_joined, []
+        for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def staff_recheck(self, message: dict) -> None:
+        """Something that authorised this socket changed (notifications.revocation)."""
+        if self.closing or self.credential is None:
+            return
+        if self.credential == Credential("session", message.get("ended_session")):
+            await self._end(UNAUTHENTICATED)  # logged out: the session is about to be deleted
+            return
+        await self._still_allowed()
+
+    async def _still_allowed(self) -> bool:
+        """Check the credentials again; False (and the socket closing) when they no longer hold as subscribed."""
+        departments = await database_sync_to_async(current_departments)(self.credential, self.user_id)
+        self.checked_at = time.monotonic()
+        if departments is None:
+            await self._end(UNAUTHENTICATED)
+        elif not departments:
+            await self._end(UNAUTHORISED)
+        elif departments != self.department_ids:
+            await self._end(RESUBSCRIBE)
+        else:
+            return True
+        return False
+
+    async def _end(self, code: int) -> None:
+        self.closing = True
+        # Out of the groups at once: nothing more is forwarded while the close handshake runs.
+        await self._leave_groups()
+        await self.close(code=code)
+
     async def report_event(self, message: dict) -> None:
+        if self.closing:
+            return
+        if time.monotonic() - self.checked_at > STAFF_RECHECK_S and not await self._still_allowed():
+            return
         await self._forward(message["payload"])
 
     async def _forward(self, payload: dict) -> None:

@@ -80,6 +80,26 @@ async def test_revoking_the_token_closes_its_socket_and_no_internal_note_reaches
     await socket.disconnect()
 
 
+async def test_an_administrator_deleting_the_token_of_a_lost_phone_in_the_admin_closes_its_socket(
+    application, personas, token, report
+):
+    socket = await subscribed_socket(application, token=token)
+
+    @database_sync_to_async
+    def delete_in_the_admin() -> int:
+        admin = Client()
+        admin.force_login(get_user_model().objects.create_superuser(username="token-admin", password=personas.password))
+        path = f"/admin/authtoken/tokenproxy/{personas.hameln_worker.pk}/delete/"
+        return admin.post(path, {"post": "yes"}, secure=True).status_code
+
+    assert await delete_in_the_admin() == 302
+    assert not await database_sync_to_async(Token.objects.filter(key=token).exists)()
+    assert await closed_with(socket) == 4401
+    await note(report, personas.hameln_lead)
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
 async def test_the_same_workers_session_socket_keeps_hearing_when_only_the_token_is_revoked(
     application, personas, token, report
 ):

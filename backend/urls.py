@@ -1,13 +1,12 @@
 """URL configuration: wires the apps together; no business rules here."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend import health
 from backend.admin_login import admin_login
+from reports import media
 
 admin.site.site_header = "OpenMelder"
 admin.site.site_title = "OpenMelder"
@@ -34,8 +33,8 @@ urlpatterns = [
     path("", include("reports.public_urls")),
 ]
 
-if settings.SERVE_MEDIA:
-    # Embedded default only; production serves media from a proxy or object store.
-    urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+# Always routed: whether and how Django delivers media (SERVE_MEDIA, MEDIA_ACCEL_REDIRECT) and who may see a
+# photo are decided per request in reports.media, so a hidden report's photos are never a plain static file.
+urlpatterns += [
+    re_path(r"^media/(?P<path>.*)$", media.serve_photo, name="media"),
+]

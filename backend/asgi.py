@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Run with ``uvicorn backend.asgi:application``.
+Run with ``python -m backend.server``: uvicorn, believing forwarded headers only as the settings say (TRUSTED_PROXY).
 """
 
 import os

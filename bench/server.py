@@ -25,7 +25,8 @@ def start_server(port: int, *uvicorn_args: str, extra_env: dict[str, str] | None
     # hour of a benchmark's submissions from one address would be a list no real client ever has.
     env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000/second", "LOG_LEVEL": "WARNING", **(extra_env or {})}
     server = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "uvicorn"), "backend.asgi:application", "--host", "127.0.0.1",
+        # Started as make run, the Dockerfile and compose start it (backend.server picks the proxy options).
+        [str(REPO / ".venv" / "bin" / "python"), "-m", "backend.server", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log", *uvicorn_args],
         cwd=REPO, env=env,
     )

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from notifications.models import Delivery, DeliveryKind
 from notifications.transports import DeliveryError, NotApplicable
-from reports.models import EventKind, Report, ReportEvent
-from reports.workflow import Status
+from reports.models import EventKind, Moderation, Report, ReportEvent
+from reports.workflow import Status, is_open
 
 REOPEN_SALT = "notifications.reopen"
 # A follow-up's reopen link stays valid this long after it was sent.
@@ -65,7 +65,7 @@ def status_label(report: Report) -> str:
 
 
 def mail_language(delivery: Delivery) -> str:
-    if delivery.kind == DeliveryKind.FORWARD:
+    if delivery.kind in (DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE):
         return settings.LANGUAGE_CODE  # for an authority, in the installation's language
     report = delivery.report
     language = getattr(report, "language", "") if report is not None else ""
@@ -151,18 +151,54 @@ def forward_mail(delivery: Delivery) -> Mail:
     )
 
 
+def responsible_mail(delivery: Delivery) -> Mail:
+    """A report arrived at a department (with a link to it in the staff app), or at an external body without a
+    department on the platform (with the place on a map and the public photos instead: they have no login).
+    Never the reporter's identity: staff read it in the staff app, external bodies never get it."""
+    report = delivery.report
+    department_id = delivery.data.get("department")
+    if report.department_id != department_id or report.authority_id != delivery.data.get("authority"):
+        raise NotApplicable("the report has moved on since")
+    if not is_open(report.status):
+        raise NotApplicable("the report is closed")
+    external = department_id is None
+    arrival = delivery.event.kind if delivery.event else EventKind.CREATED
+    if arrival == EventKind.CREATED:
+        subject = _("New report %(reference)s: %(category)s")
+    else:
+        subject = _("Report %(reference)s handed to you: %(category)s")
+    place = f"{report.location.y:.6f}, {report.location.x:.6f}"
+    return Mail(
+        subject=subject % {"reference": report.reference, "category": report.category.name},
+        template="responsible",
+        context={
+            "report": report,
+            "new": arrival == EventKind.CREATED,
+            "recipient": report.department.name if report.department else str(report.authority),
+            "external": external,
+            "staff_link": "" if external else staff_report_url(report),
+            "photos": [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)] if external else [],
+            "place": place,
+            "map_link": f"https://www.openstreetmap.org/?mlat={report.location.y:.6f}&mlon={report.location.x:.6f}"
+                        f"#map=18/{report.location.y:.6f}/{report.location.x:.6f}",
+            "awaiting_review": report.moderation == Moderation.PENDING,
+        },
+    )
+
+
 BUILDERS = {
     DeliveryKind.CONFIRMATION: confirmation_mail,
     DeliveryKind.STATUS: status_mail,
     DeliveryKind.FOLLOW_UP: follow_up_mail,
     DeliveryKind.DIGEST: digest_mail,
     DeliveryKind.FORWARD: forward_mail,
+    DeliveryKind.RESPONSIBLE: responsible_mail,
 }
 
 
 def require_confirmed(delivery: Delivery) -> None:
     # Only reporters' addresses need their consent; staff and authorities do not subscribe.
-    if delivery.kind in (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD):
+    if delivery.kind in (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE):
         return
     if delivery.address is None or not delivery.address.is_confirmed:
         raise NotApplicable("the address is not confirmed")

@@ -123,6 +123,9 @@ class DeliveryKind(models.TextChoices):
     DIGEST = "digest", _("Overdue digest")
     EVENT = "event", _("Event (webhook)")
     FORWARD = "forward", _("Report forwarded to an external body")
+    # A report that arrived at a department (new, reassigned, forwarded or routed there anew), to its address;
+    # or, for an external body without a department on the platform, to the body's address.
+    RESPONSIBLE = "responsible", _("Report for the responsible department")
 
 
 class DeliveryStatus(models.TextChoices):

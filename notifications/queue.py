@@ -36,7 +36,7 @@ from notifications.models import (
 )
 from notifications.transports import DeliveryError, NotApplicable, transport_for
 from reports.models import EventKind, Report, ReportEvent
-from reports.workflow import Status
+from reports.workflow import Status, is_open
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def _by_report(events: Iterable[ReportEvent]) -> list[tuple[Report, list[ReportE
 
 
 def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]:
-    planned: list[Delivery] = []
+    planned: list[Delivery] = responsible_mails(report, events)
     for event in events:
         if event.kind == EventKind.CREATED and report.reporter_email:
             planned += subscribe_reporter(report, event)
@@ -87,6 +87,50 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
             planned += follow_up_mails(report, fixed[-1])
     planned += webhook_calls(report, [e for e in events if e.is_public])
     return planned
+
+
+# Events after which a report is with a department (or an external body) that has not had it before.
+ARRIVALS = frozenset({EventKind.CREATED, EventKind.REASSIGNED, EventKind.FORWARDED, EventKind.ROUTED})
+
+
+def responsible_mails(report: Report, events: list[ReportEvent]) -> list[Delivery]:
+    """Tell whoever now holds the report, at their address: the department, or an external body (e.g. Autobahn
+    GmbH) that routing gave the report to without a department of its own on the platform.
+
+    Once per transaction: a new report's "created" and "routed" make one mail. Held reports (publishing policy
+    "after review") are announced too: staff must see them to release them. A routing that left the report
+    where it was (a corrected pin within the same department) and a forwarding out of the platform (which
+    has its own mail, DeliveryKind.FORWARD) tell nobody.
+    """
+    arrival = next((e for e in events if e.kind in ARRIVALS and _arrived_somewhere_new(report, e)), None)
+    if arrival is None:
+        return []
+    department = report.department
+    if department is not None:
+        address = department.email
+    else:
+        address = report.authority.email
+    if not address or not is_open(report.status):
+        return []
+    return [Delivery(
+        key=f"responsible:{arrival.pk}", event=arrival, report=report, channel=Channel.EMAIL,
+        kind=DeliveryKind.RESPONSIBLE, target=address,
+        data={"department": department.pk if department else None, "authority": report.authority_id},
+    )]
+
+
+def _arrived_somewhere_new(report: Report, event: ReportEvent) -> bool:
+    if event.kind == EventKind.CREATED:
+        return True
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.kind == EventKind.ROUTED:
+        # The first routing belongs to "created"; a correction's carries where the report was.
+        return "previous_authority" in data and (
+            data.get("from_department") != report.department_id or data["previous_authority"] != report.authority.slug
+        )
+    if event.kind == EventKind.FORWARDED:
+        return not data.get("external")
+    return True  # reassigned: always to another department
 
 
 def report_language(report: Report) -> str:

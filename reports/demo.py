@@ -136,8 +136,15 @@ def _boundaries(result: DemoResult) -> tuple[Authority, list[Authority]]:
     return county, municipalities
 
 
-def _department(authority: Authority, slug: str, name: str, result: DemoResult) -> Department:
-    department, created = Department.objects.get_or_create(slug=slug, defaults={"authority": authority, "name": name})
+def _department(authority: Authority, slug: str, name: str, email: str, result: DemoResult) -> Department:
+    department, created = Department.objects.get_or_create(
+        slug=slug, defaults={"authority": authority, "name": name, "email": email}
+    )
+    if not department.email:
+        # New reports are mailed to the department's address: a demo loaded before departments had one gets it.
+        department.email = email
+        department.save(update_fields=["email"])
+        created = True
     result.count("departments", created)
     if authority.default_department_id is None:
         authority.default_department = department
@@ -146,13 +153,18 @@ def _department(authority: Authority, slug: str, name: str, result: DemoResult) 
 
 
 def _departments(county: Authority, municipalities: list[Authority], result: DemoResult) -> dict[str, Department]:
+    # Addresses at .example (RFC 2606): the demo's mails can never reach a real mailbox.
     departments = {
-        "strassen": _department(county, f"strassenmeisterei-{county.slug}", f"Straßenmeisterei des Landkreises {county.name}", result),
-        "abfall": _department(county, f"abfallwirtschaft-{county.slug}", f"Abfallwirtschaft des Landkreises {county.name}", result),
+        "strassen": _department(county, f"strassenmeisterei-{county.slug}", f"Straßenmeisterei des Landkreises {county.name}",
+                                f"strassenmeisterei@{county.slug}.example", result),
+        "abfall": _department(county, f"abfallwirtschaft-{county.slug}", f"Abfallwirtschaft des Landkreises {county.name}",
+                              f"abfallwirtschaft@{county.slug}.example", result),
     }
     for municipality in municipalities:
         short_name = municipality.name.removesuffix(" am Deister")
-        departments[municipality.slug] = _department(municipality, f"bauhof-{municipality.slug}", f"Bauhof {short_name}", result)
+        departments[municipality.slug] = _department(
+            municipality, f"bauhof-{municipality.slug}", f"Bauhof {short_name}", f"bauhof@{municipality.slug}.example", result
+        )
     return departments
 
 

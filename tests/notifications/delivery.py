@@ -43,6 +43,13 @@ def change_status(report_id: str, to: str, *, actor, message: str = "") -> None:
     report_transition(report=Report.objects.get(public_id=report_id), to=to, actor=actor, message=message)
 
 
+def mails_to(address: str) -> list:
+    """The mails sent to one address (the responsible department is mailed about every new report, too)."""
+    from django.core import mail
+
+    return [m for m in mail.outbox if address in m.to]
+
+
 def links(text: str, kind: str) -> list[str]:
     """Paths of the links of a kind (confirm, reopen) in a mail, without PUBLIC_URL."""
     pattern = re.escape(settings.PUBLIC_URL) + rf"(/mail/{kind}/[^/\s\"]+/)"

@@ -54,6 +54,16 @@ def test_it_loads_the_landkreis_its_gemeinden_departments_and_staff(monkeypatch)
     assert "Logins" in out and "bauhof-aerzen" in out and "Hameln-Demo-2026" in out
 
 
+def test_every_demo_department_has_an_address_at_an_example_domain_for_new_reports(monkeypatch):
+    load(monkeypatch)
+    Department.objects.update(email="")  # as a demo loaded before departments had addresses: the next load adds them
+    load(monkeypatch)
+
+    assert Department.objects.get(slug="bauhof-hameln").email == "bauhof@hameln.example"
+    assert Department.objects.get(slug="strassenmeisterei-hameln-pyrmont").email == "strassenmeisterei@hameln-pyrmont.example"
+    assert all(d.email.endswith(".example") for d in Department.objects.all())
+
+
 def test_each_bauhof_has_a_worker_and_a_lead_to_try_and_the_logins_say_which_is_which(monkeypatch):
     out = load(monkeypatch)
 

@@ -16,6 +16,7 @@ from notifications.groups import MAP_GROUP  # noqa: F401 (the map group's name i
 from notifications.groups import department_group, report_group, staff_department_ids
 from notifications.handlers import event_payload, staff_events, staff_payload
 from notifications.revocation import Credential, current_departments, staff_user_group
+from reports.filters import MAX_ID, InvalidParameter, parse_integer
 from reports.models import Report
 
 # Close codes (4000–4999 are the application's): the client should not retry these as they are.
@@ -133,8 +134,8 @@ class ReportConsumer(AuthDeadline, JsonSocket):
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode())
         try:
-            self.after = int(query.get("after", ["0"])[0])
-        except ValueError:
+            self.after = parse_integer(query.get("after", ["0"])[0], minimum=0, maximum=MAX_ID)
+        except InvalidParameter:
             await self.close(code=BAD_REQUEST)
             return
         self.public_id = parse_uuid(self.scope["url_route"]["kwargs"]["public_id"])
@@ -237,8 +238,8 @@ class StaffConsumer(AuthDeadline, JsonSocket):
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode(), keep_blank_values=True)
         try:
-            self.after = int(query["after"][0]) if "after" in query else None
-        except ValueError:
+            self.after = parse_integer(query["after"][0], minimum=0, maximum=MAX_ID) if "after" in query else None
+        except InvalidParameter:
             await self.close(code=BAD_REQUEST)
             return
         self.groups_joined = []

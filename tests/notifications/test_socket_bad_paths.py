@@ -49,3 +49,16 @@ async def test_a_frame_that_is_not_json_counts_as_no_token_on_the_staff_socket(a
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
     await socket.disconnect()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("after", ["-1", "abc", "1e3", "99999999999999999999", "9" * 5000])
+@pytest.mark.parametrize("path", ["/ws/reports/8a4d1f8e-0000-4000-8000-000000000000/", "/ws/staff/"])
+async def test_a_catch_up_position_that_is_no_event_number_is_refused_without_an_error(
+    application, demo, caplog, path, after
+):
+    caplog.set_level(logging.WARNING)
+    socket = WebsocketCommunicator(application, f"{path}?after={after}", headers=HEADERS)
+    connected, code = await socket.connect()
+    assert (connected, code) == (False, 4400)
+    await socket.disconnect()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.hardening.conftest import error_fields
 from tests.open311.conftest import errors_of
-from tests.staff.conftest import Client, staff_client, submit
+from tests.staff.conftest import Client, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -20,21 +21,11 @@ BAD_DATES = [
 ]
 
 
-def _fields(response) -> list[str | None]:
-    assert response.status_code == 400, response.content
-    return [error["field"] for error in response.json()["errors"]]
-
-
-@pytest.fixture
-def worker(personas):
-    return staff_client(personas.hameln_worker)
-
-
 # --- Staff API -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("department", ["abc", HUGE, "-" + HUGE, "0", "-1", "1.5", "1e3", "1,abc", "²"])
 def test_a_department_that_is_no_id_is_a_400_in_the_staff_list(worker, department):
-    assert _fields(worker.get("/api/staff/reports/", {"department": department})) == ["department"]
+    assert error_fields(worker.get("/api/staff/reports/", {"department": department})) == ["department"]
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -43,7 +34,7 @@ def test_a_department_that_is_no_id_is_a_400_in_the_staff_list(worker, departmen
 def test_an_unknown_name_is_a_400_naming_it_in_the_staff_list(worker, name, value):
     response = worker.get("/api/staff/reports/", {name: value})
 
-    assert _fields(response) == [name]
+    assert error_fields(response) == [name]
     assert response.json()["errors"][0]["code"] == "unknown"
 
 
@@ -60,17 +51,17 @@ def test_known_ids_and_names_still_filter_the_staff_list(worker, personas):
 
 @pytest.mark.parametrize("page", ["abc", "0", "-1", HUGE, "1e3", "1.0", "²"])
 def test_a_page_that_is_no_page_number_is_a_400_in_the_staff_list(worker, page):
-    assert _fields(worker.get("/api/staff/reports/", {"page": page})) == ["page"]
+    assert error_fields(worker.get("/api/staff/reports/", {"page": page})) == ["page"]
 
 
 @pytest.mark.parametrize("page_size", ["0", "201", "abc", HUGE, "-1", "nan"])
 def test_a_bad_page_size_is_a_400_in_the_staff_list(worker, page_size):
-    assert _fields(worker.get("/api/staff/reports/", {"page_size": page_size})) == ["page_size"]
+    assert error_fields(worker.get("/api/staff/reports/", {"page_size": page_size})) == ["page_size"]
 
 
 @pytest.mark.parametrize("ordering", ["secret", "-distance", "location", HUGE])
 def test_an_unknown_ordering_is_a_400_in_the_staff_list(worker, ordering):
-    assert _fields(worker.get("/api/staff/reports/", {"ordering": ordering})) == ["ordering"]
+    assert error_fields(worker.get("/api/staff/reports/", {"ordering": ordering})) == ["ordering"]
 
 
 # --- Citizen API -----------------------------------------------------------------------------
@@ -79,7 +70,7 @@ def test_an_unknown_ordering_is_a_400_in_the_staff_list(worker, ordering):
 @pytest.mark.parametrize("name", ["created_before", "created_after"])
 @pytest.mark.parametrize("value", BAD_DATES)
 def test_a_date_out_of_range_or_garbage_is_a_400_in_the_export(demo, path, name, value):
-    assert _fields(Client().get(path, {name: value})) == [name]
+    assert error_fields(Client().get(path, {name: value})) == [name]
 
 
 def test_the_export_takes_dates_up_to_the_end_of_the_range(demo):
@@ -96,7 +87,7 @@ def test_a_bad_after_is_a_400_when_catching_up_on_events(demo, after):
     response = Client().get(f"/api/v1/reports/{report['id']}/events/", {"after": after},
                             HTTP_AUTHORIZATION=f"Bearer {report['secret']}")
 
-    assert _fields(response) == ["after"]
+    assert error_fields(response) == ["after"]
 
 
 def test_the_largest_after_is_no_events(demo):

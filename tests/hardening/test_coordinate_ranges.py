@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import manage
 from tests.live import server_database, uvicorn
+from tests.hardening.conftest import error_fields
 from tests.open311.conftest import api_key, errors_of  # noqa: F401 (a fixture)
-from tests.staff.conftest import Client, staff_client
+from tests.staff.conftest import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -34,24 +35,14 @@ BAD_PLACES = [  # (lat, lon)
 ]
 
 
-def _fields(response) -> list[str | None]:
-    assert response.status_code == 400, response.content
-    return [error["field"] for error in response.json()["errors"]]
-
-
-@pytest.fixture
-def worker(personas):
-    return staff_client(personas.hameln_worker)
-
-
 @pytest.mark.parametrize("bbox", BAD_BBOXES)
 def test_a_bad_bbox_is_a_400_naming_it_in_the_staff_list(worker, bbox):
-    assert _fields(worker.get("/api/staff/reports/", {"bbox": bbox})) == ["bbox"]
+    assert error_fields(worker.get("/api/staff/reports/", {"bbox": bbox})) == ["bbox"]
 
 
 @pytest.mark.parametrize(("lat", "lon"), BAD_PLACES)
 def test_a_bad_near_is_a_400_naming_it_in_the_staff_list(worker, lat, lon):
-    assert _fields(worker.get("/api/staff/reports/", {"near": f"{lat},{lon}"})) == ["near"]
+    assert error_fields(worker.get("/api/staff/reports/", {"near": f"{lat},{lon}"})) == ["near"]
 
 
 @pytest.mark.parametrize(("lat", "lon"), [("91", "9.35"), ("52.1", "1e200"), ("nan", "9.35"), ("52.1", "-inf")])
@@ -62,27 +53,27 @@ def test_a_bad_new_location_is_a_400_and_the_staff_report_stays_where_it_was(wor
 
     response = worker.patch(f"/api/staff/reports/{report['id']}/", {"lat": lat, "lon": lon}, format="json")
 
-    assert {"lat", "lon"} & set(_fields(response))
+    assert {"lat", "lon"} & set(error_fields(response))
     assert worker.get(f"/api/staff/reports/{report['id']}/").json()["location"] == report["location"]
 
 
 @pytest.mark.parametrize("bbox", [*BAD_BBOXES, ""])  # the map needs one; elsewhere an empty bbox means none
 def test_a_bad_bbox_is_a_400_naming_it_on_the_public_map(demo, bbox):
-    assert _fields(Client().get("/api/v1/map/", {"bbox": bbox, "zoom": "12"})) == ["bbox"]
+    assert error_fields(Client().get("/api/v1/map/", {"bbox": bbox, "zoom": "12"})) == ["bbox"]
 
 
 @pytest.mark.parametrize(("lat", "lon"), BAD_PLACES)
 def test_a_bad_place_is_a_400_naming_it_when_looking_for_reports_nearby(demo, lat, lon):
     response = Client().get("/api/v1/reports/nearby/", {"lat": lat, "lon": lon, "category": "schlagloch"})
 
-    assert set(_fields(response)) <= {"lat", "lon"} and _fields(response)
+    assert set(error_fields(response)) <= {"lat", "lon"} and error_fields(response)
 
 
 @pytest.mark.parametrize(("lat", "lon"), BAD_PLACES)
 def test_a_bad_place_is_a_400_naming_it_when_asking_who_receives_a_category(demo, lat, lon):
     response = Client().get("/api/v1/categories/", {"lat": lat, "lon": lon})
 
-    assert set(_fields(response)) <= {"lat", "lon"} and _fields(response)
+    assert set(error_fields(response)) <= {"lat", "lon"} and error_fields(response)
 
 
 @pytest.mark.parametrize("radius", ["0", "-5", "501", "1e3", "nan", "99999999999999999999", "abc"])
@@ -90,12 +81,12 @@ def test_a_bad_radius_is_a_400_naming_it_when_looking_for_reports_nearby(demo, r
     response = Client().get("/api/v1/reports/nearby/", {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch",
                                                         "radius": radius})
 
-    assert _fields(response) == ["radius"]
+    assert error_fields(response) == ["radius"]
 
 
 @pytest.mark.parametrize("zoom", ["-1", "23", "99999999999999999999", "nan", "1e1", ""])
 def test_a_bad_zoom_is_a_400_naming_it_on_the_public_map(demo, zoom):
-    assert _fields(Client().get("/api/v1/map/", {"bbox": "9.35,52.10,9.36,52.11", "zoom": zoom})) == ["zoom"]
+    assert error_fields(Client().get("/api/v1/map/", {"bbox": "9.35,52.10,9.36,52.11", "zoom": zoom})) == ["zoom"]
 
 
 @pytest.mark.parametrize("bbox", BAD_BBOXES)

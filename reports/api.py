@@ -7,19 +7,14 @@ a service that writes the report and its event in one transaction.
 
 from __future__ import annotations
 
-import uuid
-
-import django_filters
-from django.contrib.gis.db.models.functions import Distance
 from django import forms
-from django.contrib.gis.geos import Point, Polygon
-from django.db.models import F, Prefetch, Q
+from django.contrib.gis.geos import Point
+from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -33,26 +28,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.models import Authority, Category, Department
-from geo.routing import OutsideServiceArea, index_candidates
+from geo.routing import OutsideServiceArea
 from reports import filters, services
-from reports.models import Moderation, Report, ReportEvent
-from reports.photos import MAX_BYTES, PhotoError, process_photo
+from reports.models import Moderation, Report
+from reports.photos import PhotoError, processed_photos
+from reports.selectors import get_staff_report, staff_reports
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
-from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, TransitionError
+from reports.workflow import Status, TransitionError
 
 MAX_PHOTOS = 5
-
-
-def processed_photos(uploads, field: str = "photos") -> list:
-    """Run uploaded files through the photo pipeline; a bad one is a 400 naming it (photos.N)."""
-    photos = []
-    for number, upload in enumerate(uploads):
-        content = upload if isinstance(upload, bytes) else upload.read(MAX_BYTES + 1)
-        try:
-            photos.append(process_photo(content))
-        except PhotoError as exc:
-            raise ValidationError({f"{field}.{number}": [str(exc.message)]}, code=exc.code) from None
-    return photos
 
 
 class IsStaff(BasePermission):
@@ -73,26 +57,6 @@ class StaffView(APIView):
 
     def context(self, request: Request) -> dict:
         return {"request": request, "roles": request.staff_roles}
-
-
-def staff_reports(user):
-    return (
-        Report.objects.for_staff(user)
-        .select_related("category", "authority", "department", "duplicate_of")
-        .prefetch_related("photos", Prefetch("events", queryset=ReportEvent.objects.select_related("actor").order_by("id")))
-    )
-
-
-def get_staff_report(request: Request, key: str) -> Report:
-    """By public id or by reference (HM-2026-000123); 404 for reports of other authorities."""
-    try:
-        lookup = Q(public_id=uuid.UUID(str(key)))
-    except ValueError:
-        lookup = Q(reference=str(key).upper())
-    report = staff_reports(request.user).filter(lookup).first()
-    if report is None:
-        raise Http404
-    return report
 
 
 # --- Token -----------------------------------------------------------------------------------
@@ -128,106 +92,6 @@ class TokenLogout(StaffView):
 
 # --- List and detail -------------------------------------------------------------------------
 
-class IdListField(forms.CharField):
-    """Comma-separated database ids: garbage or ids beyond a bigint are a 400, not a database error."""
-
-    def clean(self, value) -> list[int]:
-        try:
-            return filters.parse_ids(super().clean(value) or "")
-        except filters.InvalidParameter as exc:
-            raise forms.ValidationError(exc.message, code=exc.code) from None
-
-
-class KnownListField(forms.CharField):
-    """Comma-separated names that must each be one of ``known()``: a typo is a 400, not an empty list."""
-
-    def __init__(self, *, known, **kwargs) -> None:
-        self.known = known
-        super().__init__(**kwargs)
-
-    def clean(self, value) -> list[str]:
-        names = list(dict.fromkeys(n.strip() for n in (super().clean(value) or "").split(",") if n.strip()))
-        unknown = sorted(set(names) - set(self.known(names)))
-        if unknown:
-            raise forms.ValidationError(_("Unknown: %(names)s.") % {"names": ", ".join(unknown)}, code="unknown")
-        return names
-
-
-class IdListFilter(django_filters.Filter):
-    field_class = IdListField
-
-
-class KnownListFilter(django_filters.Filter):
-    field_class = KnownListField
-
-
-def _known_statuses(names: list[str]) -> list[str]:
-    return [name for name in names if name in Status.values]
-
-
-def _known_categories(names: list[str]) -> list[str]:
-    return list(Category.objects.filter(slug__in=names).values_list("slug", flat=True))
-
-
-def _known_authorities(names: list[str]) -> list[str]:
-    return list(Authority.objects.filter(slug__in=names).values_list("slug", flat=True))
-
-
-class ReportFilter(django_filters.FilterSet):
-    status = KnownListFilter(field_name="status", lookup_expr="in", known=_known_statuses)
-    category = KnownListFilter(field_name="category__slug", lookup_expr="in", known=_known_categories)
-    department = IdListFilter(field_name="department_id", lookup_expr="in")
-    authority = KnownListFilter(field_name="authority__slug", lookup_expr="in", known=_known_authorities)
-    open = django_filters.BooleanFilter(method="filter_open")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
-    q = django_filters.CharFilter(method="filter_text")
-
-    class Meta:
-        model = Report
-        fields: list[str] = []
-
-    def filter_open(self, queryset, name, value):
-        return queryset.filter(status__in=OPEN_STATUSES if value else CLOSED_STATUSES)
-
-    def filter_overdue(self, queryset, name, value):
-        overdue = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
-        return queryset.filter(overdue) if value else queryset.exclude(overdue)
-
-    def filter_text(self, queryset, name, value):
-        text = value.strip()
-        return queryset.filter(
-            Q(reference__iexact=text) | Q(description__icontains=text) | Q(address__icontains=text)
-            | Q(category__name_de__icontains=text) | Q(category__name_en__icontains=text)
-        )
-
-
-class ListQuery(serializers.Serializer):
-    bbox = serializers.CharField(required=False, help_text="min_lon,min_lat,max_lon,max_lat")
-    near = serializers.CharField(required=False, help_text="lat,lon: sorted by distance from there")
-    ordering = serializers.ChoiceField(
-        choices=["due_at", "-due_at", "created_at", "-created_at", "distance", "-support_count"], required=False
-    )
-
-    def validate_bbox(self, value: str) -> Polygon:
-        return filters.bbox_polygon(checked(filters.parse_bbox, value))
-
-    def validate_near(self, value: str) -> Point:
-        return checked(filters.parse_lat_lon, value)
-
-    def validate(self, attrs):
-        if attrs.get("ordering") == "distance" and "near" not in attrs:
-            raise serializers.ValidationError({"ordering": _("Sorting by distance needs near=lat,lon.")})
-        return attrs
-
-
-def checked(parse, value: str):
-    """``parse(value)`` (one of reports.filters'), its InvalidParameter as the field's validation error."""
-    try:
-        return parse(value)
-    except filters.InvalidParameter as exc:
-        raise serializers.ValidationError(exc.message, code=exc.code) from None
-
-
 class StaffPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -254,44 +118,44 @@ class StaffPagination(PageNumberPagination):
             raise ValidationError({self.page_query_param: [ErrorDetail(str(exc.message), code=exc.code)]}) from None
 
 
+def form_errors(form: forms.Form) -> ValidationError:
+    """A Django form's errors (reports.filters' ListOptions, ReportFilter) as this API's 400."""
+    return ValidationError({
+        field: [ErrorDetail(error["message"], code=error["code"]) for error in errors]
+        for field, errors in form.errors.get_json_data().items()
+    })
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
+    OpenApiParameter("near", str, description="lat,lon: sorted by distance from there"),
+    OpenApiParameter("ordering", str, enum=filters.ORDERINGS),
+]
+
+
 class ReportList(StaffView, generics.ListAPIView):
     serializer_class = StaffReportSerializer
     pagination_class = StaffPagination
 
     def get_queryset(self):
-        query = ListQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        options = query.validated_data
-        report_filter = ReportFilter(self.request.query_params, queryset=staff_reports(self.request.user))
+        query = filters.ListOptions(self.request.query_params)
+        if not query.is_valid():
+            raise form_errors(query)
+        options = query.cleaned_data
+        report_filter = filters.ReportFilter(self.request.query_params, queryset=staff_reports(self.request.user))
         if not report_filter.is_valid():
-            raise ValidationError({
-                field: [ErrorDetail(error["message"], code=error["code"]) for error in errors]
-                for field, errors in report_filter.form.errors.get_json_data().items()
-            })
+            raise form_errors(report_filter.form)
         queryset = report_filter.qs
         if "bbox" in options:
-            queryset = queryset.filter(index_candidates(Report, "location", options["bbox"])).filter(
-                location__intersects=options["bbox"]
-            )
-        return order_reports(queryset, options, default="-created_at")
+            queryset = filters.within_bbox(queryset, options["bbox"])
+        return filters.order_reports(queryset, options, default="-created_at")
 
     def get_serializer_context(self):
         return self.context(self.request)
 
-    @extend_schema(parameters=[ListQuery])
+    @extend_schema(parameters=LIST_PARAMETERS)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-
-def order_reports(queryset, options: dict, *, default: str):
-    """Sort by ``options["ordering"]`` (ListQuery); with ``near``, by distance unless told otherwise."""
-    near = options.get("near")
-    ordering = options.get("ordering") or ("distance" if near is not None else default)
-    if near is not None:
-        queryset = queryset.annotate(distance=Distance("location", near))
-    if ordering == "due_at":
-        return queryset.order_by(F("due_at").asc(nulls_last=True), "pk")
-    return queryset.order_by(ordering, "pk")
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -315,7 +179,7 @@ class ReportResponses:
     def after_change(self, request: Request, report: Report) -> Response:
         """The report as it now is; if the change moved it out of the user's reach, only a short receipt."""
         try:
-            return self.detail(request, get_staff_report(request, str(report.public_id)))
+            return self.detail(request, get_staff_report(request.user, str(report.public_id)))
         except Http404:
             return Response({"id": str(report.public_id), "reference": report.reference, "status": report.status,
                              "moved": True, "authority": str(report.authority)})
@@ -326,12 +190,12 @@ class ReportDetail(ReportResponses, StaffView):
 
     @extend_schema(responses=StaffReportDetailSerializer)
     def get(self, request: Request, key: str) -> Response:
-        return self.detail(request, get_staff_report(request, key))
+        return self.detail(request, get_staff_report(request.user, key))
 
     @extend_schema(request=ChangeSerializer, responses=StaffReportDetailSerializer)
     def patch(self, request: Request, key: str) -> Response:
         """Correct the category or the location: the report is routed anew and the decision recorded."""
-        report = get_staff_report(request, key)
+        report = get_staff_report(request.user, key)
         change = ChangeSerializer(data=request.data)
         change.is_valid(raise_exception=True)
         data = change.validated_data
@@ -378,7 +242,7 @@ class ActionView(ReportResponses, StaffView):
     input_serializer: type[serializers.Serializer]
 
     def post(self, request: Request, key: str) -> Response:
-        report = get_staff_report(request, key)
+        report = get_staff_report(request.user, key)
         data_in = self.input_serializer(data=request.data, context={"request": request, "report": report})
         data_in.is_valid(raise_exception=True)
         with _service_errors():
@@ -396,7 +260,7 @@ class VisibleReportField(serializers.CharField):
         key = super().to_internal_value(data)
         request = self.context["request"]
         try:
-            return get_staff_report(request, key)
+            return get_staff_report(request.user, key)
         except Http404:
             raise serializers.ValidationError(_("No such report.")) from None
 
@@ -552,7 +416,14 @@ class Photos(ActionView):
         return super().post(request, key)
 
     def perform(self, request, report, data):
-        return services.report_add_photos(report=report, actor=request.user, photos=processed_photos(data["photos"]))
+        return services.report_add_photos(report=report, actor=request.user, photos=_processed_photos(data["photos"]))
+
+
+def _processed_photos(uploads) -> list:
+    try:
+        return processed_photos(uploads)
+    except PhotoError as exc:
+        raise ValidationError({exc.field: [str(exc.message)]}, code=exc.code) from None
 
 
 class Templates(StaffView):
@@ -560,7 +431,7 @@ class Templates(StaffView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, key: str) -> Response:
-        report = get_staff_report(request, key)
+        report = get_staff_report(request.user, key)
         target = request.query_params.get("status") or None
         if target is not None and target not in Status.values:
             raise ValidationError({"status": [_("Unknown status.")]})

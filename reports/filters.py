@@ -9,6 +9,10 @@ these ranges does not fail politely there:
 
 Each front end maps InvalidParameter to its own error format (JSON field + message for the citizen and
 staff APIs, the GeoReport v2 error document for Open311).
+
+The staff lists (the staff API and the staff web app's "Meine Aufgaben") filter with the one ReportFilter
+and take bbox, near and ordering through ListOptions; both are Django forms underneath, so every front end
+reads their errors the same way and none depends on another's.
 """
 
 from __future__ import annotations
@@ -17,9 +21,19 @@ import math
 import re
 from datetime import UTC, datetime
 
+import django_filters
+from django import forms
+from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point, Polygon
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from geo.models import Authority, Category
+from geo.routing import index_candidates
+from reports.models import Report
+from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status
 
 # (min_lon, min_lat, max_lon, max_lat) in WGS 84 degrees.
 BBox = tuple[float, float, float, float]
@@ -124,3 +138,147 @@ def check_moment(moment: datetime) -> datetime:
     if not EARLIEST <= in_utc < LATEST:
         raise InvalidParameter("out_of_range", DATE_RANGE)
     return moment
+
+
+# --- The staff report lists -------------------------------------------------------------------
+
+class IdListField(forms.CharField):
+    """Comma-separated database ids: garbage or ids beyond a bigint are a 400, not a database error."""
+
+    def clean(self, value) -> list[int]:
+        try:
+            return parse_ids(super().clean(value) or "")
+        except InvalidParameter as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
+class KnownListField(forms.CharField):
+    """Comma-separated names that must each be one of ``known()``: a typo is a 400, not an empty list."""
+
+    def __init__(self, *, known, **kwargs) -> None:
+        self.known = known
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> list[str]:
+        names = list(dict.fromkeys(n.strip() for n in (super().clean(value) or "").split(",") if n.strip()))
+        unknown = sorted(set(names) - set(self.known(names)))
+        if unknown:
+            raise forms.ValidationError(_("Unknown: %(names)s.") % {"names": ", ".join(unknown)}, code="unknown")
+        return names
+
+
+class IdListFilter(django_filters.Filter):
+    field_class = IdListField
+
+
+class KnownListFilter(django_filters.Filter):
+    field_class = KnownListField
+
+
+def _known_statuses(names: list[str]) -> list[str]:
+    return [name for name in names if name in Status.values]
+
+
+def _known_categories(names: list[str]) -> list[str]:
+    return list(Category.objects.filter(slug__in=names).values_list("slug", flat=True))
+
+
+def _known_authorities(names: list[str]) -> list[str]:
+    return list(Authority.objects.filter(slug__in=names).values_list("slug", flat=True))
+
+
+class ReportFilter(django_filters.FilterSet):
+    """The filters of the staff lists, over a queryset the caller has already limited to what the user may see."""
+
+    status = KnownListFilter(field_name="status", lookup_expr="in", known=_known_statuses)
+    category = KnownListFilter(field_name="category__slug", lookup_expr="in", known=_known_categories)
+    department = IdListFilter(field_name="department_id", lookup_expr="in")
+    authority = KnownListFilter(field_name="authority__slug", lookup_expr="in", known=_known_authorities)
+    open = django_filters.BooleanFilter(method="filter_open")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    q = django_filters.CharFilter(method="filter_text")
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=OPEN_STATUSES if value else CLOSED_STATUSES)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_text(self, queryset, name, value):
+        text = value.strip()
+        return queryset.filter(
+            Q(reference__iexact=text) | Q(description__icontains=text) | Q(address__icontains=text)
+            | Q(category__name_de__icontains=text) | Q(category__name_en__icontains=text)
+        )
+
+
+ORDERINGS = ("due_at", "-due_at", "created_at", "-created_at", "distance", "-support_count")
+# The staff API has always answered with these texts (they were its serializer's); the msgids are DRF's, so
+# its translations still apply.
+_BLANK = _("This field may not be blank.")
+_NOT_A_CHOICE = _('"{input}" is not a valid choice.')
+
+
+class _ParsedField(forms.Field):
+    """A query parameter read by one of this module's parsers. Absent is fine; sent but empty is an error."""
+
+    def __init__(self, parse, **kwargs) -> None:
+        self.parse = parse
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value):
+        if value is None:
+            return None
+        if value == "":
+            raise forms.ValidationError(_BLANK, code="blank")
+        try:
+            return self.parse(value)
+        except InvalidParameter as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
+class _OrderingField(forms.Field):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value) -> str | None:
+        if value is None:
+            return None
+        if value not in ORDERINGS:
+            raise forms.ValidationError(str(_NOT_A_CHOICE).format(input=value), code="invalid_choice")
+        return value
+
+
+class ListOptions(forms.Form):
+    """Where and in which order to list: ``bbox`` (a Polygon), ``near`` (a Point), ``ordering`` (one of ORDERINGS)."""
+
+    bbox = _ParsedField(lambda value: bbox_polygon(parse_bbox(value)), help_text="min_lon,min_lat,max_lon,max_lat")
+    near = _ParsedField(parse_lat_lon, help_text="lat,lon: sorted by distance from there")
+    ordering = _OrderingField()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and data.get("ordering") == "distance" and data.get("near") is None:
+            self.add_error("ordering", forms.ValidationError(_("Sorting by distance needs near=lat,lon."), code="invalid"))
+        return {key: value for key, value in data.items() if value is not None}
+
+
+def within_bbox(queryset: QuerySet, bbox: Polygon) -> QuerySet:
+    """The reports whose location lies in ``bbox`` (from ListOptions), through the spatial index where there is one."""
+    return queryset.filter(index_candidates(Report, "location", bbox)).filter(location__intersects=bbox)
+
+
+def order_reports(queryset: QuerySet, options: dict, *, default: str) -> QuerySet:
+    """Sort by ``options["ordering"]`` (ListOptions); with ``near``, by distance unless told otherwise."""
+    near = options.get("near")
+    ordering = options.get("ordering") or ("distance" if near is not None else default)
+    if near is not None:
+        queryset = queryset.annotate(distance=Distance("location", near))
+    if ordering == "due_at":
+        return queryset.order_by(F("due_at").asc(nulls_last=True), "pk")
+    return queryset.order_by(ordering, "pk")

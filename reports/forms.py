@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
+from reports.selectors import get_staff_report
 from reports.workflow import Status
 
 TEXT_LIMIT = 4000
@@ -34,7 +35,7 @@ class StaffAuthenticationForm(AuthenticationForm):
 
 
 class TaskFilterForm(forms.Form):
-    """The filters of "Meine Aufgaben"; ``filter_data`` turns them into api.ReportFilter's query parameters."""
+    """The filters of "Meine Aufgaben"; ``filter_data`` turns them into filters.ReportFilter's query parameters."""
 
     SCOPE_MINE, SCOPE_ALL = "mine", "all"
     STATUS_OPEN, STATUS_ANY = "open", "any"
@@ -64,7 +65,7 @@ class TaskFilterForm(forms.Form):
         ]
 
     def filter_data(self, my_departments: list[int]) -> dict[str, str]:
-        """The parameters for reports.api.ReportFilter (call after is_valid)."""
+        """The parameters for reports.filters.ReportFilter (call after is_valid)."""
         data = self.cleaned_data
         params: dict[str, str] = {}
         if data.get("scope") != self.SCOPE_ALL and my_departments:
@@ -83,7 +84,7 @@ class TaskFilterForm(forms.Form):
         return params
 
     def list_query(self) -> dict[str, str]:
-        """The parameters for reports.api.ListQuery (near, ordering)."""
+        """The parameters for reports.filters.ListOptions (near, ordering)."""
         data = self.cleaned_data
         params = {key: data[key] for key in ("near", "ordering") if data.get(key)}
         if params.get("ordering") == "distance" and "near" not in params:
@@ -119,13 +120,11 @@ class TransitionForm(forms.Form):
             self.fields["authority"].queryset = authorities
 
     def clean_duplicate_of(self):
-        from reports.api import get_staff_report
-
         reference = self.cleaned_data["duplicate_of"].strip()
         if not reference:
             return None
         try:
-            return get_staff_report(self.request, reference)
+            return get_staff_report(self.request.user, reference)
         except Http404:
             raise ValidationError(_("No such report."), code="not_found") from None
 

@@ -14,7 +14,7 @@ import struct
 import threading
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -97,6 +97,9 @@ class PhotoError(Exception):
         "animated": _("Animated images and image sequences are not accepted; please send a photo."),
     }
 
+    # Which upload it was, when several are processed together ("photos.0"): set by processed_photos.
+    field: str = ""
+
     def __init__(self, code: str, **params: object) -> None:
         super().__init__(code)
         self.code = code
@@ -163,6 +166,20 @@ def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> Proc
                 gps=_gps(exif),
                 source_format=source_format,
             )
+
+
+def processed_photos(uploads: Iterable[bytes | BinaryIO], field: str = "photos") -> list[ProcessedPhoto]:
+    """Run uploaded files through the pipeline; the first bad one raises its PhotoError with ``field`` "photos.N"."""
+    photos = []
+    for number, upload in enumerate(uploads):
+        # Never more than the pipeline accepts (one byte more tells it the file is too large).
+        content = upload if isinstance(upload, bytes) else upload.read(MAX_BYTES + 1)
+        try:
+            photos.append(process_photo(content))
+        except PhotoError as exc:
+            exc.field = f"{field}.{number}"
+            raise
+    return photos
 
 
 # --- reading and identifying --------------------------------------------------------------------

@@ -17,16 +17,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from backend.throttling import ClientRateThrottle
 from geo import geocoding
 from geo.models import Category
 from geo.routing import OutsideServiceArea
 from reports import publicdata
-from reports.api import processed_photos
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
-from reports.photos import MAX_BYTES
+from reports.photos import MAX_BYTES, PhotoError, processed_photos
 from reports.public_forms import ReportFilterForm, WebReportForm
 from reports.services import IdempotencyConflict, MissingLocation, report_submit
 from reports.workflow import Status
@@ -181,9 +179,8 @@ def _submit(request: HttpRequest, form: WebReportForm) -> Report | None:
             language=request.LANGUAGE_CODE, idempotency_key=data.get("submission"),
             fingerprint=form.fingerprint(contents) if data.get("submission") else "",
         )
-    except ApiValidationError as exc:
-        messages = [str(m) for errors in exc.detail.values() for m in errors]
-        form.add_error("photos", messages)
+    except PhotoError as exc:
+        form.add_error("photos", [str(exc.message)])
     except MissingLocation:
         form.add_error("address", _("Choose the place: search for an address, click the map or enter the coordinates."))
     except OutsideServiceArea as exc:

@@ -20,16 +20,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from backend.throttling import ClientRateThrottle
 from geo.models import Authority, Department, Membership
 from reports import services
-from reports.api import ListQuery, ReportFilter, get_staff_report, order_reports, processed_photos
+from reports.filters import ListOptions, ReportFilter, order_reports
 from reports.forms import (
     AnswerForm, NoteForm, PhotoForm, ReassignForm, StaffAuthenticationForm, TaskFilterForm, TransitionForm,
 )
 from reports.models import PhotoKind, Report, StatusLabel
+from reports.photos import PhotoError, processed_photos
+from reports.selectors import get_staff_report
 from reports.workflow import Status, TransitionError, allowed_transitions, is_open
 
 PAGE_SIZE = 20
@@ -94,7 +95,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         source.filter_data(my_departments),
         queryset=Report.objects.for_staff(request.user).select_related("category", "department", "authority"),
     ).qs
-    query = ListQuery(data=source.list_query())
+    query = ListOptions(source.list_query())
     if not query.is_valid():
         status = 400
         for field, errors in query.errors.items():
@@ -102,7 +103,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, f"{field}: {error}")
         options = {}
     else:
-        options = query.validated_data
+        options = query.cleaned_data
     # This page puts the earliest due date first by default; the API the newest report.
     reports = order_reports(reports, options, default="due_at")
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -125,7 +126,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @require_GET
 @staff_required
 def report_detail(request: HttpRequest, key: str) -> HttpResponse:
-    report = get_staff_report(request, key)
+    report = get_staff_report(request.user, key)
     return render(request, DETAIL_TEMPLATE, _detail_context(request, report))
 
 
@@ -200,7 +201,7 @@ def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Rep
 
     Errors the service raises are shown next to the field they concern, with a 4xx status.
     """
-    report = get_staff_report(request, key)
+    report = get_staff_report(request.user, key)
     form = form(report)
     status = 400
     if form.is_valid():
@@ -213,10 +214,8 @@ def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Rep
             status = 400 if error.code == "required" else 409
         except services.InvalidChange as error:
             _add_error(form, error.field, error.message)
-        except ApiValidationError as error:  # the photo pipeline rejected a file
-            for messages_ in error.detail.values():
-                for message in messages_:
-                    form.add_error("photos", str(message))
+        except PhotoError as error:
+            form.add_error("photos", str(error.message))
         else:
             messages.success(request, done)
             if not Report.objects.for_staff(request.user).filter(pk=report.pk).exists():

@@ -22,8 +22,7 @@ from geo.routing import OutsideServiceArea, route
 from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
 from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
-from reports.api import processed_photos
-from reports.photos import MAX_BYTES
+from reports.photos import MAX_BYTES, PhotoError, processed_photos
 from reports.retention import personal_data, report_anonymise
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
@@ -102,6 +101,8 @@ class ReportCreate(CitizenView):
                     photos=processed_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
                     language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
                 )
+        except PhotoError as exc:
+            raise ValidationError({exc.field: [str(exc.message)]}, code=exc.code) from None
         except MissingLocation as exc:
             raise ValidationError({"location": [str(exc.message)]}, code="required") from None
         except OutsideServiceArea as exc:

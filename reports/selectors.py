@@ -1,0 +1,35 @@
+"""Reads shared by the front ends: the reports a staff account may see, with what their pages show."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Prefetch, Q
+from django.http import Http404
+
+from reports.models import Report, ReportEvent, ReportQuerySet
+
+
+def staff_reports(user) -> ReportQuerySet:
+    """The reports of the user's authorities, with category, places, photos and history loaded."""
+    return (
+        Report.objects.for_staff(user)
+        .select_related("category", "authority", "department", "duplicate_of")
+        .prefetch_related("photos", Prefetch("events", queryset=ReportEvent.objects.select_related("actor").order_by("id")))
+    )
+
+
+def get_staff_report(user, key: str) -> Report:
+    """By public id or by reference (HM-2026-000123); Http404 for reports of other authorities.
+
+    Both the staff API and the staff web app answer 404, so that another authority's reports do not even
+    show that they exist.
+    """
+    try:
+        lookup = Q(public_id=uuid.UUID(str(key)))
+    except ValueError:
+        lookup = Q(reference=str(key).upper())
+    report = staff_reports(user).filter(lookup).first()
+    if report is None:
+        raise Http404
+    return report

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import datetime, timedelta
 
+import pytest
+from django.utils import timezone
+
+from reports.deadlines import due_at
+from reports.models import Report
 from tests.personas import HAMELN_MARKET
 from tests.staff.conftest import Client, submit
 
@@ -73,12 +78,21 @@ def test_an_unknown_status_is_a_400_naming_the_field(hameln_report, worker):
 
 
 def test_a_lead_reopens_a_fixed_report_and_it_gets_a_new_due_date(hameln_report, lead):
-    fixed = transition(lead, hameln_report, "fixed").json()
+    transition(lead, hameln_report, "fixed")
+    # Submitted and reopened within seconds, both deadlines would end on the same day: make the old one long past.
+    long_past = timezone.now() - timedelta(days=60)
+    Report.objects.filter(public_id=hameln_report["id"]).update(due_at=long_past)
+    report = Report.objects.select_related("category", "authority").get(public_id=hameln_report["id"])
 
+    before = timezone.now()
     reopened = transition(lead, hameln_report, "reopened", message="Wieder aufgebrochen.").json()
+    after = timezone.now()
 
     assert reopened["status"] == "reopened" and reopened["closed_at"] is None
-    assert reopened["due_at"] > fixed["due_at"] or reopened["due_at"] >= fixed["due_at"]
+    # The fresh deadline counts the category's working days from the moment of reopening.
+    fresh = {due_at(moment, report.category.target_working_days, report.authority.ars) for moment in (before, after)}
+    assert None not in fresh
+    assert datetime.fromisoformat(reopened["due_at"]) in fresh
     assert "in_progress" in reopened["allowed_transitions"]
 
 

@@ -234,7 +234,7 @@ PUBLIC_URL = (env_str("PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 if not PUBLIC_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"PUBLIC_URL={PUBLIC_URL!r} must be an absolute http(s) URL such as https://melder.example.de.")
 
-# E-mails and webhooks go through the durable queue (notifications/queue.py).
+# E-mails and webhooks go through the durable queue (notifications/delivery/).
 NOTIFICATIONS = {
     # "Is the defect fixed?" mail this many days after a report went to fixed.
     "FOLLOW_UP_DAYS": env_int("NOTIFY_FOLLOW_UP_DAYS", 14, minimum=1, maximum=365),

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications.handlers import push_events
-        from notifications.queue import queue_deliveries
+        from notifications.delivery.planning import queue_deliveries
         from notifications.revocation import connect_receivers
         from reports.signals import events_committed, events_recorded
 

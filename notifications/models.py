@@ -1,7 +1,7 @@
 """Who is told what: e-mail addresses (double opt-in), subscriptions, webhooks and the delivery queue.
 
 A ``Delivery`` is one message to one recipient, written in the same transaction as the report event
-that causes it (notifications/queue.py) and sent by the worker (notifications/tasks.py).
+that causes it (notifications/delivery/planning.py) and sent by the worker (notifications/delivery/worker.py).
 """
 
 from __future__ import annotations

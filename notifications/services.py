@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.email import last_status_event, read_reopen_token
+from notifications.delivery.email import last_status_event, read_reopen_token
 from notifications.models import EmailAddress, hash_token
 from reports.models import Report
+from reports.services import report_transition
 from reports.workflow import Status
 
 
@@ -44,8 +45,6 @@ def reopen_target(token: str) -> Report | None:
 
 def report_reopen_by_reporter(*, token: str, message: str) -> Report | None:
     """Reopen through the workflow (actor None: the reporter via the mail link); None if the link does not apply."""
-    from reports.services import report_transition
-
     with transaction.atomic():
         report = reopen_target(token)
         if report is None:

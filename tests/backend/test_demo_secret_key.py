@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from django.core import signing
 
-from notifications.email import REOPEN_SALT
+from notifications.delivery.email import REOPEN_SALT
 from tests.conftest import manage
 from tests.live import server_database, uvicorn
 
 OLD_FIXED_KEY = "insecure-development-key-only-for-DEBUG"
 FIND_FIXED_REPORT = """
 import json
-from notifications.email import last_status_event
+from notifications.delivery.email import last_status_event
 from reports.models import Report
 for report in Report.objects.filter(status="fixed"):
     event = last_status_event(report)

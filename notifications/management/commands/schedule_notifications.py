@@ -4,7 +4,7 @@ the periodic sweep (which then does both every SWEEP_INTERVAL_SECONDS)."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from notifications import queue
+from notifications.delivery import planning, worker
 from notifications.tasks import schedule_sweep
 
 
@@ -12,8 +12,8 @@ class Command(BaseCommand):
     help = "Re-queue deliveries whose worker stopped, queue due digests, and make sure the periodic sweep is scheduled."
 
     def handle(self, *args, **options) -> None:
-        requeued = queue.sweep()
-        digests = queue.queue_digests()
+        requeued = worker.requeue_stale()
+        digests = planning.queue_digests()
         scheduled = schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
         self.stdout.write(
             f"{requeued} deliveries re-queued; {digests} digests queued; periodic sweep {'scheduled' if scheduled else 'already scheduled'}."

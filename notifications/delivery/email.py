@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from notifications.delivery.planning import overdue_for_lead
+from notifications.delivery.transports import DeliveryError, NotApplicable
 from notifications.models import Delivery, DeliveryKind
-from notifications.transports import DeliveryError, NotApplicable
 from reports.models import EventKind, Moderation, Report, ReportEvent
 from reports.workflow import Status, is_open
 
@@ -114,8 +115,6 @@ def follow_up_mail(delivery: Delivery) -> Mail:
 
 
 def digest_mail(delivery: Delivery) -> Mail:
-    from notifications.queue import overdue_for_lead
-
     reports = list(overdue_for_lead(delivery.recipient_user))
     if not reports:
         raise NotApplicable("nothing is overdue any more")

@@ -25,8 +25,8 @@ import urllib.request
 from django.conf import settings
 from django.utils import translation
 
+from notifications.delivery.transports import DeliveryError
 from notifications.models import Delivery
-from notifications.transports import DeliveryError
 from reports.models import Report, ReportEvent
 from reports.serializers import EventSerializer
 

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.core.validators import RegexValidator
+from django.db import connections
+from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +35,31 @@ class PublishingPolicy(models.TextChoices):
 
 ars_validator = RegexValidator(r"^\d{2,12}$", _("The ARS is a regional key of 2 to 12 digits."))
 ags_validator = RegexValidator(r"^\d{2,8}$", _("The AGS is a municipality key of 2 to 8 digits."))
+
+
+class AuthorityQuerySet(models.QuerySet):
+    def with_descendants(self) -> AuthorityQuerySet:
+        """These authorities and every authority below them, at any depth.
+
+        The one rule for "an authority includes its children": a Landkreis answers for its
+        Samtgemeinden and their Mitgliedsgemeinden. A recursive query (both backends have
+        ``WITH RECURSIVE``), run as a subquery where the result is used; ``UNION`` rather than
+        ``UNION ALL`` ends the recursion even if a misconfigured tree has a cycle.
+        """
+        roots, params = self.order_by().values("pk").query.get_compiler(using=self.db).as_sql()
+        quote = connections[self.db].ops.quote_name
+        table, pk, parent = (
+            quote(self.model._meta.db_table),
+            quote(self.model._meta.pk.column),
+            quote(self.model._meta.get_field("parent").column),
+        )
+        subtree = (
+            f"WITH RECURSIVE subtree (id) AS ("
+            f"SELECT {pk} FROM {table} WHERE {pk} IN ({roots}) "
+            f"UNION SELECT child.{pk} FROM {table} child JOIN subtree ON child.{parent} = subtree.id"
+            f") SELECT id FROM subtree"
+        )
+        return self.model._default_manager.using(self.db).filter(pk__in=RawSQL(subtree, params))
 
 
 class Authority(models.Model):
@@ -80,6 +107,8 @@ class Authority(models.Model):
     website = models.URLField(_("website"), blank=True)
     active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AuthorityQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("authority")

@@ -102,7 +102,7 @@ class Filters:
         if self.statuses:
             reports = reports.filter(status__in=self.statuses)
         if self.authorities:
-            reports = reports.filter(Q(authority__slug__in=self.authorities) | Q(authority__parent__slug__in=self.authorities))
+            reports = reports.filter(authority__in=Authority.objects.filter(slug__in=self.authorities).with_descendants())
         if self.area is not None and self.area.boundary is not None:
             reports = reports.filter(index_candidates(Report, "location", self.area.boundary)).filter(
                 location__within=self.area.boundary

@@ -64,15 +64,6 @@ def jurisdiction(params: QueryDict) -> Authority | None:
     return found
 
 
-def subtree_ids(authority: Authority) -> list[int]:
-    """The authority and all authorities below it (a Landkreis answers for its Gemeinden)."""
-    ids, level = [authority.pk], [authority.pk]
-    while level:
-        level = list(Authority.objects.filter(parent__in=level).exclude(pk__in=ids).values_list("pk", flat=True))
-        ids.extend(level)
-    return ids
-
-
 @dataclass(frozen=True)
 class Page:
     number: int

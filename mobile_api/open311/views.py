@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo.models import Category
+from geo.models import Authority, Category
 from mobile_api.models import Open311Client
 from mobile_api.open311 import errors, queries, representations
 from mobile_api.open311.errors import Open311Error
@@ -96,7 +96,7 @@ class ServiceRequests(Open311View):
         extensions = self.extensions()
         requests, page = queries.filter_requests(queries.visible_requests(extensions=extensions), params)
         if authority is not None:
-            requests = requests.filter(authority__in=queries.subtree_ids(authority))
+            requests = requests.filter(authority__in=Authority.objects.filter(pk=authority.pk).with_descendants())
         items = [representations.service_request(r, request, extensions=extensions) for r in page.slice(requests)]
         return Response(Document("service_requests", items))
 
@@ -114,7 +114,7 @@ class ServiceRequest(Open311View):
         authority = queries.jurisdiction(request.query_params)
         requests = queries.visible_requests(extensions=self.extensions())
         if authority is not None:
-            requests = requests.filter(authority__in=queries.subtree_ids(authority))
+            requests = requests.filter(authority__in=Authority.objects.filter(pk=authority.pk).with_descendants())
         report = requests.filter(reference=service_request_id).first()
         if report is None:
             raise Open311Error(404, _("service_request_id %(id)s was not found.") % {"id": service_request_id})

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
-from geo.models import Authority, PublishingPolicy
+from geo.models import Authority, AuthorityKind, Department, PublishingPolicy
 from reports.models import Moderation, Photo, Report
 from tests.public_data.helpers import MARKET, PYRMONT, STATION, close_as_fixed, internal_note, submit
 
@@ -161,3 +162,48 @@ async def test_under_asgi_the_export_is_sent_batch_by_batch(async_client, demo, 
     assert len(rows) == 3
     # The batches were read in Django's sync thread: its connection must not outlive the test database.
     await sync_to_async(connections.close_all)()
+
+
+def box(west: float, south: float, east: float, north: float) -> MultiPolygon:
+    return MultiPolygon(Polygon.from_bbox((west, south, east, north)), srid=4326)
+
+
+@pytest.fixture
+def samtgemeinde_tree(client, demo) -> dict[str, str]:
+    """A Landkreis → Samtgemeinde → Mitgliedsgemeinde tree away from the demo's Landkreis; the ids of a report
+    in the Mitgliedsgemeinde, one in the Samtgemeinde outside it, and one in Hameln."""
+    county = Authority.objects.create(
+        name="Musterkreis", slug="musterkreis", kind=AuthorityKind.COUNTY, boundary=box(10.5, 51.5, 10.9, 51.7)
+    )
+    association = Authority.objects.create(
+        name="Musterbach", designation="Samtgemeinde", slug="sg-musterbach", kind=AuthorityKind.MUNICIPAL_ASSOCIATION,
+        parent=county, boundary=box(10.6, 51.55, 10.8, 51.65),
+    )
+    member = Authority.objects.create(
+        name="Musterdorf", slug="musterdorf", kind=AuthorityKind.MUNICIPALITY, parent=association,
+        boundary=box(10.62, 51.57, 10.7, 51.63),
+    )
+    for authority in (county, association, member):
+        authority.default_department = Department.objects.create(
+            authority=authority, name=f"Bauhof {authority.name}", slug=f"bauhof-{authority.slug}"
+        )
+        authority.save(update_fields=["default_department"])
+    return {
+        "member": submit(client, (51.60, 10.66))["id"],
+        "association": submit(client, (51.60, 10.75))["id"],
+        "hameln": submit(client, MARKET)["id"],
+    }
+
+
+def test_an_authority_filter_includes_the_authorities_below_it_at_any_depth(client, samtgemeinde_tree):
+    def ids(authority: str) -> set[str]:
+        by_csv = {row["id"] for row in export_csv(client, authority=authority)[1]}
+        by_geojson = {f["properties"]["id"] for f in export_geojson(client, authority=authority)[1]["features"]}
+        assert by_csv == by_geojson
+        return by_csv
+
+    member, association = samtgemeinde_tree["member"], samtgemeinde_tree["association"]
+    assert ids("musterkreis") == {member, association}  # a Landkreis includes its Samtgemeinde's Gemeinden
+    assert ids("sg-musterbach") == {member, association}
+    assert ids("musterdorf") == {member}
+    assert ids("musterdorf,hameln") == {member, samtgemeinde_tree["hameln"]}

@@ -31,7 +31,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category
-from geo.routing import index_candidates
+from geo.spatial_sql import index_candidates
 from reports.models import Report
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status
 

@@ -33,7 +33,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import get_language
 
 from geo.models import Authority, Category
-from geo.routing import index_candidates
+from geo.spatial_sql import index_candidates
 from reports.filters import BBox, bbox_polygon
 from reports.mapcells import POINTS_FROM_ZOOM, cell_size
 from reports.models import MapCell, Moderation, Report, StatusLabel
@@ -88,7 +88,7 @@ class Filters:
 
     categories: tuple[str, ...] = ()  # category slugs
     statuses: frozenset[str] = frozenset()  # concrete statuses (see statuses_for)
-    authorities: tuple[str, ...] = ()  # responsible authority slugs; a Landkreis includes its Gemeinden
+    authorities: tuple[str, ...] = ()  # responsible authority slugs, each with those below it (a Landkreis: all its Gemeinden)
     area: Authority | None = None  # reports located within this authority's boundary (a Gemeinde)
     created_after: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive

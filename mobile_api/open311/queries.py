@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from geo.models import Authority, Category
-from geo.routing import envelope, index_candidates
+from geo.spatial_sql import envelope, index_candidates
 from mobile_api.open311.errors import Open311Error
 from reports import filters
 from reports.models import EventKind, Photo, Report, ReportEvent

@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 
 from notifications.groups import MAP_GROUP, department_group, report_group
 from reports.models import EventKind, Report, ReportEvent
-from reports.serializers import EventSerializer
+from reports.serializers import EventMessageSerializer, MapEventMessageSerializer, StaffEventMessageSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -38,53 +38,17 @@ MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED, EventKind.ROUTED})
 
 def event_payload(event: ReportEvent) -> dict:
     """The REST representation of the event (with its seq) and the report's current state."""
-    report = event.report
-    return {
-        **EventSerializer(event).data,
-        "report": {
-            "id": str(report.public_id),
-            "status": report.status,
-            "status_label": report.get_status_display(),
-            "support_count": report.support_count,
-        },
-    }
+    return dict(EventMessageSerializer(event).data)
 
 
 def map_payload(event: ReportEvent) -> dict:
     """For the public map: anonymised, nothing but what the map shows."""
-    report = event.report
-    return {
-        "seq": event.id,
-        "kind": event.kind,
-        "report": {
-            "id": str(report.public_id),
-            "category": report.category.slug,
-            "status": report.status,
-            "location": {"lat": report.location.y, "lon": report.location.x},
-        },
-    }
+    return dict(MapEventMessageSerializer(event).data)
 
 
 def staff_payload(event: ReportEvent) -> dict:
     """For the staff of a department: the event, public or not, and what a work list shows of the report."""
-    report = event.report
-    department = report.department
-    return {
-        **EventSerializer(event).data,
-        "public": event.is_public,
-        "report": {
-            "id": str(report.public_id),
-            "reference": report.reference,
-            "status": report.status,
-            "status_label": report.get_status_display(),
-            "category": {"slug": report.category.slug, "name": report.category.name},
-            "department": {"id": department.pk, "name": department.name} if department else None,
-            "authority": {
-                "id": report.authority_id, "name": str(report.authority), "ags": report.authority.ags or None,
-            },
-            "location": {"lat": report.location.y, "lon": report.location.x},
-        },
-    }
+    return dict(StaffEventMessageSerializer(event).data)
 
 
 def previous_department_id(event: ReportEvent) -> int | None:

@@ -226,3 +226,122 @@ class StaffReportDetailSerializer(StaffReportSerializer):
     @extend_schema_field(StaffEventSerializer(many=True))
     def get_events(self, report: Report) -> list:
         return StaffEventSerializer(self._events(report), many=True).data
+
+
+# --- Event messages: one representation of an event for REST, websockets and webhooks.
+# Each is the REST ``EventSerializer`` plus a summary of the report it is about, so an event and a report's
+# status read the same on every channel (the installation's ``StatusLabel``, never the built-in name). The
+# summaries differ only in how much of the report an audience may see; none carries the reporter.
+
+def _location(report: Report) -> dict:
+    return {"lat": report.location.y, "lon": report.location.x}
+
+
+class ReportSummarySerializer(serializers.ModelSerializer):
+    """The report as an event for its reporter's app carries it: which report, and its state now."""
+
+    id = serializers.UUIDField(source="public_id")
+    status_label = serializers.CharField()
+
+    class Meta:
+        model = Report
+        fields = ["id", "status", "status_label", "support_count"]
+
+
+class MapReportSummarySerializer(ReportSummarySerializer):
+    """For the public map: anonymised, nothing but what the map shows."""
+
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    location = serializers.SerializerMethodField()
+
+    class Meta(ReportSummarySerializer.Meta):
+        fields = ["id", "category", "status", "location"]
+
+    def get_location(self, report: Report) -> dict:
+        return _location(report)
+
+
+class StaffReportSummarySerializer(ReportSummarySerializer):
+    """For a department's staff: what a work list shows of the report."""
+
+    category = serializers.SerializerMethodField()
+    department = serializers.SerializerMethodField()
+    authority = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+
+    class Meta(ReportSummarySerializer.Meta):
+        fields = ["id", "reference", "status", "status_label", "category", "department", "authority", "location"]
+
+    def get_category(self, report: Report) -> dict:
+        return {"slug": report.category.slug, "name": report.category.name}
+
+    def get_department(self, report: Report) -> dict | None:
+        department = report.department
+        return {"id": department.pk, "name": department.name} if department else None
+
+    def get_authority(self, report: Report) -> dict:
+        return {"id": report.authority_id, "name": str(report.authority), "ags": report.authority.ags or None}
+
+    def get_location(self, report: Report) -> dict:
+        return _location(report)
+
+
+class FilingReportSummarySerializer(ReportSummarySerializer):
+    """For another system (a webhook's receiver): what it needs to file the report."""
+
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    authority = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    location = serializers.SerializerMethodField()
+    created_at = serializers.SerializerMethodField()
+
+    class Meta(ReportSummarySerializer.Meta):
+        fields = [
+            "id", "reference", "status", "status_label", "category", "authority", "department", "location",
+            "address", "description", "created_at",
+        ]
+
+    def get_location(self, report: Report) -> dict:
+        return _location(report)
+
+    def get_created_at(self, report: Report) -> str:
+        # As stored (UTC): receivers compare it across deliveries; the API's local rendering is for people.
+        return report.created_at.isoformat()
+
+
+class EventMessageSerializer(EventSerializer):
+    """An event as the report's websocket pushes it: the REST event and the report's current state."""
+
+    summary: type[ReportSummarySerializer] = ReportSummarySerializer
+    report = serializers.SerializerMethodField()
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "report"]
+
+    def get_report(self, event: ReportEvent) -> dict:
+        return dict(self.summary(event.report).data)
+
+
+class MapEventMessageSerializer(EventMessageSerializer):
+    """An event on the public map: which event of which report, anonymised."""
+
+    summary = MapReportSummarySerializer
+
+    class Meta(EventMessageSerializer.Meta):
+        fields = ["seq", "kind", "report"]
+
+
+class StaffEventMessageSerializer(EventMessageSerializer):
+    """An event for a department's staff socket, public or not (never the reporter's identity)."""
+
+    summary = StaffReportSummarySerializer
+    public = serializers.BooleanField(source="is_public")
+
+    class Meta(EventMessageSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "public", "report"]
+
+
+class WebhookEventMessageSerializer(EventMessageSerializer):
+    """A public event as a webhook posts it."""
+
+    summary = FilingReportSummarySerializer

@@ -1,8 +1,9 @@
 """Webhooks: each public event of a report, POSTed as JSON to the systems registered for its authority
 or department, signed so the receiver can trust it.
 
-Body: the event's REST representation (the same as the citizen API and the websockets send) and a
-summary of the report without any personal data. Headers:
+Body: the event as ``reports.serializers.WebhookEventMessageSerializer`` represents it: its REST
+representation (the same as the citizen API and the websockets send) and a summary of the report without
+any personal data, its status under the installation's label. Headers:
 
 - ``X-OpenMelder-Signature: sha256=<hex>``: HMAC-SHA256 of the raw body with the webhook's secret;
 - ``X-OpenMelder-Timestamp``: Unix time of sending (also in the body as ``sent_at``, so it is signed);
@@ -27,8 +28,8 @@ from django.utils import translation
 
 from notifications.delivery.transports import DeliveryError
 from notifications.models import Delivery
-from reports.models import Report, ReportEvent
-from reports.serializers import EventSerializer
+from reports.models import ReportEvent
+from reports.serializers import WebhookEventMessageSerializer
 
 SIGNATURE_HEADER = "X-OpenMelder-Signature"
 TIMESTAMP_HEADER = "X-OpenMelder-Timestamp"
@@ -40,26 +41,9 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def report_summary(report: Report) -> dict:
-    """What a receiving system needs to file the report, and nothing about the reporter."""
-    return {
-        "id": str(report.public_id),
-        "reference": report.reference,
-        "status": report.status,
-        "status_label": report.get_status_display(),
-        "category": report.category.slug,
-        "authority": report.authority.slug,
-        "department": report.department.slug if report.department else None,
-        "location": {"lat": report.location.y, "lon": report.location.x},
-        "address": report.address,
-        "description": report.description,
-        "created_at": report.created_at.isoformat(),
-    }
-
-
 def event_body(event: ReportEvent, *, sent_at: int) -> bytes:
     with translation.override(settings.LANGUAGE_CODE):
-        payload = {**EventSerializer(event).data, "report": report_summary(event.report), "sent_at": sent_at}
+        payload = {**WebhookEventMessageSerializer(event).data, "sent_at": sent_at}
     return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
 
 

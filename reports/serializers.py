@@ -1,7 +1,7 @@
 """Public representations of reports and their events.
 
-One shape for every channel: the citizen API, Open311 extensions and the websocket pushes use
-these, so a client sees the same report everywhere. Nothing here carries reporter identity,
+One shape for every channel: the citizen API, Open311 extensions, the websocket pushes and the
+webhooks use these, so a client sees the same report and event everywhere. Nothing here carries reporter identity,
 contact, device data or photo metadata.
 """
 

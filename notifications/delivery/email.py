@@ -60,11 +60,6 @@ def last_status_event(report: Report) -> ReportEvent | None:
     return report.events.filter(kind=EventKind.STATUS_CHANGED).order_by("-id").first()
 
 
-def status_label(report: Report) -> str:
-    # Installations may rename statuses (reports.StatusLabel); fall back to the built-in label.
-    return str(getattr(report, "status_label", "") or report.get_status_display())
-
-
 def mail_language(delivery: Delivery) -> str:
     if delivery.kind in (DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE):
         return settings.LANGUAGE_CODE  # for an authority, in the installation's language
@@ -94,7 +89,7 @@ def status_mail(delivery: Delivery) -> Mail:
     if not events:
         raise NotApplicable("the events are gone")
     return Mail(
-        subject=_("Your report %(reference)s: %(status)s") % {"reference": report.reference, "status": status_label(report)},
+        subject=_("Your report %(reference)s: %(status)s") % {"reference": report.reference, "status": report.status_label},
         template="status",
         context={"report": report, "events": events},
     )

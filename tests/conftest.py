@@ -12,6 +12,9 @@ from django.conf import settings
 
 REPO = Path(__file__).resolve().parent.parent
 BOUNDARIES = REPO / "data" / "boundaries"
+DEMO_PASSWORD = "Hameln-Demo-2026"
+DEMO_DEPARTMENT = "bauhof-hameln"  # a row of the demo, to tell cheaply whether it is loaded
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 pytest_plugins = ["tests.personas"]
 
@@ -31,6 +34,23 @@ def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) ->
         text=True,
         timeout=timeout,
     )
+
+
+# scripts/test.sh runs the suite on PostGIS and then on SpatiaLite; in the second run it sets this, and the tests
+# whose outcome cannot depend on the run's database backend (marked backend_independent) are left out there.
+ONCE_ENV = "TESTS_BACKEND_INDEPENDENT_RAN"
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    once = [item for item in items if item.get_closest_marker("backend_independent")]
+    for item in once:
+        # In-process database code is what differs between the backends: such a test must run on both.
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(item.fixturenames):
+            raise pytest.UsageError(f"{item.nodeid} is marked backend_independent but uses the test database")
+    if os.environ.get(ONCE_ENV) and once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if not item.get_closest_marker("backend_independent")]
 
 
 @pytest.fixture
@@ -70,7 +90,7 @@ def fresh_status_labels():
 def fast_password_hashing(settings):
     """PBKDF2 is slow by design (0.7 s per account here); in-process tests need no protection against
     password cracking. Servers started by tests keep the real hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -80,11 +100,51 @@ def no_geocoder(settings):
 
 
 @pytest.fixture
-def demo(db, monkeypatch):
-    """The demo configuration (Landkreis Hameln-Pyrmont), without sample reports."""
+def demo_database() -> None:
+    """Marks a test that needs the committed demo; pytest_fixture_setup below loads it before the test's
+    transaction begins."""
+
+
+@pytest.fixture
+def demo(demo_database, db, monkeypatch) -> None:
+    """The demo configuration (Landkreis Hameln-Pyrmont), without sample reports.
+
+    Loading it takes 0.2 s, and most tests need it: it is loaded once and committed, and each test's
+    transaction rolls back what the test changed. A transactional test flushes the database afterwards, so the
+    demo is loaded again when the next test needs it (see ``_prepare_database``)."""
+    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
+
+
+def _demo_is_loaded() -> bool:
+    from geo.models import Department
+
+    return Department.objects.filter(slug=DEMO_DEPARTMENT).exists()
+
+
+def _prepare_database(wants_demo: bool) -> None:
+    """Before a test's transaction: the committed demo for tests that ask for it, an empty database for the others
+    (as each test had it when the demo was loaded inside its own transaction)."""
     from io import StringIO
+    from unittest import mock
 
     from django.core.management import call_command
+    from django.test import override_settings
 
-    monkeypatch.setenv("DEMO_PASSWORD", "Hameln-Demo-2026")
-    call_command("load_demo", "--reports", "0", stdout=StringIO())
+    loaded = _demo_is_loaded()
+    if wants_demo and not loaded:
+        # The hasher fast_password_hashing sets: logging in as a demo account stays cheap.
+        with override_settings(PASSWORD_HASHERS=FAST_HASHERS), mock.patch.dict(os.environ, DEMO_PASSWORD=DEMO_PASSWORD):
+            call_command("load_demo", "--reports", "0", stdout=StringIO())
+    elif loaded and not wants_demo:
+        # What a transactional test does after itself (django.test.TransactionTestCase._fixture_teardown).
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    # pytest-django's _django_db_helper opens the test's transaction (or starts a transactional test); its
+    # dependencies (the test database, the blocker) are set up by now.
+    if fixturedef.argname == "_django_db_helper":
+        with request.getfixturevalue("django_db_blocker").unblock():
+            _prepare_database("demo_database" in request.fixturenames)
+    return (yield)

@@ -4,10 +4,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from backend import env
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.backend_independent
 
 COMPOSE = REPO / "compose.yaml"
 

@@ -1,4 +1,8 @@
+import pytest
+
 from tests.conftest import manage
+
+pytestmark = pytest.mark.backend_independent
 
 
 def test_models_and_migrations_agree(tmp_path):

@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import manage
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture
 def production_env(tmp_path) -> dict[str, str]:

@@ -1,25 +1,16 @@
 """route(category, point): the responsible authority and department, with a reason staff can read."""
 
-from io import StringIO
-
 import pytest
 from django.contrib.gis.geos import Point
-from django.core.management import call_command
 
 from geo.models import Category
 from geo.routing import OutsideServiceArea, route
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
 
 HAMELN_MARKET = Point(9.3576, 52.1039, srid=4326)
 AERZEN = Point(9.2640, 52.0446, srid=4326)
 WEST_OF_THE_COUNTY = Point(9.0, 52.2, srid=4326)
-
-
-@pytest.fixture(autouse=True)
-def demo(monkeypatch):
-    monkeypatch.setenv("DEMO_PASSWORD", "Hameln-Demo-2026")
-    call_command("load_demo", "--reports", "0", stdout=StringIO())
 
 
 def category(slug: str) -> Category:

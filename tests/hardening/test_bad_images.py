@@ -16,6 +16,8 @@ from tests.conftest import manage
 from tests.live import server_database, uvicorn_process
 from tests.reports.test_photo_pipeline import PHOTOS, encoded, heif_declaring, png_declaring
 
+pytestmark = pytest.mark.backend_independent
+
 MB = 1024 * 1024
 
 

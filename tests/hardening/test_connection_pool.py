@@ -21,6 +21,8 @@ import pytest
 from tests.conftest import manage
 from tests.live import OwnPostgres, uvicorn
 
+pytestmark = pytest.mark.backend_independent
+
 POOL_SIZE = 3
 BURST = 48
 

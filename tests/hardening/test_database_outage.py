@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import REPO, manage
 from tests.live import OwnPostgres, uvicorn
 
+pytestmark = pytest.mark.backend_independent
+
 def _request(url: str, data: dict | None = None) -> tuple[int, object, dict]:
     body = None
     headers = {"Accept-Language": "en"}

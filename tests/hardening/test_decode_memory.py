@@ -165,6 +165,7 @@ def server(tmp_path_factory):
             yield running
 
 
+@pytest.mark.backend_independent  # the server's image decoding, whichever database it runs on
 def test_bombs_and_big_photos_sent_together_keep_the_servers_peak_memory_within_the_decode_budget(server):
     base, process = server
     big = _noisy_webp(4608, 3456)

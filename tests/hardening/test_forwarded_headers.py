@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import REPO, manage
 from tests.live import server_database, uvicorn
 
+pytestmark = pytest.mark.backend_independent
+
 CATEGORIES = "/api/v1/categories/"
 FORGED = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"]
 

@@ -13,6 +13,8 @@ from tests.conftest import manage
 from tests.live import server_database, uvicorn
 from tests.reports.test_photo_pipeline import PHOTOS
 
+pytestmark = pytest.mark.backend_independent
+
 # A real JPEG with an HTML page and a script appended: a polyglot some browsers would render as HTML.
 POLYGLOT = (PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg").read_bytes() + b"<html><script>alert(document.cookie)</script></html>"
 

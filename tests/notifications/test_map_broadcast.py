@@ -26,7 +26,7 @@ from notifications.groups import MAP_GROUP
 from tests.live import uvicorn
 from tests.notifications.delivery import RedisServer
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.backend_independent]
 
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from reports.deadlines import add_working_days, due_at, land_of
+
+pytestmark = pytest.mark.backend_independent
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -20,6 +20,8 @@ from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from reports.photos import DRAFT_MIN_SIDE, MAX_SIDE, THUMBNAIL_SIDE, PhotoError, ProcessedPhoto, process_photo
 
+pytestmark = pytest.mark.backend_independent
+
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 MANIFEST = json.loads((PHOTOS / "MANIFEST.json").read_text())
 BY_FILE = {entry["file"]: entry for entry in MANIFEST}

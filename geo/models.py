@@ -59,7 +59,8 @@ class AuthorityQuerySet(models.QuerySet):
             f"UNION SELECT child.{pk} FROM {table} child JOIN subtree ON child.{parent} = subtree.id"
             f") SELECT id FROM subtree"
         )
-        return self.model._default_manager.using(self.db).filter(pk__in=RawSQL(subtree, params))
+        # A fresh queryset: the roots' filter is inside the subquery now.
+        return AuthorityQuerySet(self.model, using=self.db).filter(pk__in=RawSQL(subtree, params))
 
 
 class Authority(models.Model):

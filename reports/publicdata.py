@@ -88,7 +88,7 @@ class Filters:
 
     categories: tuple[str, ...] = ()  # category slugs
     statuses: frozenset[str] = frozenset()  # concrete statuses (see statuses_for)
-    authorities: tuple[str, ...] = ()  # responsible authority slugs, each with those below it (a Landkreis: all its Gemeinden)
+    authorities: tuple[str, ...] = ()  # responsible authority slugs, each with all authorities below it
     area: Authority | None = None  # reports located within this authority's boundary (a Gemeinde)
     created_after: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
@@ -102,7 +102,8 @@ class Filters:
         if self.statuses:
             reports = reports.filter(status__in=self.statuses)
         if self.authorities:
-            reports = reports.filter(authority__in=Authority.objects.filter(slug__in=self.authorities).with_descendants())
+            responsible = Authority.objects.filter(slug__in=self.authorities).with_descendants()
+            reports = reports.filter(authority__in=responsible)
         if self.area is not None and self.area.boundary is not None:
             reports = reports.filter(index_candidates(Report, "location", self.area.boundary)).filter(
                 location__within=self.area.boundary

@@ -32,7 +32,8 @@ def test_an_authority_includes_itself_and_everything_below_it(tree):
     assert slugs(Authority.objects.filter(slug="kreis").with_descendants()) == {
         "kreis", "samtgemeinde", "mitgliedsgemeinde", "stadt"
     }
-    assert slugs(Authority.objects.filter(slug="samtgemeinde").with_descendants()) == {"samtgemeinde", "mitgliedsgemeinde"}
+    association = Authority.objects.filter(slug="samtgemeinde").with_descendants()
+    assert slugs(association) == {"samtgemeinde", "mitgliedsgemeinde"}
     assert slugs(Authority.objects.filter(slug="mitgliedsgemeinde").with_descendants()) == {"mitgliedsgemeinde"}
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 GEO = Path(__file__).resolve().parents[2] / "geo"
 # Spellings that belong to one backend: PostGIS functions and operators, SpatiaLite's index and functions.
-BACKEND_SPECIFIC = ("ST_", "&&", "SpatialIndex", "BuildMbr", "Covers(", "Intersects(", "Distance(", "postgresql", "sqlite")
+BACKEND_SPECIFIC = (
+    "ST_", "&&", "SpatialIndex", "BuildMbr", "Covers(", "Intersects(", "Distance(", "postgresql", "sqlite"
+)
 
 
 def tree(module: str) -> ast.Module:

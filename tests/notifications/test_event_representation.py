@@ -30,7 +30,9 @@ def receiver():
 @database_sync_to_async
 def prepare(personas, receiver: Receiver) -> str:
     """The installation renames "in progress", and Hameln has a webhook; returns the Hameln worker's token."""
-    StatusLabel.objects.update_or_create(status="in_progress", defaults={"label_de": RENAMED, "label_en": "Being fixed"})
+    StatusLabel.objects.update_or_create(
+        status="in_progress", defaults={"label_de": RENAMED, "label_en": "Being fixed"},
+    )
     hameln_webhook(receiver.start())
     return Token.objects.create(user=personas.hameln_worker).key
 

@@ -26,11 +26,11 @@ urlpatterns = [
     path("api/v1/", include("mobile_api.v1.urls")),
     path("mail/", include("notifications.urls")),
     path("open311/v2/", include("mobile_api.open311.urls")),
-    path("api/staff/", include("reports.api_urls")),
-    path("staff/", include("reports.urls")),
+    path("api/staff/", include("mobile_api.staff.urls")),
+    path("staff/", include("reports.staff.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("reports.public_urls")),
+    path("", include("reports.site.urls")),
 ]
 
 # Always routed: whether and how Django delivers media (SERVE_MEDIA, MEDIA_ACCEL_REDIRECT) and who may see a

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from reports.models import Moderation, Report
-from reports.public_views import PAGE_SIZE
+from reports.site.views import PAGE_SIZE
 from reports.services import report_transition
 from reports.workflow import Status
 from tests.public_pages.conftest import BAD_PYRMONT, file_report

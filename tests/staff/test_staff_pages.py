@@ -203,7 +203,7 @@ def test_an_unusable_position_is_a_400_that_says_so(personas, worker):
 
 
 def test_the_list_is_paginated(personas, worker, monkeypatch):
-    monkeypatch.setattr("reports.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("reports.staff.views.PAGE_SIZE", 2)
     for _ in range(3):
         submit()
 

@@ -25,7 +25,7 @@ from geo.routing import OutsideServiceArea
 from reports import publicdata
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
 from reports.photos import MAX_BYTES, PhotoError, processed_photos
-from reports.public_forms import ReportFilterForm, WebReportForm
+from reports.site.forms import ReportFilterForm, WebReportForm
 from reports.services import IdempotencyConflict, MissingLocation, report_submit
 from reports.workflow import Status
 

@@ -25,7 +25,7 @@ from backend.throttling import ClientRateThrottle
 from geo.models import Authority, Department, Membership
 from reports import services
 from reports.filters import ListOptions, ReportFilter, order_reports
-from reports.forms import (
+from reports.staff.forms import (
     AnswerForm, NoteForm, PhotoForm, ReassignForm, StaffAuthenticationForm, TaskFilterForm, TransitionForm,
 )
 from reports.models import PhotoKind, Report, StatusLabel

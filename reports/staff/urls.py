@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports import views
+from reports.staff import views
 
 app_name = "staff"
 

@@ -1,0 +1,1 @@
+"""The public web pages (/, /meldungen/, /melden/, /statistik/): a front end over reports' domain."""

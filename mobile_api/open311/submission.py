@@ -23,10 +23,10 @@ from rest_framework import serializers
 from geo import geocoding
 from geo.models import Authority, Category, QuestionType
 from geo.routing import OutsideServiceArea
+from mobile_api.fields import Coordinate
 from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
 from mobile_api.open311.queries import parse_w3c_datetime
-from mobile_api.v1.serializers import Coordinate
 from reports.models import EventKind, Report, ReportEvent, Source
 from reports.photos import PhotoError, process_photo
 from reports.services import MissingLocation, publish_after_commit, report_submit

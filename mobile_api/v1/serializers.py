@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 
 from django.contrib.gis.geos import Point
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from geo.models import Category
+from mobile_api.fields import Coordinate
 from reports import filters
 
 MAX_PHOTOS = 5
@@ -24,16 +24,6 @@ def checked(parse, value):
         return parse(value)
     except filters.InvalidParameter as exc:
         raise serializers.ValidationError(exc.message, code=exc.code) from None
-
-
-class Coordinate(serializers.FloatField):
-    default_error_messages = {"not_finite": _("A finite number is required.")}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("not_finite")
-        return value
 
 
 class PointQuerySerializer(serializers.Serializer):

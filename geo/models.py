@@ -273,6 +273,12 @@ class Road(models.Model):
 
 
 class StaffRole(models.TextChoices):
+    """The one role enum: what a staff account may do for a department's authority (stored on Membership).
+
+    reports.workflow's table of who may set which status uses these roles, plus ``workflow.REPORTER``:
+    the reporter is an actor without an account, so no stored role.
+    """
+
     WORKER = "worker", _("Worker")
     LEAD = "lead", _("Lead")
     AUTHORITY_ADMIN = "authority_admin", _("Authority administrator")

@@ -27,6 +27,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from reports import permissions
 from reports.models import Moderation, Photo, Report
 
 # reports.models._photo_path and _thumbnail_path: photos/<report public id>/<random hex>[_thumb].jpg
@@ -68,7 +69,7 @@ def _is_staff_of(request: HttpRequest, report: Report) -> bool:
     user = request.user
     if not user.is_authenticated:
         user = _token_user(request)
-    return user is not None and Report.objects.for_staff(user).filter(pk=report.pk).exists()
+    return permissions.may_see(user, report)
 
 
 def _token_user(request: HttpRequest):

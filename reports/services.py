@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 from geopy.distance import geodesic
 
-from geo.models import Authority, AuthorityKind, Category, Department, Membership, PublishingPolicy
+from geo.models import Authority, AuthorityKind, Category, Department, PublishingPolicy, StaffRole
 from geo.routing import Decision, envelope, index_candidates, route
 from reports.models import (
     EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, ResponseTemplate, Source, Support,
@@ -32,7 +32,8 @@ from reports.models import (
 from reports.deadlines import due_at
 from reports.photos import ProcessedPhoto
 from reports.signals import events_committed, events_recorded
-from reports.workflow import Need, Role, Status, check_transition, is_open, may_move_to_another_authority
+from reports.permissions import actor_role
+from reports.workflow import REPORTER, Need, Status, check_transition, is_open, may_move_to_another_authority
 
 logger = logging.getLogger(__name__)
 
@@ -298,9 +299,6 @@ def reports_nearby(*, category: Category, point: Point, radius_m: int):
 # Each use case locks the report row, checks who may do what, changes the report and appends
 # its events in one transaction; listeners hear of the events through publish_after_commit.
 
-_ROLE_RANK = {Role.WORKER: 1, Role.LEAD: 2, Role.AUTHORITY_ADMIN: 3}
-
-
 class NotPermitted(Exception):
     """The actor may not do this to this report (the API answers 404 for reports it cannot see)."""
 
@@ -313,23 +311,13 @@ class InvalidChange(Exception):
         self.field, self.message, self.code = field, message, code
 
 
-def actor_role(user, report: Report) -> str | None:
-    """The user's strongest role for the report's authority; None when they do not work for it."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.is_superuser:
-        return Role.AUTHORITY_ADMIN
-    roles = Membership.objects.filter(user=user, department__authority_id=report.authority_id).values_list("role", flat=True)
-    return max(roles, key=_ROLE_RANK.__getitem__, default=None)
-
-
 def _locked(report: Report, actor) -> tuple[Report, str]:
-    """The report, re-read under a row lock, and the actor's role (Role.REPORTER for actor None)."""
+    """The report, re-read under a row lock, and the actor's role (REPORTER for actor None)."""
     # of=self: PostgreSQL cannot lock the nullable side of the outer join to department.
     current = (
         Report.objects.select_for_update(of=("self",)).select_related("category", "authority", "department").get(pk=report.pk)
     )
-    role = Role.REPORTER if actor is None else actor_role(actor, current)
+    role = REPORTER if actor is None else actor_role(actor, current)
     if role is None:
         raise NotPermitted()
     return current, role
@@ -421,7 +409,7 @@ def report_moderate(*, report: Report, actor, moderation: str, note: str = "") -
         raise InvalidChange("moderation", _("Unknown moderation state."))
     with transaction.atomic():
         report, role = _locked(report, actor)
-        if role not in (Role.LEAD, Role.AUTHORITY_ADMIN):
+        if role not in (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN):
             raise InvalidChange("moderation", _("Only leads may release or hide reports."), "not_permitted")
         if report.moderation == moderation:
             raise InvalidChange("moderation", _("The report is already in this state."))
@@ -617,19 +605,6 @@ def _response_templates(report: Report, status: str | None, language: str) -> li
         result.append({"id": template.pk, "title": template.title, "status": template.status or None,
                        "text": text.format_map(values)})
     return result
-
-
-def staff_roles(user) -> dict[int, str]:
-    """The user's strongest role per authority id (superusers: authority admin everywhere)."""
-    if not user.is_authenticated or not user.is_active:
-        return {}
-    if user.is_superuser:
-        return dict.fromkeys(Authority.objects.values_list("pk", flat=True), Role.AUTHORITY_ADMIN)
-    roles: dict[int, str] = {}
-    for authority_id, role in Membership.objects.filter(user=user).values_list("department__authority_id", "role"):
-        if _ROLE_RANK[role] > _ROLE_RANK.get(roles.get(authority_id), 0):
-            roles[authority_id] = role
-    return roles
 
 
 def report_set_address(*, report: Report, address: str) -> bool:

@@ -14,6 +14,8 @@ from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from geo.models import StaffRole
+
 
 class Status(models.TextChoices):
     NEW = "new", _("New")
@@ -61,17 +63,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class Role(models.TextChoices):
-    """Who acts. Staff roles match geo.StaffRole; the reporter acts through a signed link."""
+# Who acts on a report: a staff member in one of the stored roles (geo.StaffRole, per department), or the
+# reporter, who holds no account and no stored role and acts only through the signed link of their report.
+REPORTER = "reporter"
 
-    WORKER = "worker", _("Worker")
-    LEAD = "lead", _("Lead")
-    AUTHORITY_ADMIN = "authority_admin", _("Authority administrator")
-    REPORTER = "reporter", _("Reporter")
-
-
-_STAFF = frozenset({Role.WORKER, Role.LEAD, Role.AUTHORITY_ADMIN})
-_LEADS = frozenset({Role.LEAD, Role.AUTHORITY_ADMIN})
+_STAFF = frozenset(StaffRole)
+_LEADS = frozenset({StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN})
 
 # Who may move a report into a status. Workers do the field work; turning a report down,
 # handing it to another body or reopening a closed one is for leads. A reporter may only say
@@ -83,7 +80,7 @@ ROLES_FOR_TARGET: dict[str, frozenset[str]] = {
     Status.DUPLICATE: _STAFF,
     Status.REJECTED: _LEADS,
     Status.FORWARDED: _LEADS,
-    Status.REOPENED: _LEADS | {Role.REPORTER},
+    Status.REOPENED: _LEADS | {REPORTER},
 }
 REPORTER_REOPENS_FROM = frozenset({Status.FIXED})
 
@@ -147,7 +144,7 @@ def can_transition(from_status: str, to_status: str) -> bool:
 def _role_may(role: str, from_status: str, to_status: str) -> bool:
     if role not in ROLES_FOR_TARGET.get(to_status, frozenset()):
         return False
-    return role != Role.REPORTER or from_status in REPORTER_REOPENS_FROM
+    return role != REPORTER or from_status in REPORTER_REOPENS_FROM
 
 
 def check_transition(from_status: str, to_status: str, role: str, *, given: set[Need]) -> None:

@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from geo.models import Authority, Category, Department
 from geo.routing import OutsideServiceArea
-from reports import filters, services
+from reports import filters, permissions, services
 from reports.models import Moderation, Report
 from reports.photos import PhotoError, processed_photos
 from reports.selectors import get_staff_report, staff_reports
@@ -45,7 +45,7 @@ class IsStaff(BasePermission):
     message = gettext_lazy("This is for staff accounts only.")
 
     def has_permission(self, request, view) -> bool:
-        roles = services.staff_roles(request.user)
+        roles = permissions.staff_roles(request.user)
         request.staff_roles = roles
         return bool(roles) or request.user.is_superuser
 
@@ -73,7 +73,7 @@ class TokenLogin(APIView):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        if not services.staff_roles(user):
+        if not permissions.staff_roles(user):
             raise ValidationError({"username": [_("This is for staff accounts only.")]}, code="not_staff")
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

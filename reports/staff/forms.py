@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
+from reports.permissions import is_staff
 from reports.selectors import get_staff_report
 from reports.workflow import Status
 
@@ -27,10 +28,8 @@ class StaffAuthenticationForm(AuthenticationForm):
     }
 
     def confirm_login_allowed(self, user) -> None:
-        from reports.services import staff_roles
-
         super().confirm_login_allowed(user)
-        if not user.is_superuser and not staff_roles(user):
+        if not is_staff(user):
             raise ValidationError(self.error_messages["not_staff"], code="not_staff")
 
 

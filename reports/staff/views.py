@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backend.throttling import ClientRateThrottle
 from geo.models import Authority, Department, Membership
-from reports import services
+from reports import permissions, services
 from reports.filters import ListOptions, ReportFilter, order_reports
 from reports.staff.forms import (
     AnswerForm, NoteForm, PhotoForm, ReassignForm, StaffAuthenticationForm, TaskFilterForm, TransitionForm,
@@ -44,7 +44,7 @@ def staff_required(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("staff:login"))
-        roles = services.staff_roles(request.user)
+        roles = permissions.staff_roles(request.user)
         if not roles and not request.user.is_superuser:
             return render(request, "staff/not_staff.html", status=403)
         request.staff_roles = roles
@@ -155,7 +155,7 @@ def _templates(report: Report, status: str) -> list[dict]:
 
 def _detail_context(request: HttpRequest, report: Report, bound: dict | None = None) -> dict:
     bound = bound or {}
-    role = services.actor_role(request.user, report)
+    role = permissions.actor_role(request.user, report)
     transitions = allowed_transitions(report.status, role) if role else []
     transition_form = bound.get("transition")
     target = transition_form["to"].value() if transition_form is not None else request.GET.get("to")
@@ -218,7 +218,7 @@ def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Rep
             form.add_error("photos", str(error.message))
         else:
             messages.success(request, done)
-            if not Report.objects.for_staff(request.user).filter(pk=report.pk).exists():
+            if not permissions.may_see(request.user, report):
                 return redirect("staff:tasks")  # forwarded out of the user's reach
             return redirect("staff:report", key=report.reference)
     return render(request, DETAIL_TEMPLATE, _detail_context(request, report, {name: form}), status=status)

@@ -1,0 +1,48 @@
+"""Who may see and act on which report: the one place every front end asks.
+
+Staff see the reports of every authority one of their departments belongs to; superusers see all and
+act as authority administrators. The staff API, the staff web app and the media access check call
+these functions; what a role may then do to a report's status is the workflow's table
+(``reports.workflow``), applied by the services.
+"""
+
+from __future__ import annotations
+
+from geo.models import Authority, Membership, StaffRole
+from reports.models import Report
+
+# A user with several departments of one authority acts in the strongest of their roles there.
+_ROLE_RANK = {StaffRole.WORKER: 1, StaffRole.LEAD: 2, StaffRole.AUTHORITY_ADMIN: 3}
+
+
+def staff_roles(user) -> dict[int, str]:
+    """The user's strongest role per authority id (superusers: authority admin everywhere)."""
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    if user.is_superuser:
+        return dict.fromkeys(Authority.objects.values_list("pk", flat=True), StaffRole.AUTHORITY_ADMIN)
+    roles: dict[int, str] = {}
+    for authority_id, role in Membership.objects.filter(user=user).values_list("department__authority_id", "role"):
+        if _ROLE_RANK[role] > _ROLE_RANK.get(roles.get(authority_id), 0):
+            roles[authority_id] = role
+    return roles
+
+
+def is_staff(user) -> bool:
+    """Whether the user may use the staff front ends at all: works for a department, or is a superuser."""
+    return user.is_superuser or bool(staff_roles(user))
+
+
+def actor_role(user, report: Report) -> str | None:
+    """The user's strongest role for the report's authority; None when they do not work for it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return StaffRole.AUTHORITY_ADMIN
+    roles = Membership.objects.filter(user=user, department__authority_id=report.authority_id).values_list("role", flat=True)
+    return max(roles, key=_ROLE_RANK.__getitem__, default=None)
+
+
+def may_see(user, report: Report) -> bool:
+    """Whether the staff account sees this report (its internal notes, hidden photos) at all."""
+    return user is not None and Report.objects.for_staff(user).filter(pk=report.pk).exists()

@@ -264,7 +264,8 @@ class ListOptions(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         if not self.errors and data.get("ordering") == "distance" and data.get("near") is None:
-            self.add_error("ordering", forms.ValidationError(_("Sorting by distance needs near=lat,lon."), code="invalid"))
+            message = _("Sorting by distance needs near=lat,lon.")
+            self.add_error("ordering", forms.ValidationError(message, code="invalid"))
         return {key: value for key, value in data.items() if value is not None}
 
 

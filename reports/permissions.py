@@ -39,7 +39,9 @@ def actor_role(user, report: Report) -> str | None:
         return None
     if user.is_superuser:
         return StaffRole.AUTHORITY_ADMIN
-    roles = Membership.objects.filter(user=user, department__authority_id=report.authority_id).values_list("role", flat=True)
+    roles = Membership.objects.filter(user=user, department__authority_id=report.authority_id).values_list(
+        "role", flat=True
+    )
     return max(roles, key=_ROLE_RANK.__getitem__, default=None)
 
 

@@ -12,10 +12,11 @@ from reports.models import Report, ReportEvent, ReportQuerySet
 
 def staff_reports(user) -> ReportQuerySet:
     """The reports of the user's authorities, with category, places, photos and history loaded."""
+    events = ReportEvent.objects.select_related("actor").order_by("id")
     return (
         Report.objects.for_staff(user)
         .select_related("category", "authority", "department", "duplicate_of")
-        .prefetch_related("photos", Prefetch("events", queryset=ReportEvent.objects.select_related("actor").order_by("id")))
+        .prefetch_related("photos", Prefetch("events", queryset=events))
     )
 
 

@@ -4,6 +4,10 @@ what differs between PostGIS and SpatiaLite in geo.spatial_sql only."""
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.backend_independent
+
 GEO = Path(__file__).resolve().parents[2] / "geo"
 # Spellings that belong to one backend: PostGIS functions and operators, SpatiaLite's index and functions.
 BACKEND_SPECIFIC = (

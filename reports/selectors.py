@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from geo.models import Authority
 from reports.models import Report, ReportEvent, ReportQuerySet
 
 
@@ -34,3 +35,12 @@ def get_staff_report(user, key: str) -> Report:
     if report is None:
         raise Http404
     return report
+
+
+def forward_targets() -> QuerySet[Authority]:
+    """Authorities a report can be forwarded to: in the platform (with a department) or by e-mail."""
+    return (
+        Authority.objects.filter(active=True)
+        .filter(Q(default_department__isnull=False) | ~Q(email=""))
+        .order_by("name")
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.gis.geos import Point
-from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +31,7 @@ from geo.routing import OutsideServiceArea
 from reports import filters, permissions, services
 from reports.models import Moderation, Report
 from reports.photos import PhotoError, processed_photos
-from reports.selectors import get_staff_report, staff_reports
+from reports.selectors import forward_targets, get_staff_report, staff_reports
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
 from reports.workflow import Status, TransitionError
 
@@ -449,9 +448,7 @@ class Departments(StaffView):
             Department.objects.select_related("authority").filter(authority_id__in=list(roles))
             .order_by("authority__name", "name")
         )
-        authorities = Authority.objects.filter(active=True).filter(
-            Q(default_department__isnull=False) | ~Q(email="")
-        ).order_by("name")
+        authorities = forward_targets()
         return Response({
             "departments": [{"id": d.pk, "slug": d.slug, "name": d.name, "authority": str(d.authority)} for d in departments],
             "authorities": [{"slug": a.slug, "name": str(a), "kind": a.kind} for a in authorities],

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.throttling import ClientRateThrottle
-from geo.models import Authority, Department, Membership
+from geo.models import Department, Membership
 from reports import permissions, services
 from reports.filters import ListOptions, ReportFilter, order_reports
 from reports.staff.forms import (
@@ -30,7 +29,7 @@ from reports.staff.forms import (
 )
 from reports.models import PhotoKind, Report, StatusLabel
 from reports.photos import PhotoError, processed_photos
-from reports.selectors import get_staff_report
+from reports.selectors import forward_targets, get_staff_report
 from reports.workflow import Status, TransitionError, allowed_transitions, is_open
 
 PAGE_SIZE = 20
@@ -131,13 +130,7 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _forward_targets(report: Report):
-    """Authorities a report can be forwarded to: in the platform (with a department) or by e-mail."""
-    return (
-        Authority.objects.filter(active=True)
-        .filter(Q(default_department__isnull=False) | ~Q(email=""))
-        .exclude(pk=report.authority_id)
-        .order_by("name")
-    )
+    return forward_targets().exclude(pk=report.authority_id)
 
 
 def _sibling_departments(report: Report):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.backend_independent  # reads source files only
+
 ROOT = Path(__file__).resolve().parent.parent
 
 FRONT_ENDS = ("reports.site", "reports.staff", "mobile_api.v1", "mobile_api.staff", "mobile_api.open311")

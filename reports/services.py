@@ -24,7 +24,8 @@ from django.utils.translation import override
 from geopy.distance import geodesic
 
 from geo.models import Authority, AuthorityKind, Category, Department, PublishingPolicy, StaffRole
-from geo.routing import Decision, envelope, index_candidates, route
+from geo.routing import Decision, route
+from geo.spatial_sql import envelope, index_candidates
 from reports.models import (
     EventKind, Moderation, Photo, PhotoKind, ReferenceCounter, Report, ReportEvent, ResponseTemplate, Source, Support,
     hash_secret,

@@ -11,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,7 +21,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from tests.conftest import REPO, is_postgis
+from tests.conftest import REPO, is_postgis, manage
 
 # Headless Chromium as root, without reaching out to the network (../shared/STACK.md).
 CHROMIUM = "/usr/bin/chromium"
@@ -145,3 +147,46 @@ class OwnPostgres:
     def remove(self) -> None:
         """Stop whichever postmaster runs in the data directory now (a restarted one has a new PID)."""
         _servers(f'PG_PID=$(head -n1 "{self.pg_dir}/data/postmaster.pid" 2>/dev/null || true); stop_postgres')
+
+
+@contextmanager
+def demo_server(directory, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A uvicorn with a database of its own, migrated and with the demo (no sample reports); yields its base URL
+    and process. ``env`` adds to DEBUG, DATA_DIR and DATABASE_URL."""
+    with server_database(directory) as database:
+        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database, **env}
+        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
+            result = manage(*command, env=env, timeout=300)
+            assert result.returncode == 0, result.stderr
+        with uvicorn_process(env) as running:
+            yield running
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process (VmHWM), in MB."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def post_photo_report(base: str, photos: list[bytes], *, timeout: float = 30) -> tuple[int, float]:
+    """A pothole report at the Pferdemarkt with these files as photos, sent as a phone app sends it (multipart);
+    the answer's status and the seconds it took."""
+    boundary = uuid.uuid4().hex
+    fields = {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576"}
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    for number, content in enumerate(photos):
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="p{number}.jpg"\r\n'
+                     f"Content-Type: image/jpeg\r\n\r\n".encode() + content + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{base}/api/v1/reports/", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    return status, time.monotonic() - started

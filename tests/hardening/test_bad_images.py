@@ -3,17 +3,11 @@ memory stays bounded (its peak resident size, read from /proc, hardly moves)."""
 
 from __future__ import annotations
 
-import io
-import time
-import urllib.error
-import urllib.request
-import uuid
 
 import pytest
 from PIL import Image
 
-from tests.conftest import manage
-from tests.live import server_database, uvicorn_process
+from tests.live import demo_server, peak_rss_mb, post_photo_report
 from tests.reports.test_photo_pipeline import PHOTOS, encoded, heif_declaring, png_declaring
 
 pytestmark = pytest.mark.backend_independent
@@ -39,55 +33,25 @@ BAD = {
 }
 
 
-def _multipart(content: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    fields = {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576"}
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="schlagloch.jpg"\r\n'
-                 f"Content-Type: image/jpeg\r\n\r\n".encode() + content + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("bad-images")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database, "API_RATE_SUBMIT": "1000/hour",
-               "DEMO_PASSWORD": "Bad-Images-2026"}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
-        with uvicorn_process(env) as running:
-            yield running
+    with demo_server(tmp_path_factory.mktemp("bad-images"), API_RATE_SUBMIT="1000/hour",
+                     DEMO_PASSWORD="Bad-Images-2026") as running:
+        yield running
 
 
 def _post(base: str, content: bytes) -> tuple[int, float]:
-    body, content_type = _multipart(content)
-    request = urllib.request.Request(f"{base}/api/v1/reports/", data=body, headers={"Content-Type": content_type})
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    return status, time.monotonic() - started
+    return post_photo_report(base, [content])
 
 
 def test_every_bad_image_is_a_4xx_within_a_second_and_memory_stays_bounded(server):
     base, process = server
     good_status, _ = _post(base, (PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg").read_bytes())  # warm up
-    before = _peak_rss_mb(process.pid)
+    before = peak_rss_mb(process.pid)
 
     answers = {name: _post(base, make()) for name, make in BAD.items()}
 
-    after = _peak_rss_mb(process.pid)
+    after = peak_rss_mb(process.pid)
     assert good_status == 201
     assert {name: status for name, (status, _) in answers.items() if not 400 <= status < 500} == {}
     assert {name: round(seconds, 2) for name, (_, seconds) in answers.items() if seconds >= 1.0} == {}

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import io
 import time
-import urllib.error
-import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,8 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from reports.models import Report
-from tests.conftest import manage
-from tests.live import server_database, uvicorn_process
+from tests.live import demo_server, peak_rss_mb, post_photo_report
 from tests.open311.conftest import api_key, errors_of, post  # noqa: F401 (api_key is a fixture)
 from tests.personas import HAMELN_MARKET
 from tests.public_pages.conftest import SecureClient
@@ -123,46 +119,15 @@ def test_real_phone_photos_are_still_accepted(client, demo, name):
 # --- a live server's peak memory ---------------------------------------------------------------------
 
 
-def _multipart(photos: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in _fields().items()]
-    for number, content in enumerate(photos):
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="p{number}.webp"\r\n'
-                     f"Content-Type: image/webp\r\n\r\n".encode() + content + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
 def _post(base: str, photos: list[bytes]) -> tuple[int, float]:
-    body, content_type = _multipart(photos)
-    request = urllib.request.Request(f"{base}/api/v1/reports/", data=body, headers={"Content-Type": content_type})
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    return status, time.monotonic() - started
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
+    return post_photo_report(base, photos, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("decode-memory")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-               "API_RATE_SUBMIT": "1000/hour", "DEMO_PASSWORD": "Decode-Memory-2026"}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
-        with uvicorn_process(env) as running:
-            yield running
+    with demo_server(tmp_path_factory.mktemp("decode-memory"), API_RATE_SUBMIT="1000/hour",
+                     DEMO_PASSWORD="Decode-Memory-2026") as running:
+        yield running
 
 
 @pytest.mark.backend_independent  # the server's image decoding, whichever database it runs on
@@ -170,7 +135,7 @@ def test_bombs_and_big_photos_sent_together_keep_the_servers_peak_memory_within_
     base, process = server
     big = _noisy_webp(4608, 3456)
     warm_up, _ = _post(base, [(PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg").read_bytes()])
-    before = _peak_rss_mb(process.pid)
+    before = peak_rss_mb(process.pid)
 
     # Four citizens with five bombs each (3 GB of pixels before the fix), four with a big WebP each
     # (about 290 MB each to decode: they must take turns).
@@ -178,7 +143,7 @@ def test_bombs_and_big_photos_sent_together_keep_the_servers_peak_memory_within_
     with ThreadPoolExecutor(len(uploads)) as pool:
         answers = list(pool.map(lambda photos: _post(base, photos), uploads))
 
-    growth = _peak_rss_mb(process.pid) - before
+    growth = peak_rss_mb(process.pid) - before
     assert warm_up == 201
     assert [status for status, _ in answers] == [400] * 4 + [201] * 4
     assert max(seconds for _, seconds in answers[:4]) < 5  # bombs never wait for a decode slot

@@ -32,6 +32,7 @@ from django.test import Client  # noqa: E402
 from bench.results import record  # noqa: E402
 from geo.models import Authority, AuthorityKind, Category  # noqa: E402
 from reports import mapcells, publicdata  # noqa: E402
+import reports.publicdata.map  # noqa: E402,F401
 
 # Niedersachsen, roughly: where the generated reports lie.
 EXTENT = (6.65, 51.30, 11.60, 53.90)
@@ -169,11 +170,11 @@ GROUP BY ST_X(ST_SnapToGrid(r.location, %s)), ST_Y(ST_SnapToGrid(r.location, %s)
 
 
 def raw_params(zoom: int, bbox) -> tuple[str, list]:
-    if zoom >= publicdata.POINTS_FROM_ZOOM:
+    if zoom >= mapcells.POINTS_FROM_ZOOM:
         return RAW_POINTS, [*bbox, publicdata.MAX_POINTS]
-    size = publicdata.cell_size(zoom)
-    lon_from, lon_to = publicdata._cell_range(bbox[0], bbox[2], size)
-    lat_from, lat_to = publicdata._cell_range(bbox[1], bbox[3], size)
+    size = mapcells.cell_size(zoom)
+    lon_from, lon_to = publicdata.map._cell_range(bbox[0], bbox[2], size)
+    lat_from, lat_to = publicdata.map._cell_range(bbox[1], bbox[3], size)
     margin = size / 4
     return RAW_CLUSTERS, [zoom, [k * size for k in range(lon_from, lon_to + 1)],
                           lat_from * size - margin, lat_to * size + margin]
@@ -221,7 +222,7 @@ def explain(sql: str, params: list) -> str:
 def naive(cursor, zoom: int, boxes, n: int) -> list[float]:
     times = []
     for bbox in boxes[:n]:
-        size = publicdata.cell_size(zoom)
+        size = mapcells.cell_size(zoom)
         start = time.perf_counter_ns()
         cursor.execute(NAIVE_CLUSTERS, [*bbox, size, size])
         cursor.fetchall()
@@ -263,7 +264,7 @@ def main() -> None:
             raw_times, raw_sizes = timed(lambda z, b: raw(cursor, z, b), boxes, zoom)
             if sizes != raw_sizes:
                 print(f"  zoom {zoom}: endpoint and raw SQL disagree on {sum(a != b for a, b in zip(sizes, raw_sizes))} viewports")
-            kind = "clusters" if zoom < publicdata.POINTS_FROM_ZOOM else "points"
+            kind = "clusters" if zoom < mapcells.POINTS_FROM_ZOOM else "points"
             api95, raw95 = percentile(api_times, 95), percentile(raw_times, 95)
             print(f"{zoom:>4}  {kind:<8} {statistics.median(sizes):>17.0f}  {percentile(api_times, 50):>9.1f} ms "
                   f"{api95:>5.1f} ms  {percentile(raw_times, 50):>8.1f} ms {raw95:>5.1f} ms  {api95 / raw95:>8.2f}×")
@@ -275,7 +276,7 @@ def main() -> None:
     print("\nTargets (for reference): endpoint p95 ≤ 50 ms, ≤ 1.5× raw SQL.")
     with connection.cursor() as cursor:
         for zoom in ZOOMS:
-            if zoom < publicdata.POINTS_FROM_ZOOM:
+            if zoom < mapcells.POINTS_FROM_ZOOM:
                 times = naive(cursor, zoom, viewports(zoom, 10, args.seed), 10)
                 print(f"Without pre-counted cells (counting the reports per request), zoom {zoom}, 10 viewports: "
                       f"p50 {percentile(times, 50):.0f} ms, max {max(times):.0f} ms")

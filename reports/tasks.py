@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django_tasks import task
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task
 
 from geo import geocoding
 from reports.models import EventKind, Report, ReportEvent
-from reports.services import report_set_address
+from reports.services import anonymise_expired, report_set_address
 
 # Events after which a report's location has no address yet.
 _NEEDS_ADDRESS = {EventKind.CREATED, EventKind.LOCATION_CHANGED}
@@ -39,3 +42,21 @@ def geocode_report(report_id: int) -> str:
         return "moved"
     report_set_address(report=report, address=address)
     return "resolved"
+
+
+@task()
+def anonymise_daily() -> int:
+    """Runs once a day in the worker and schedules its next run."""
+    count = anonymise_expired()
+    schedule_daily()
+    return count
+
+
+def schedule_daily(delay: timedelta = timedelta(days=1)) -> bool:
+    """Keep exactly one daily run waiting."""
+    from django_tasks_db.models import DBTaskResult
+
+    if DBTaskResult.objects.filter(task_path=anonymise_daily.module_path, status=TaskResultStatus.READY).exists():
+        return False
+    anonymise_daily.using(run_after=timezone.now() + delay).enqueue()
+    return True

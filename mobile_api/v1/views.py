@@ -23,7 +23,7 @@ from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerialize
 from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
 from reports.photos import MAX_BYTES, PhotoError, processed_photos
-from reports.retention import personal_data, report_anonymise
+from reports.services import personal_data, report_anonymise
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
     IdempotencyConflict, MissingLocation, earlier_submission, report_submit, report_support, reports_nearby,

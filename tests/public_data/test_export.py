@@ -113,9 +113,10 @@ def test_exports_filter_by_category_status_authority_area_and_period(client, rep
 
 
 def test_large_exports_are_streamed_in_batches(client, reports, monkeypatch):
+    import reports.publicdata.export
     from reports import publicdata
 
-    monkeypatch.setattr(publicdata, "EXPORT_BATCH", 1)
+    monkeypatch.setattr(publicdata.export, "EXPORT_BATCH", 1)
     assert [len(batch) for batch in publicdata.export_batches(publicdata.Filters())] == [1, 1, 1]
     response = client.get("/api/v1/export.geojson", secure=True)
     assert response.streaming
@@ -149,11 +150,12 @@ async def test_under_asgi_the_export_is_sent_batch_by_batch(async_client, demo, 
     from django.db import connections
     from django.test import Client
 
+    import reports.publicdata.export
     from reports import publicdata
 
     for place in (MARKET, STATION, PYRMONT):
         await sync_to_async(submit)(Client(), place)
-    monkeypatch.setattr(publicdata, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(publicdata.export, "EXPORT_BATCH", 2)
     response = await async_client.get("/api/v1/export.csv", secure=True)
     assert response.status_code == 200 and response.is_async
     chunks = [chunk async for chunk in response.streaming_content]

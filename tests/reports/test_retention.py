@@ -74,7 +74,7 @@ def test_the_daily_run_is_queued_once(demo):
     anonymise("--schedule")
     anonymise("--schedule")
 
-    assert DBTaskResult.objects.filter(task_path="reports.retention.anonymise_daily", status="READY").count() == 1
+    assert DBTaskResult.objects.filter(task_path="reports.tasks.anonymise_daily", status="READY").count() == 1
 
 
 def test_a_reporter_sees_their_data_with_the_secret_and_nobody_else_does(demo):

@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from reports.retention import anonymise_expired, expired, schedule_daily
+from reports.services import anonymise_expired, expired
+from reports.tasks import schedule_daily
 
 
 class Command(BaseCommand):

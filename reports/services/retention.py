@@ -14,10 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_tasks import TaskResultStatus, task
 
 from reports.models import EventKind, Photo, Report, ReportEvent
-from reports.services import publish_after_commit
+from reports.services.common import publish_after_commit
 from reports.workflow import CLOSED_STATUSES
 
 _PERSONAL = Q(reporter_name__gt="") | Q(reporter_email__gt="") | Q(reporter_phone__gt="") | Q(
@@ -80,21 +79,3 @@ def anonymise_expired(now: datetime | None = None, days: int | None = None) -> i
     for report in expired(now, days).only("pk").iterator():
         count += report_anonymise(report=report, reason="retention")
     return count
-
-
-@task()
-def anonymise_daily() -> int:
-    """Runs once a day in the worker and schedules its next run."""
-    count = anonymise_expired()
-    schedule_daily()
-    return count
-
-
-def schedule_daily(delay: timedelta = timedelta(days=1)) -> bool:
-    """Keep exactly one daily run waiting."""
-    from django_tasks_db.models import DBTaskResult
-
-    if DBTaskResult.objects.filter(task_path=anonymise_daily.module_path, status=TaskResultStatus.READY).exists():
-        return False
-    anonymise_daily.using(run_after=timezone.now() + delay).enqueue()
-    return True

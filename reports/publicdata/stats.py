@@ -1,0 +1,140 @@
+"""Public statistics: reports, open and fixed per category and authority, days to fix, the open backlog."""
+
+from __future__ import annotations
+
+import statistics as stats
+from collections import defaultdict
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from reports.models import Report
+from reports.publicdata.lists import visible_reports
+from reports.workflow import OPEN_STATUSES, Status
+
+
+def twelve_months_ago(now: datetime) -> datetime:
+    """The same moment a year earlier (29 February: the 28th)."""
+    try:
+        return now.replace(year=now.year - 1)
+    except ValueError:
+        return now.replace(year=now.year - 1, day=28)
+
+
+STATISTICS_CACHE_SECONDS = 300
+
+
+def statistics_last_12_months() -> dict:
+    """statistics() of the last 12 months in the active language, cached for a few minutes: with a
+    million reports the figures take about a second to compute and change slowly."""
+    key = f"publicdata:statistics:{(get_language() or 'de')[:2]}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = statistics(since=twelve_months_ago(timezone.now()))
+        cache.set(key, figures, STATISTICS_CACHE_SECONDS)
+    return figures
+
+
+def statistics(*, since: datetime, until: datetime | None = None) -> dict:
+    """Figures of the visible reports created in [since, until): per category and per authority the
+    number of reports, how many are open and fixed, and the median days from report to fix (of those
+    now fixed, from ``closed_at``); plus the open backlog today, whenever reported.
+
+    Names are in the active language; rows are sorted by number of reports, then name.
+    """
+    until = until or timezone.now()
+    period = visible_reports().filter(created_at__gte=since, created_at__lt=until)
+    english = (get_language() or "de").startswith("en")
+    days_to_fix = _days_to_fix(period)
+
+    by_category = _counts(period, "category", "category__slug", "category__name_en" if english else "category__name_de")
+    by_authority = _counts(period, "authority", "authority__slug", "authority__name", "authority__designation")
+    for row in by_category:
+        row["median_days_to_fix"] = _median(days_to_fix["category"].get(row.pop("key")))
+    for row in by_authority:
+        row["median_days_to_fix"] = _median(days_to_fix["authority"].get(row.pop("key")))
+    every = [d for ds in days_to_fix["category"].values() for d in ds]
+    return {
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "totals": {
+            "reports": sum(r["reports"] for r in by_category),
+            "open": sum(r["open"] for r in by_category),
+            "fixed": sum(r["fixed"] for r in by_category),
+            "median_days_to_fix": _median(every),
+        },
+        "by_category": by_category,
+        "by_authority": by_authority,
+        "backlog": _backlog(),
+    }
+
+
+def _counts(reports: QuerySet[Report], key: str, slug: str, name: str, designation: str | None = None) -> list[dict]:
+    fields = [key, slug, name] + ([designation] if designation else [])
+    rows = (
+        reports.values(*fields)
+        .annotate(
+            reports=Count("pk"),
+            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+            fixed=Count("pk", filter=Q(status=Status.FIXED)),
+        )
+        .order_by()
+    )
+    result = [
+        {
+            "key": row[key],
+            "slug": row[slug],
+            "name": f"{row[designation]} {row[name]}".strip() if designation else row[name],
+            "reports": row["reports"],
+            "open": row["open"],
+            "fixed": row["fixed"],
+        }
+        for row in rows
+    ]
+    return sorted(result, key=lambda r: (-r["reports"], r["name"]))
+
+
+def _days_to_fix(reports: QuerySet[Report]) -> dict[str, dict[int, list[float]]]:
+    # Medians are computed here, not in SQL: PostGIS has percentile_cont, SQLite has nothing alike.
+    result: dict[str, dict[int, list[float]]] = {"category": defaultdict(list), "authority": defaultdict(list)}
+    fixed = reports.filter(status=Status.FIXED, closed_at__isnull=False).values_list(
+        "category_id", "authority_id", "created_at", "closed_at"
+    )
+    for category_id, authority_id, created_at, closed_at in fixed.iterator(chunk_size=5000):
+        days = (closed_at - created_at).total_seconds() / 86400
+        result["category"][category_id].append(days)
+        result["authority"][authority_id].append(days)
+    return result
+
+
+def _median(days: list[float] | None) -> float | None:
+    return round(stats.median(days), 1) if days else None
+
+
+def _backlog() -> dict:
+    open_reports = visible_reports().open()
+    now = timezone.now()
+    rows = (
+        open_reports.values("authority", "authority__slug", "authority__name", "authority__designation")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .order_by()
+    )
+    by_authority = sorted(
+        (
+            {
+                "slug": row["authority__slug"],
+                "name": f"{row['authority__designation']} {row['authority__name']}".strip(),
+                "open": row["open"],
+                "overdue": row["overdue"],
+            }
+            for row in rows
+        ),
+        key=lambda r: (-r["open"], r["name"]),
+    )
+    return {
+        "open": sum(r["open"] for r in by_authority),
+        "overdue": sum(r["overdue"] for r in by_authority),
+        "by_authority": by_authority,
+    }

@@ -1,0 +1,49 @@
+"""Use cases that change reports, each in one transaction with the events it emits.
+
+- ``submission``: a citizen's report arrives (locate, route, store, first events; idempotent replays)
+- ``staff_actions``: staff work a ticket (transitions, answers, notes, moderation, reassign, forward, …)
+- ``support``: "me too" and the open reports nearby
+- ``retention``: DSGVO deletion periods and a reporter's data on request
+- ``common``: what they share (events to listeners after commit, photo files, event records)
+
+Front ends import the names below from ``reports.services``.
+"""
+
+from reports.services.common import publish_after_commit
+from reports.services.retention import anonymise_expired, expired, personal_data, report_anonymise
+from reports.services.staff_actions import (
+    InvalidChange,
+    NotPermitted,
+    report_add_photos,
+    report_answer,
+    report_change,
+    report_forward,
+    report_mark_duplicate,
+    report_moderate,
+    report_note,
+    report_reassign,
+    report_transition,
+    response_templates,
+)
+from reports.services.submission import (
+    LOCATION_DISCREPANCY_M,
+    IdempotencyConflict,
+    MissingLocation,
+    SubmitResult,
+    earlier_submission,
+    opening_events,
+    replay_secret,
+    report_set_address,
+    report_submit,
+    resolve_location,
+)
+from reports.services.support import report_support, reports_nearby
+
+__all__ = [
+    "LOCATION_DISCREPANCY_M", "IdempotencyConflict", "InvalidChange", "MissingLocation", "NotPermitted",
+    "SubmitResult", "anonymise_expired", "earlier_submission", "expired", "opening_events", "personal_data",
+    "publish_after_commit", "replay_secret", "report_add_photos", "report_anonymise", "report_answer",
+    "report_change", "report_forward", "report_mark_duplicate", "report_moderate", "report_note",
+    "report_reassign", "report_set_address", "report_submit", "report_support", "report_transition",
+    "reports_nearby", "resolve_location", "response_templates",
+]

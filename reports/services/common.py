@@ -1,0 +1,87 @@
+"""What every use case shares: handing events to listeners, storing photo files, recording events."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib.gis.geos import Point
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from geopy.distance import geodesic
+
+from reports.models import Photo, Report, ReportEvent
+from reports.photos import ProcessedPhoto
+from reports.signals import events_committed, events_recorded
+
+logger = logging.getLogger(__name__)
+
+
+_written_files: ContextVar[list[str] | None] = ContextVar("written_files", default=None)
+
+
+@contextmanager
+def files_removed_on_failure():
+    """Photo files are written before their transaction commits: if it does not, remove them again,
+    so a failed submission (database or disk failing half-way) leaves neither rows nor files behind."""
+    written: list[str] = []
+    token = _written_files.set(written)
+    try:
+        yield
+    except BaseException:
+        for name in written:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.warning("could not remove %s after a failed submission", name, exc_info=True)
+        raise
+    finally:
+        _written_files.reset(token)
+
+
+def store_photo(report: Report, photo: ProcessedPhoto, kind: str) -> Photo:
+    written = _written_files.get()
+    if written is None:
+        raise RuntimeError("photos are stored inside files_removed_on_failure()")
+    stored = Photo(report=report, kind=kind, size_bytes=len(photo.image), captured_at=photo.captured_at,
+                   width=photo.width, height=photo.height,
+                   exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
+    stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
+    written.append(stored.image.name)
+    stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    written.append(stored.thumbnail.name)
+    stored.save()
+    return stored
+
+
+def publish_after_commit(events: list[ReportEvent]) -> None:
+    """Hand new events to listeners: durable work now, in this transaction; pushes after commit.
+
+    Must be called inside the transaction that saved the events.
+    """
+    events_recorded.send(sender=ReportEvent, events=events)
+    event_ids = [event.pk for event in events]
+    transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
+
+
+def new_event(report: Report, kind: str, actor, *, public: bool = True, message: str = "", data: dict | None = None,
+           from_status: str = "", to_status: str = "", at=None) -> ReportEvent:
+    return ReportEvent(
+        report=report, kind=kind, is_public=public, actor=actor, message=message, data=data or {},
+        from_status=from_status, to_status=to_status, created_at=at or timezone.now(),
+    )
+
+
+def record(report: Report, events: list[ReportEvent], *fields: str) -> list[ReportEvent]:
+    report.updated_at = timezone.now()
+    report.save(update_fields=[*fields, "updated_at"])
+    saved = ReportEvent.objects.bulk_create(events)
+    publish_after_commit(saved)
+    return saved
+
+
+def metres_between(a: Point, b: Point) -> float:
+    return geodesic((a.y, a.x), (b.y, b.x)).meters

@@ -31,7 +31,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category
-from geo.spatial_sql import index_candidates
 from reports.models import Report
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status
 
@@ -271,7 +270,7 @@ class ListOptions(forms.Form):
 
 def within_bbox(queryset: QuerySet, bbox: Polygon) -> QuerySet:
     """The reports whose location lies in ``bbox`` (from ListOptions), through the spatial index where there is one."""
-    return queryset.filter(index_candidates(Report, "location", bbox)).filter(location__intersects=bbox)
+    return queryset.in_area(bbox)
 
 
 def order_reports(queryset: QuerySet, options: dict, *, default: str) -> QuerySet:

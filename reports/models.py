@@ -10,6 +10,8 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.measure import D
 from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
@@ -17,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
+from geo.spatial_sql import envelope, index_candidates
 from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status
 
 
@@ -59,6 +62,14 @@ class ReportQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self.filter(authority__departments__memberships__user=user).distinct()
+
+    def in_area(self, area: GEOSGeometry) -> ReportQuerySet:
+        """Reports located in ``area`` (a box or a boundary; its border counts as inside), through the spatial index."""
+        return self.filter(index_candidates(Report, "location", area)).filter(location__intersects=area)
+
+    def near(self, point: Point, radius_m: float) -> ReportQuerySet:
+        """Reports within ``radius_m`` metres of ``point`` (on PostGIS and SpatiaLite alike), index-prefiltered."""
+        return self.in_area(envelope(point, radius_m)).filter(location__distance_lte=(point, D(m=radius_m)))
 
 
 class Report(models.Model):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import QueryDict
 from django.utils import timezone
@@ -18,7 +17,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from geo.models import Authority, Category
-from geo.spatial_sql import envelope, index_candidates
 from mobile_api.open311.errors import Open311Error
 from reports import filters
 from reports.models import EventKind, Photo, Report, ReportEvent
@@ -188,7 +186,7 @@ def _by_bbox(queryset: QuerySet, params: QueryDict) -> QuerySet:
         box = filters.bbox_polygon(filters.parse_bbox(raw))
     except filters.InvalidParameter:
         raise Open311Error(400, _("bbox must be min_long,min_lat,max_long,max_lat in degrees.")) from None
-    return queryset.filter(index_candidates(Report, "location", box)).filter(location__intersects=box)
+    return queryset.in_area(box)
 
 
 def _by_radius(queryset: QuerySet, params: QueryDict) -> QuerySet:
@@ -202,10 +200,4 @@ def _by_radius(queryset: QuerySet, params: QueryDict) -> QuerySet:
         raise Open311Error(400, _("Give lat and long together."))
     radius = _integer(params, "radius", DEFAULT_RADIUS_M, minimum=1, maximum=MAX_RADIUS_M)
     point = Point(lon, lat, srid=4326)
-    frame = envelope(point, radius)
-    # distance_lte with D(m=…) is metres on PostGIS and SpatiaLite alike; the frame lets the index prefilter.
-    return (
-        queryset.filter(index_candidates(Report, "location", frame))
-        .filter(location__intersects=frame)
-        .filter(location__distance_lte=(point, D(m=radius)))
-    )
+    return queryset.near(point, radius)

@@ -11,7 +11,6 @@ from django.db.models import FloatField, Func, QuerySet
 from django.utils.functional import cached_property
 
 from geo.models import Authority, Category
-from geo.spatial_sql import index_candidates
 from reports.models import Moderation, Report
 from reports.workflow import STATUS_TYPE, Status, StatusType
 
@@ -69,9 +68,7 @@ class Filters:
             responsible = Authority.objects.filter(slug__in=self.authorities).with_descendants()
             reports = reports.filter(authority__in=responsible)
         if self.area is not None and self.area.boundary is not None:
-            reports = reports.filter(index_candidates(Report, "location", self.area.boundary)).filter(
-                location__within=self.area.boundary
-            )
+            reports = reports.in_area(self.area.boundary)
         if self.created_after is not None:
             reports = reports.filter(created_at__gte=self.created_after)
         if self.created_before is not None:

@@ -8,7 +8,6 @@ from django.contrib.gis.db.models.functions import SnapToGrid
 from django.db.models import Avg, Count, QuerySet, Sum
 
 from geo.models import Category
-from geo.spatial_sql import index_candidates
 from reports.filters import BBox, bbox_polygon
 from reports.mapcells import POINTS_FROM_ZOOM, cell_size
 from reports.models import MapCell, Report
@@ -40,9 +39,7 @@ def map_features(*, bbox: BBox, zoom: int, filters: Filters = Filters()) -> dict
         properties["bbox"] = [round(v, 9) for v in covered]
     else:
         frame = bbox_polygon(bbox)
-        reports = filters.apply(visible_reports()).filter(index_candidates(Report, "location", frame)).filter(
-            location__intersects=frame
-        )
+        reports = filters.apply(visible_reports()).in_area(frame)
         features, properties["truncated"] = _points(reports)
     return {"type": "FeatureCollection", "features": features, "properties": properties}
 
@@ -61,9 +58,7 @@ def _clusters(bbox, zoom: int, filters: Filters) -> tuple[list[dict], tuple[floa
     if filters.authorities or filters.area or filters.created_after or filters.created_before:
         # Not pre-counted: count the reports themselves (slower; the public map never asks this).
         frame = bbox_polygon(covered)
-        reports = filters.apply(visible_reports()).filter(index_candidates(Report, "location", frame)).filter(
-            location__intersects=frame
-        )
+        reports = filters.apply(visible_reports()).in_area(frame)
         return _live_clusters(reports, size), covered
     categories = Category.objects.filter(is_public=True)
     if filters.categories:

@@ -6,13 +6,11 @@ import hashlib
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from geo.models import Category
-from geo.spatial_sql import envelope, index_candidates
 from reports.models import EventKind, Report, ReportEvent, Support
 from reports.services.common import publish_after_commit
 
@@ -36,14 +34,11 @@ def report_support(*, report: Report, supporter: str) -> tuple[int, bool]:
 
 def reports_nearby(*, category: Category, point: Point, radius_m: int):
     """Open, published reports of the category within the radius, nearest first."""
-    frame = envelope(point, radius_m)
     return (
         Report.objects.open()
         .published()
         .filter(category=category)
-        .filter(index_candidates(Report, "location", frame))
-        .filter(location__intersects=frame)
-        .filter(location__distance_lte=(point, D(m=radius_m)))
+        .near(point, radius_m)
         .annotate(distance=Distance("location", point))
         .order_by("distance", "pk")
     )

@@ -9,13 +9,13 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
-from rest_framework.authtoken.models import Token
 
 from notifications.broadcast import Broadcaster, FrameWriter, map_broadcaster
 from notifications.groups import MAP_GROUP  # noqa: F401 (the map group's name is imported from here too)
-from notifications.groups import department_group, report_group, staff_department_ids
+from notifications.groups import department_group, report_group
 from notifications.handlers import event_payload, staff_events, staff_payload
 from notifications.revocation import Credential, current_departments, staff_user_group
+from reports import permissions
 from reports.filters import MAX_ID, InvalidParameter, parse_integer
 from reports.models import Report
 
@@ -270,7 +270,7 @@ class StaffConsumer(AuthDeadline, JsonSocket):
             return
         # The account's own group first: a revocation committed while the departments are read still arrives.
         await self._join(staff_user_group(user.pk))
-        department_ids = await database_sync_to_async(staff_department_ids)(user)
+        department_ids = await database_sync_to_async(permissions.staff_department_ids)(user)
         if not department_ids:
             await self.close(code=UNAUTHORISED)
             return
@@ -356,8 +356,4 @@ class StaffConsumer(AuthDeadline, JsonSocket):
         await self.send_json(payload)
 
 
-@database_sync_to_async
-def user_for_token(key: str):
-    """The active account a DRF token belongs to, or None."""
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token is not None and token.user.is_active else None
+user_for_token = database_sync_to_async(permissions.token_user)

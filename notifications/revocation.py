@@ -28,7 +28,7 @@ from django.db.models.signals import post_delete, post_save
 from rest_framework.authtoken.models import Token
 
 from geo.models import Membership
-from notifications.groups import staff_department_ids
+from reports.permissions import staff_department_ids, token_user
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ def staff_user_group(user_id: int) -> str:
 def credential_user(credential: Credential):
     """The active account the credential still belongs to, or None."""
     if credential.kind == "token":
-        token = Token.objects.select_related("user").filter(key=credential.key).first()
-        return token.user if token is not None and token.user.is_active else None
+        return token_user(credential.key)
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=credential.key)
     # Django's own check (the backend's is_active rule, the password hash kept in the session), as on
     # every HTTP request made with that session.

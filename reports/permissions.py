@@ -8,7 +8,10 @@ these functions; what a role may then do to a report's status is the workflow's 
 
 from __future__ import annotations
 
-from geo.models import Authority, Membership, StaffRole
+from django.db.models import Q
+from rest_framework.authtoken.models import Token
+
+from geo.models import Authority, Department, Membership, StaffRole
 from reports.models import Report
 
 # A user with several departments of one authority acts in the strongest of their roles there.
@@ -48,3 +51,33 @@ def actor_role(user, report: Report) -> str | None:
 def may_see(user, report: Report) -> bool:
     """Whether the staff account sees this report (its internal notes, hidden photos) at all."""
     return user is not None and Report.objects.for_staff(user).filter(pk=report.pk).exists()
+
+
+def staff_department_ids(user) -> list[int]:
+    """The departments whose events a staff account may follow (its websocket groups), in id order.
+
+    Its own departments (geo.Membership); an authority administrator follows every department of that
+    authority. Inactive or anonymous accounts follow none.
+    """
+    if not getattr(user, "is_active", False) or not user.is_authenticated:
+        return []
+    memberships = Membership.objects.filter(user=user)
+    administered = memberships.filter(role=StaffRole.AUTHORITY_ADMIN).values("department__authority_id")
+    return list(
+        Department.objects.filter(Q(pk__in=memberships.values("department_id")) | Q(authority__in=administered))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def token_user(key: str):
+    """The active account a staff API token belongs to (``Authorization: Token <key>``), or None.
+
+    The one reading of staff tokens for everything that is not a DRF view: photo access, websockets and their
+    revocation.
+    """
+    key = key.strip()
+    if not key:
+        return None
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user if token is not None and token.user.is_active else None

@@ -29,10 +29,10 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+import reports.publicdata.map  # noqa: E402,F401
 from bench.results import record  # noqa: E402
 from geo.models import Authority, AuthorityKind, Category  # noqa: E402
 from reports import mapcells, publicdata  # noqa: E402
-import reports.publicdata.map  # noqa: E402,F401
 
 # Niedersachsen, roughly: where the generated reports lie.
 EXTENT = (6.65, 51.30, 11.60, 53.90)
@@ -263,7 +263,7 @@ def main() -> None:
             api_times, sizes = timed(lambda z, b: endpoint(client, z, b), boxes, zoom)
             raw_times, raw_sizes = timed(lambda z, b: raw(cursor, z, b), boxes, zoom)
             if sizes != raw_sizes:
-                print(f"  zoom {zoom}: endpoint and raw SQL disagree on {sum(a != b for a, b in zip(sizes, raw_sizes))} viewports")
+                print(f"  zoom {zoom}: endpoint and raw SQL disagree on {sum(a != b for a, b in zip(sizes, raw_sizes, strict=True))} viewports")
             kind = "clusters" if zoom < mapcells.POINTS_FROM_ZOOM else "points"
             api95, raw95 = percentile(api_times, 95), percentile(raw_times, 95)
             print(f"{zoom:>4}  {kind:<8} {statistics.median(sizes):>17.0f}  {percentile(api_times, 50):>9.1f} ms "

@@ -81,7 +81,7 @@ def table(rows: list[dict]) -> list[str]:
     right = {2, 4}
 
     def format_line(cells: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))).rstrip()
 
     out = [format_line(header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
     previous = None

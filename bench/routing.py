@@ -469,7 +469,7 @@ def explain(plain: Category, configured: Category, sql: RawSQL, point: Point) ->
         for n, query in enumerate(captured.captured_queries, start=1):
             try:
                 plan = _plan(query["sql"])
-            except Exception as exc:  # a plan is information, not a reason to stop
+            except Exception as exc:  # noqa: BLE001 - a plan is information, not a reason to stop
                 plan = [f"(no plan: {exc})"]
             out.append(f"  {n}. {_condensed_sql(query['sql'])}")
             out.append(f"     → {_spatial_access(plan)}")
@@ -565,7 +565,7 @@ def table(rows: list[Row]) -> list[str]:
 
 def _same(a: Run, b: Run) -> int:
     """Points (of those both timed) where the two decided on a different authority or department."""
-    return sum(1 for x, y in zip(a.results, b.results) if x[:2] != y[:2])
+    return sum(1 for x, y in zip(a.results, b.results, strict=False) if x[:2] != y[:2])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -664,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
         p99 = row.route.percentile_ms(99)
         verdict = "met" if p99 <= P99_TARGET_MS else "NOT met"
         print(f"target route() p99 ≤ {P99_TARGET_MS:g} ms, {row.workload[0]}: {p99:.3f} ms, {verdict}")
-    for row, name in zip(rows, ("step 2 (smallest covering authority)", "step 1 (400 responsibilities)")):
+    for row, name in zip(rows, ("step 2 (smallest covering authority)", "step 1 (400 responsibilities)"), strict=False):
         workload = f"4 routing, 10,000 polygons: {name}"
         record(workload, "decisions/s", row.route.per_second, unit="/s", baseline=row.raw.per_second,
                baseline_name="raw ST_Covers SQL")

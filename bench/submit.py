@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import random
-import statistics
 import sys
 import time
 import uuid

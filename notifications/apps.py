@@ -7,8 +7,8 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications.handlers import push_events
         from notifications.delivery.planning import queue_deliveries
+        from notifications.handlers import push_events
         from notifications.revocation import connect_receivers
         from reports.signals import events_committed, events_recorded
 

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from notifications.services import address_confirm, reopen_target, report_reopen_by_reporter
 from notifications.models import EmailAddress, hash_token
+from notifications.services import address_confirm, reopen_target, report_reopen_by_reporter
 
 
 def _page(request: HttpRequest, *, title: str, text: str, status: int = 200, button: str = "") -> HttpResponse:

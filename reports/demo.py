@@ -22,10 +22,17 @@ from django.utils import timezone
 from geo.boundaries import read_boundaries, save_boundaries
 from geo.models import Authority, AuthorityKind, Category, Department, Membership, Responsibility, StaffRole
 from geo.routing import route
-from reports.models import (
-    EventKind, Moderation, ReferenceCounter, Report, ReportEvent, ResponseTemplate, Source, hash_secret,
-)
 from reports.deadlines import due_at
+from reports.models import (
+    EventKind,
+    Moderation,
+    ReferenceCounter,
+    Report,
+    ReportEvent,
+    ResponseTemplate,
+    Source,
+    hash_secret,
+)
 from reports.services import opening_events
 from reports.workflow import Status, can_transition, is_open
 
@@ -306,7 +313,7 @@ def _reports(categories, municipalities, count, now, result) -> None:
         gaps = [timedelta(hours=rng.uniform(2, 24 * min(8, max(age.days, 1) / (len(path) + 1)))) for _ in path]
         drafts.append((key, municipality, category, point, created_at, path, description, with_email, gaps))
 
-    for number, (key, municipality, category, point, created_at, path, description, with_email, gaps) in enumerate(drafts):
+    for number, (key, _municipality, category, point, created_at, path, description, with_email, gaps) in enumerate(drafts):
         if key in existing:
             continue
         _create_report(number, key, category, point, created_at, path, description, with_email, gaps, now)
@@ -334,7 +341,7 @@ def _create_report(number, key, category, point, created_at, path, description, 
     )
     events = opening_events(decision, created_at)
     status, when = Status.NEW, created_at
-    for to_status, gap in zip(path, gaps):
+    for to_status, gap in zip(path, gaps, strict=True):
         when = min(when + gap, now)
         if not can_transition(status, to_status):
             raise ValueError(f"Demo path {path} breaks the workflow at {status} → {to_status}.")

@@ -16,7 +16,7 @@ from django.db import connections
 
 # Below this zoom the map shows clusters; from it on single reports.
 POINTS_FROM_ZOOM = 14
-CLUSTER_ZOOMS = range(0, POINTS_FROM_ZOOM)
+CLUSTER_ZOOMS = range(POINTS_FROM_ZOOM)
 # Cluster cells are a quarter of a 256 px map tile: about 64 px on screen at every zoom.
 CELLS_PER_TILE = 4
 # Moderation states whose reports are on the public map (see reports.publicdata).

@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from geo.models import Authority, Category
-from mobile_api.v1.views import CitizenView
 from mobile_api.v1.serializers import checked
+from mobile_api.v1.views import CitizenView
 from reports import filters, publicdata
 
 

@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from notifications.delivery.worker import enqueue, option
 from notifications.models import (
-    Channel, Delivery, DeliveryKind, DeliveryStatus, EmailAddress, Subscription, Webhook, normalise_address,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    EmailAddress,
+    Subscription,
+    Webhook,
+    normalise_address,
 )
 from reports.models import EventKind, Report, ReportEvent
 from reports.workflow import Status, is_open

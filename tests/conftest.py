@@ -148,3 +148,20 @@ def pytest_fixture_setup(fixturedef, request):
         with request.getfixturevalue("django_db_blocker").unblock():
             _prepare_database("demo_database" in request.fixturenames)
     return (yield)
+
+
+@pytest.fixture
+def hameln_report(personas) -> dict:
+    """A citizen's report in Hameln, through the public API, with contact details (staff API and staff pages)."""
+    from tests.mobile_api.staff.conftest import submit
+
+    return submit(email="anna@example.org", name="Anna Beispiel")
+
+
+@pytest.fixture
+def hildesheim_report(personas) -> dict:
+    """A citizen's report in Hildesheim, another authority than the Hameln personas'."""
+    from tests.mobile_api.staff.conftest import submit
+    from tests.personas import HILDESHEIM_MARKET
+
+    return submit(at=HILDESHEIM_MARKET)

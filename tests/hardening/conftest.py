@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.staff.conftest import staff_client
+from tests.mobile_api.staff.conftest import staff_client
 
 
 def error_fields(response) -> list[str | None]:

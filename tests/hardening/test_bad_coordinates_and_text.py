@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reports.models import Report
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 
 pytestmark = pytest.mark.django_db
 

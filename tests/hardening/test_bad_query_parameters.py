@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.hardening.conftest import error_fields
-from tests.open311.conftest import errors_of
-from tests.staff.conftest import Client, submit
+from tests.mobile_api.open311.conftest import errors_of
+from tests.mobile_api.staff.conftest import Client, submit
 
 pytestmark = pytest.mark.django_db
 

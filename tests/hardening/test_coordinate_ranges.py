@@ -12,10 +12,10 @@ import urllib.request
 import pytest
 
 from tests.conftest import manage
-from tests.live import server_database, uvicorn
 from tests.hardening.conftest import error_fields
-from tests.open311.conftest import api_key, errors_of  # noqa: F401 (a fixture)
-from tests.staff.conftest import Client
+from tests.live import server_database, uvicorn
+from tests.mobile_api.open311.conftest import api_key, errors_of  # noqa: F401 (a fixture)
+from tests.mobile_api.staff.conftest import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_a_bad_near_is_a_400_naming_it_in_the_staff_list(worker, lat, lon):
 
 @pytest.mark.parametrize(("lat", "lon"), [("91", "9.35"), ("52.1", "1e200"), ("nan", "9.35"), ("52.1", "-inf")])
 def test_a_bad_new_location_is_a_400_and_the_staff_report_stays_where_it_was(worker, lat, lon):
-    from tests.staff.conftest import submit
+    from tests.mobile_api.staff.conftest import submit
 
     report = submit()
 

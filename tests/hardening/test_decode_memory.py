@@ -15,9 +15,9 @@ from PIL import Image
 
 from reports.models import Report
 from tests.live import demo_server, peak_rss_mb, post_photo_report
-from tests.open311.conftest import api_key, errors_of, post  # noqa: F401 (api_key is a fixture)
+from tests.mobile_api.open311.conftest import api_key, errors_of, post  # noqa: F401 (api_key is a fixture)
 from tests.personas import HAMELN_MARKET
-from tests.public_pages.conftest import SecureClient
+from tests.reports.site.conftest import SecureClient
 from tests.reports.test_photo_pipeline import PHOTOS
 
 MB = 1024 * 1024

@@ -9,9 +9,9 @@ import io
 import pytest
 from django.core import mail
 
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.staff.conftest import Client
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import change_status, links, run_worker
-from tests.staff.conftest import Client
 
 pytestmark = pytest.mark.django_db
 

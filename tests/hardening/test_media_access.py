@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import manage
 from tests.live import server_database, uvicorn
+from tests.mobile_api.staff.conftest import Client, staff_client, submit
 from tests.reports.test_photo_pipeline import PHOTOS
-from tests.staff.conftest import Client, staff_client, submit
 
 pytestmark = pytest.mark.django_db
 

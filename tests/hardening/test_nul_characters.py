@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.staff.conftest import Client, staff_client, submit
+from tests.mobile_api.staff.conftest import Client, staff_client, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from PIL import Image
 
-from tests.staff.conftest import Client, staff_client
+from tests.mobile_api.staff.conftest import Client, staff_client
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

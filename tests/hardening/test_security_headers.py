@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.staff.conftest import Client
+from tests.mobile_api.staff.conftest import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import FileSystemStorage
 
-from tests.staff.conftest import Client
+from tests.mobile_api.staff.conftest import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_disk_that_fills_up_half_way_through_the_photos_leaves_nothing_behind(
 
 def test_fix_photos_on_a_full_disk_leave_the_report_as_it_was(personas, nearly_full_disk):
     from reports.models import Report
-    from tests.staff.conftest import staff_client, submit
+    from tests.mobile_api.staff.conftest import staff_client, submit
 
     NearlyFullDisk.files_left = 0
     report = submit()

@@ -6,7 +6,7 @@ from django_tasks_db.models import DBTaskResult
 
 from notifications.models import Delivery
 from notifications.tasks import sweep
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import Receiver, run_worker
 from tests.notifications.test_webhook_delivery import hameln_webhook
 

@@ -18,7 +18,7 @@ from django.db import connection
 
 from notifications.models import Delivery
 from tests.conftest import REPO, is_postgis, manage
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import Receiver
 from tests.notifications.test_webhook_delivery import hameln_webhook
 

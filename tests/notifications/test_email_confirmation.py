@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from notifications.models import Delivery, EmailAddress
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import change_status, links, mails_to, run_worker
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from reports.models import Report
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import run_worker
 from tests.personas import PASSWORD
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.models import Delivery
 from reports.models import Report
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import change_status, links, mails_to, run_worker
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.models import Delivery, EmailAddress, Subscription
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.staff.conftest import staff_client
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import change_status, links, run_worker
-from tests.staff.conftest import staff_client
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 import pytest
 from django.core import mail
 
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import change_status, links, run_worker
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import pytest
 from django.core import mail
 
 from notifications.models import Delivery
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.staff.conftest import staff_client
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import Receiver, RedisServer, links, run_worker
 from tests.notifications.test_webhook_delivery import hameln_webhook
-from tests.staff.conftest import staff_client
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 
 pytestmark = pytest.mark.django_db
 

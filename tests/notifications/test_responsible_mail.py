@@ -12,11 +12,11 @@ from django.test import Client
 
 from geo.models import Authority, AuthorityKind, Department, PublishingPolicy, Road, RoadClass
 from notifications.models import Delivery
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.staff.conftest import staff_client
+from tests.mobile_api.v1.conftest import HAMELN_MARKET
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import run_worker
-from tests.mobile_api.conftest import HAMELN_MARKET
 from tests.personas import PASSWORD
-from tests.staff.conftest import staff_client
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from geo.models import Department, Membership, StaffRole
+from tests.mobile_api.staff.conftest import staff_client
 from tests.notifications.test_staff_socket import application, receive, staff_socket, submit, until_subscribed  # noqa: F401
 from tests.personas import HAMELN_MARKET
-from tests.staff.conftest import staff_client
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,7 @@ import pytest
 
 from notifications.models import Delivery, Webhook
 from reports.models import Report
-from tests.mobile_api.test_submit import submit
+from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import Receiver, change_status, run_worker, valid_signature
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.staff.conftest import Client, submit
+from tests.mobile_api.staff.conftest import Client, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.staff.conftest import Client, submit
+from tests.mobile_api.staff.conftest import Client, submit
 
 pytestmark = pytest.mark.django_db
 

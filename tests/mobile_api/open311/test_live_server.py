@@ -1,0 +1,108 @@
+"""Real clients against a real server: uvicorn on 127.0.0.1 with the demo, as make run starts it.
+
+The PyPI client ``georeport`` reads services, a service definition, requests and a single request in
+JSON and XML; then what FixMyStreet's Open311 client does: POST requests.xml form-encoded with an
+api_key and attribute[…], read service_request_id (or follow the token), GET requests.xml by ids.
+The server has a database of its own on the backend of the test run.
+"""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from georeport import GeoReport
+
+from tests.conftest import manage
+from tests.live import server_database, uvicorn
+from tests.mobile_api.open311.conftest import HAMELN_MARKET, validate
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("open311-server")
+    with server_database(directory) as database:
+        env = {
+            "DEBUG": "true", "DATA_DIR": str(directory), "SECRET_KEY": "open311-live-test", "DATABASE_URL": database,
+            "DEMO_PASSWORD": "Open311-Demo-2026", "API_RATE_SUBMIT": "1000/hour", "GEOCODER": "none",  # no network
+        }
+        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "25"]):
+            result = manage(*command, env=env, timeout=300)
+            assert result.returncode == 0, result.stderr
+        key = manage("open311_key", "FixMyStreet", env=env)
+        assert key.returncode == 0, key.stderr
+        with uvicorn(env) as base:
+            yield {"root": f"{base}/open311/v2", "key": key.stdout.strip()}
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("output_format", ["json", "xml"])
+def test_the_georeport_client_reads_services_a_definition_requests_and_one_request(server, output_format):
+    client = GeoReport(server["root"], output_format=output_format)
+    services = _as_list(client.get_service_list())
+    assert "schlagloch" in [s["service_code"] for s in services]
+    definition = client.get_service_definition("schlagloch")
+    assert definition["service_code"] == "schlagloch"
+    listing = _as_list(client.get_service_requests(status="open,closed"))
+    assert listing, "the demo has reports in the last 90 days"
+    if output_format == "json":
+        validate("services", services)
+        validate("service_definition", definition)
+        validate("service_requests", listing)
+    first = listing[0]
+    single = client.get_service_request(first["service_request_id"])
+    assert single["service_request_id"] == first["service_request_id"]
+    assert single["status"] in ("open", "closed")
+    assert float(single["lat"]) == pytest.approx(float(first["lat"]))
+    by_code = _as_list(client.get_service_requests(service_code=first["service_code"]))
+    assert {r["service_code"] for r in by_code} == {first["service_code"]}
+
+
+def _post_like_fixmystreet(server, **extra) -> requests.Response:
+    lat, lon = HAMELN_MARKET
+    data = {
+        "api_key": server["key"], "jurisdiction_id": "hameln-pyrmont", "service_code": "schlagloch",
+        "lat": lat, "long": lon, "email": "citizen@example.org", "first_name": "Max", "last_name": "Muster",
+        "description": "Schlagloch auf dem Pferdemarkt", "attribute[fixmystreet_id]": "12345",
+        "attribute[title]": "Pothole", "attribute[report_url]": "https://fms.example/report/12345", **extra,
+    }
+    return requests.post(f"{server['root']}/requests.xml", data=data, timeout=30)
+
+
+def test_a_fixmystreet_style_client_posts_then_reads_its_requests_back_by_id(server):
+    ids = []
+    for number in range(2):
+        response = _post_like_fixmystreet(server, **{"attribute[fixmystreet_id]": str(100 + number)})
+        assert response.status_code == 201, response.text
+        assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
+        request = ElementTree.fromstring(response.content).find("request")
+        service_request_id, token = request.findtext("service_request_id"), request.findtext("token")
+        assert service_request_id
+        # A client that only understood tokens gets the same id by polling tokens/{token}.xml.
+        polled = requests.get(f"{server['root']}/tokens/{token}.xml", timeout=30)
+        assert ElementTree.fromstring(polled.content).findtext("request/service_request_id") == service_request_id
+        ids.append(service_request_id)
+
+    response = requests.get(f"{server['root']}/requests.xml", params={"service_request_id": ",".join(ids)}, timeout=30)
+    assert response.status_code == 200
+    found = {r.findtext("service_request_id"): r for r in ElementTree.fromstring(response.content).findall("request")}
+    assert set(found) == set(ids)
+    for item in found.values():
+        assert item.findtext("status") == "open" and item.findtext("service_code") == "schlagloch"
+        assert item.findtext("agency_responsible")
+    assert b"citizen@example.org" not in response.content and b"Muster" not in response.content
+
+
+def test_a_bad_key_and_bad_coordinates_are_errors_in_the_spec_format_over_http(server):
+    refused = _post_like_fixmystreet(server, api_key="wrong")
+    assert refused.status_code == 403
+    assert ElementTree.fromstring(refused.content).findtext("error/code") == "403"
+    bad_place = _post_like_fixmystreet(server, lat="north")
+    assert bad_place.status_code == 400
+    assert ElementTree.fromstring(bad_place.content).findtext("error/code") == "400"
+    missing = requests.get(f"{server['root']}/requests/HM-1999-000001.json", timeout=30)
+    assert missing.status_code == 404 and missing.json()[0]["code"] == 404

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -28,6 +29,10 @@ def _raw(name: str) -> str | None:
     return os.environ.get(name)
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = _raw(name)
     return default if value is None else value
@@ -99,7 +104,7 @@ SPATIAL_ENGINES = {
 }
 
 
-def env_database(name: str, default: str, *, base_dir: Path) -> dict:
+def env_database(name: str, default: str, *, base_dir: Path) -> dict[str, Any]:
     """A Django DATABASES entry from a URL: ``postgis://user:pass@host:port/db`` or ``spatialite:///path``.
 
     Only spatial backends are accepted: OpenMelder cannot run without GIS functions. As with
@@ -126,7 +131,7 @@ def env_database(name: str, default: str, *, base_dir: Path) -> dict:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}: cannot create {path.parent}: {exc.strerror}.") from None
-    return config
+    return dict(config)
 
 
 def env_redis_url(name: str) -> str | None:

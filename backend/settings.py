@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -235,7 +236,7 @@ if not PUBLIC_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"PUBLIC_URL={PUBLIC_URL!r} must be an absolute http(s) URL such as https://melder.example.de.")
 
 # E-mails and webhooks go through the durable queue (notifications/delivery/).
-NOTIFICATIONS = {
+NOTIFICATIONS: dict[str, Any] = {
     # "Is the defect fixed?" mail this many days after a report went to fixed.
     "FOLLOW_UP_DAYS": env_int("NOTIFY_FOLLOW_UP_DAYS", 14, minimum=1, maximum=365),
     # Attempts of a delivery before it is given up (failed); waits double from the base.
@@ -371,8 +372,8 @@ LOGGING = {
 # use (OGR read, reprojection) works on 3.6, so the warning is silenced deliberately.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
-# OpenMelder's own options, one namespace.
-OPENMELDER = {
+# OpenMelder's own options, one namespace (dict[str, Any] like GEOCODER and NOTIFICATIONS: values of mixed types).
+OPENMELDER: dict[str, Any] = {
     # Reference numbers look like HM-2026-000123; the prefix comes from the authority (or its
     # parent), this one is used when none has one.
     "DEFAULT_REFERENCE_PREFIX": env_str("DEFAULT_REFERENCE_PREFIX", "OM"),
@@ -390,7 +391,7 @@ OPENMELDER = {
 
 # Geocoding (geo.geocoding): reverse geocoding of new reports in the worker, address search in the
 # web form. "none" switches it off; the form then works with a map click or coordinates.
-GEOCODER = {
+GEOCODER: dict[str, Any] = {
     "PROVIDER": env_choice("GEOCODER", "nominatim", ["nominatim", "none"]),
     # A Nominatim-compatible server (a self-hosted one in production: the public one allows 1 request/s).
     "URL": env_str("GEOCODER_URL", "https://nominatim.openstreetmap.org"),

@@ -5,6 +5,8 @@ Municipal differences are data, never code: routing reads these tables and nothi
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
@@ -37,7 +39,12 @@ ars_validator = RegexValidator(r"^\d{2,12}$", _("The ARS is a regional key of 2 
 ags_validator = RegexValidator(r"^\d{2,8}$", _("The AGS is a municipality key of 2 to 8 digits."))
 
 
-class AuthorityQuerySet(models.QuerySet):
+def _column(field: Any) -> str:
+    """A concrete field's column (the stubs type fields as possibly reverse relations or virtual, without one)."""
+    return field.column
+
+
+class AuthorityQuerySet(models.QuerySet["Authority"]):
     def with_descendants(self) -> AuthorityQuerySet:
         """These authorities and every authority below them, at any depth.
 
@@ -50,8 +57,8 @@ class AuthorityQuerySet(models.QuerySet):
         quote = connections[self.db].ops.quote_name
         table, pk, parent = (
             quote(self.model._meta.db_table),
-            quote(self.model._meta.pk.column),
-            quote(self.model._meta.get_field("parent").column),
+            quote(_column(self.model._meta.pk)),
+            quote(_column(self.model._meta.get_field("parent"))),
         )
         subtree = (
             f"WITH RECURSIVE subtree (id) AS ("

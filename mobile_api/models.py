@@ -15,7 +15,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class Open311ClientQuerySet(models.QuerySet):
+class Open311ClientQuerySet(models.QuerySet["Open311Client"]):
     def authenticate(self, key: str) -> Open311Client | None:
         """The active client holding this key, or None. Only hashes are compared; the key is never stored."""
         if not key:

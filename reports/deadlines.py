@@ -16,7 +16,7 @@ LAND_BY_KEY = {
 }
 
 
-def land_of(ars: str) -> str | None:
+def land_of(ars: str | None) -> str | None:
     return LAND_BY_KEY.get((ars or "")[:2])
 
 
@@ -43,7 +43,7 @@ def add_working_days(start: datetime, days: int, land: str | None) -> datetime:
     return timezone.make_aware(end, local.tzinfo)
 
 
-def due_at(start: datetime, working_days: int | None, ars: str) -> datetime | None:
+def due_at(start: datetime, working_days: int | None, ars: str | None) -> datetime | None:
     if not working_days:
         return None
     return add_working_days(start, working_days, land_of(ars))

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,6 +36,8 @@ from reports.models import (
 )
 from reports.services import opening_events
 from reports.workflow import Status, can_transition, is_open
+
+T = TypeVar("T")
 
 BOUNDARIES = Path(settings.BASE_DIR) / "data" / "boundaries"
 COUNTY_FILE = BOUNDARIES / "landkreise_vg5000_2021.geojson"
@@ -217,10 +220,13 @@ def _accounts(departments: dict[str, Department], password: str | None, result: 
         if department.slug.startswith("bauhof-"):
             accounts.append((f"{department.slug}-worker", department, StaffRole.WORKER,
                              f"{department.name} ({StaffRole.WORKER.value})"))
-    for username, department, role, label in accounts:
+    for username, account_department, role, label in accounts:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"is_staff": department is None, "is_superuser": department is None, "first_name": label[:150]},
+            defaults={
+                "is_staff": account_department is None, "is_superuser": account_department is None,
+                "first_name": label[:150],
+            },
         )
         result.count("accounts", created)
         if created or (password and not user.check_password(password)):
@@ -229,8 +235,10 @@ def _accounts(departments: dict[str, Department], password: str | None, result: 
             shown = generated
         else:
             shown = "(unchanged; set DEMO_PASSWORD to reset)" if not password else password
-        if department is not None:
-            _, created = Membership.objects.get_or_create(user=user, department=department, defaults={"role": role})
+        if account_department is not None:
+            _, created = Membership.objects.get_or_create(
+                user=user, department=account_department, defaults={"role": role}
+            )
             result.count("memberships", created)
         result.logins.append((username, label, shown))
 
@@ -279,13 +287,16 @@ PATHS_OLDER = [
 ]
 
 
-def _weighted(rng: random.Random, options: list[tuple[int, object]]):
+def _weighted(rng: random.Random, options: list[tuple[int, T]]) -> T:
     return rng.choices([o for _, o in options], weights=[w for w, _ in options])[0]
 
 
 def _random_point(rng: random.Random, authority: Authority) -> Point:
-    prepared = authority.boundary.prepared
-    xmin, ymin, xmax, ymax = authority.boundary.extent
+    boundary = authority.boundary
+    if boundary is None:  # the demo's Gemeinden are loaded with their boundaries
+        raise ValueError(f"{authority} has no boundary to place demo reports in")
+    prepared = boundary.prepared
+    xmin, ymin, xmax, ymax = boundary.extent
     while True:
         point = Point(round(rng.uniform(xmin, xmax), 6), round(rng.uniform(ymin, ymax), 6), srid=4326)
         if prepared.contains(point):

@@ -45,7 +45,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class ReportQuerySet(models.QuerySet):
+class ReportQuerySet(models.QuerySet["Report"]):
     def open(self) -> ReportQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from geo.models import Authority, Category, Department
 from reports.models import EventKind, Photo, Report, ReportEvent, StatusLabel
 
 
@@ -91,7 +92,7 @@ class ReportSerializer(serializers.ModelSerializer):
     @extend_schema_field(PhotoSerializer(many=True))
     def get_photos(self, report: Report) -> list:
         photos = [p for p in report.photos.all() if p.is_public]
-        return PhotoSerializer(photos, many=True, context=self.context).data
+        return PhotoSerializer(photos, many=True, context=self.context).data  # type: ignore[return-value]  # many=True: a ReturnList
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_links(self, report: Report) -> dict:
@@ -163,7 +164,9 @@ class StaffReportSerializer(ReportSerializer):
     reporter = serializers.SerializerMethodField()
     due_at = serializers.DateTimeField()
     is_overdue = serializers.BooleanField()
-    duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    duplicate_of: serializers.SlugRelatedField[Report] = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True
+    )
     allowed_transitions = serializers.SerializerMethodField()
     distance_m = serializers.SerializerMethodField()
 
@@ -206,7 +209,7 @@ class StaffReportSerializer(ReportSerializer):
 
     @extend_schema_field(StaffPhotoSerializer(many=True))
     def get_photos(self, report: Report) -> list:
-        return StaffPhotoSerializer(report.photos.all(), many=True, context=self.context).data
+        return StaffPhotoSerializer(report.photos.all(), many=True, context=self.context).data  # type: ignore[return-value]  # many=True: a ReturnList
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_links(self, report: Report) -> dict:
@@ -225,7 +228,7 @@ class StaffReportDetailSerializer(StaffReportSerializer):
 
     @extend_schema_field(StaffEventSerializer(many=True))
     def get_events(self, report: Report) -> list:
-        return StaffEventSerializer(self._events(report), many=True).data
+        return StaffEventSerializer(self._events(report), many=True).data  # type: ignore[return-value]  # many=True: a ReturnList
 
 
 # --- Event messages: one representation of an event for REST, websockets and webhooks.
@@ -251,7 +254,7 @@ class ReportSummarySerializer(serializers.ModelSerializer):
 class MapReportSummarySerializer(ReportSummarySerializer):
     """For the public map: anonymised, nothing but what the map shows."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     location = serializers.SerializerMethodField()
 
     class Meta(ReportSummarySerializer.Meta):
@@ -289,9 +292,11 @@ class StaffReportSummarySerializer(ReportSummarySerializer):
 class FilingReportSummarySerializer(ReportSummarySerializer):
     """For another system (a webhook's receiver): what it needs to file the report."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    authority = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    authority: serializers.SlugRelatedField[Authority] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     location = serializers.SerializerMethodField()
     created_at = serializers.SerializerMethodField()
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from geo.models import Authority, Category
 from mobile_api.open311.errors import Open311Error
 from reports import filters
-from reports.models import EventKind, Photo, Report, ReportEvent
+from reports.models import EventKind, Photo, Report, ReportEvent, ReportQuerySet
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
 DEFAULT_DAYS = 90
@@ -36,7 +36,7 @@ def public_notes() -> QuerySet:
     return ReportEvent.objects.filter(is_public=True, kind__in=NOTE_KINDS).exclude(message="")
 
 
-def visible_requests(*, extensions: bool = False) -> QuerySet:
+def visible_requests(*, extensions: bool = False) -> ReportQuerySet:
     """Published reports with what their representation needs, in a fixed number of queries."""
     last_note = public_notes().filter(report=OuterRef("pk")).order_by("-id").values("message")[:1]
     queryset = (
@@ -72,7 +72,7 @@ class Page:
         return queryset[start:start + self.size]
 
 
-def filter_requests(queryset: QuerySet, params: QueryDict) -> tuple[QuerySet, Page]:
+def filter_requests(queryset: ReportQuerySet, params: QueryDict) -> tuple[ReportQuerySet, Page]:
     ids = _list(params, "service_request_id")
     page = Page(
         # Bounded: an offset beyond a bigint is a database error, not an empty page.
@@ -147,7 +147,7 @@ def _date(params: QueryDict, name: str) -> datetime | None:
     return parse_w3c_datetime(name, raw) if raw else None
 
 
-def _by_status(queryset: QuerySet, params: QueryDict) -> QuerySet:
+def _by_status(queryset: ReportQuerySet, params: QueryDict) -> ReportQuerySet:
     wanted = _list(params, "status")
     unknown = [value for value in wanted if value not in STATUS_FILTERS]
     if unknown:
@@ -157,7 +157,7 @@ def _by_status(queryset: QuerySet, params: QueryDict) -> QuerySet:
     return queryset.filter(status__in=set().union(*(STATUS_FILTERS[value] for value in wanted)))
 
 
-def _by_dates(queryset: QuerySet, params: QueryDict) -> QuerySet:
+def _by_dates(queryset: ReportQuerySet, params: QueryDict) -> ReportQuerySet:
     start, end = _date(params, "start_date"), _date(params, "end_date")
     updated_after, updated_before = _date(params, "updated_after"), _date(params, "updated_before")
     if start and end and start > end:
@@ -178,7 +178,7 @@ def _by_dates(queryset: QuerySet, params: QueryDict) -> QuerySet:
     return queryset
 
 
-def _by_bbox(queryset: QuerySet, params: QueryDict) -> QuerySet:
+def _by_bbox(queryset: ReportQuerySet, params: QueryDict) -> ReportQuerySet:
     raw = params.get("bbox", "").strip()
     if not raw:
         return queryset
@@ -189,7 +189,7 @@ def _by_bbox(queryset: QuerySet, params: QueryDict) -> QuerySet:
     return queryset.in_area(box)
 
 
-def _by_radius(queryset: QuerySet, params: QueryDict) -> QuerySet:
+def _by_radius(queryset: ReportQuerySet, params: QueryDict) -> ReportQuerySet:
     lat, lon = _number(params, "lat", -90, 90), _number(params, "long", -180, 180)
     radius_given = bool(params.get("radius", "").strip())
     if lat is None and lon is None:

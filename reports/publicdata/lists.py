@@ -7,22 +7,22 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import FloatField, Func, QuerySet
+from django.db.models import FloatField, Func
 from django.utils.functional import cached_property
 
 from geo.models import Authority, Category
-from reports.models import Moderation, Report
+from reports.models import Moderation, Report, ReportQuerySet
 from reports.workflow import STATUS_TYPE, Status, StatusType
 
 
-def visible_reports() -> QuerySet[Report]:
+def visible_reports() -> ReportQuerySet:
     """Reports on the public map, list and statistics (see the module's docstring)."""
     return Report.objects.filter(
         moderation__in=[Moderation.PUBLISHED, Moderation.PENDING], category__is_public=True
     )
 
 
-def released_reports() -> QuerySet[Report]:
+def released_reports() -> ReportQuerySet:
     """Reports whose text and photos are public: the open-data export."""
     return Report.objects.published()
 
@@ -56,7 +56,7 @@ class Filters:
     created_after: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
 
-    def apply(self, reports: QuerySet[Report]) -> QuerySet[Report]:
+    def apply(self, reports: ReportQuerySet) -> ReportQuerySet:
         if self.categories:
             # By id, looked up first: a join on the slug keeps PostgreSQL from walking the report index on
             # (category, created_at) newest first, and it scanned a million reports for a rare category.
@@ -76,7 +76,7 @@ class Filters:
         return reports
 
 
-def public_list(filters: Filters = Filters()) -> QuerySet[Report]:
+def public_list(filters: Filters = Filters()) -> ReportQuerySet:
     """The public list, newest first; paginate it. Show text and photos only where ``is_released``."""
     return (
         filters.apply(visible_reports())
@@ -94,13 +94,14 @@ class ListPaginator(Paginator):
     offers the newest ones' pages, and the filters narrow it down.
     """
 
-    def __init__(self, object_list, per_page: int) -> None:
+    def __init__(self, object_list: ReportQuerySet, per_page: int) -> None:
         super().__init__(object_list, per_page)
+        self.reports = object_list
         self.limit: int = settings.OPENMELDER["LIST_COUNT_LIMIT"]
 
     @cached_property
     def _counted(self) -> int:
-        return self.object_list[: self.limit + 1].count()
+        return self.reports[: self.limit + 1].count()
 
     @cached_property
     def count(self) -> int:

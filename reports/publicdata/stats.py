@@ -103,7 +103,7 @@ def _days_to_fix(reports: QuerySet[Report]) -> dict[str, dict[int, list[float]]]
         "category_id", "authority_id", "created_at", "closed_at"
     )
     for category_id, authority_id, created_at, closed_at in fixed.iterator(chunk_size=5000):
-        days = (closed_at - created_at).total_seconds() / 86400
+        days = (closed_at - created_at).total_seconds() / 86400  # type: ignore[operator]  # closed_at__isnull=False
         result["category"][category_id].append(days)
         result["authority"][authority_id].append(days)
     return result

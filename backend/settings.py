@@ -167,7 +167,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 SERVE_MEDIA = env_bool("SERVE_MEDIA", default=DEBUG)
 MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT", "") or ""
 if MEDIA_ACCEL_REDIRECT and not (MEDIA_ACCEL_REDIRECT.startswith("/") and MEDIA_ACCEL_REDIRECT.endswith("/")):
-    raise ImproperlyConfigured(f"MEDIA_ACCEL_REDIRECT must be a path like /protected-media/, not {MEDIA_ACCEL_REDIRECT!r}.")
+    raise ImproperlyConfigured(
+        f"MEDIA_ACCEL_REDIRECT must be a path like /protected-media/, not {MEDIA_ACCEL_REDIRECT!r}."
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -265,7 +267,8 @@ TRUSTED_PROXY_ADDRESSES: list[str] = []
 for _address in env_list("TRUSTED_PROXY_ADDRESSES", ["127.0.0.1", "::1"]):
     try:
         TRUSTED_PROXY_ADDRESSES.append(
-            str(ipaddress.ip_network(_address, strict=False)) if "/" in _address else str(ipaddress.ip_address(_address))
+            str(ipaddress.ip_network(_address, strict=False)) if "/" in _address
+            else str(ipaddress.ip_address(_address))
         )
     except ValueError:
         raise ImproperlyConfigured(
@@ -273,7 +276,9 @@ for _address in env_list("TRUSTED_PROXY_ADDRESSES", ["127.0.0.1", "::1"]):
             "172.16.0.0/12 (name the proxy's addresses; '*' would let every client choose its own address)."
         ) from None
 if TRUSTED_PROXY and not TRUSTED_PROXY_ADDRESSES:
-    raise ImproperlyConfigured("TRUSTED_PROXY=true needs TRUSTED_PROXY_ADDRESSES: the addresses the proxy connects from.")
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXY=true needs TRUSTED_PROXY_ADDRESSES: the addresses the proxy connects from."
+    )
 SECURE_SSL_REDIRECT = HTTPS
 # Health probes come from inside the deployment over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
@@ -320,7 +325,9 @@ for _scope, _rate in API_RATES.items():
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "OpenMelder API",
-    "DESCRIPTION": "OpenMelder, the open-source Mängelmelder: the citizen app API (/api/v1/) and the staff API (/api/staff/).",
+    "DESCRIPTION": (
+        "OpenMelder, the open-source Mängelmelder: the citizen app API (/api/v1/) and the staff API (/api/staff/)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from the package's own files: the docs work offline and without a CDN.

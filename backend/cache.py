@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
@@ -58,6 +59,10 @@ _shared_lock = threading.Lock()
 
 
 class FailOpenRedisCache(RedisCache):
+    # Set by RedisCache.__init__; not in the stubs.
+    _servers: list[str]
+    _options: dict[str, Any]
+
     @cached_property
     def _cache(self) -> SharedRedisCacheClient:
         key = (tuple(self._servers), repr(sorted(self._options.items())))

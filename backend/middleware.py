@@ -46,7 +46,9 @@ class RejectNulCharacters:
     def _refuse(self, request, field: str) -> HttpResponse:
         from backend.api_errors import error_response
 
-        return error_response(request, 400, "null_characters", _("Text must not contain NUL characters."), field or None)
+        return error_response(
+            request, 400, "null_characters", _("Text must not contain NUL characters."), field or None
+        )
 
 
 # Pages whose third-party templates still carry inline scripts (the admin, django-leaflet's map tag on

@@ -33,7 +33,9 @@ def data_dir_secret_key(data_dir: Path) -> str:
             "Make DATA_DIR writable, or set SECRET_KEY (or SECRET_KEY_FILE)."
         ) from None
     if len(key) < 32:
-        raise ImproperlyConfigured(f"{path} holds no usable secret key; delete it to generate a new one, or set SECRET_KEY.")
+        raise ImproperlyConfigured(
+            f"{path} holds no usable secret key; delete it to generate a new one, or set SECRET_KEY."
+        )
     return key
 
 

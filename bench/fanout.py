@@ -289,7 +289,9 @@ def main() -> None:
         pass
 
     port = free_port()
-    server = start_server(port, "--workers", "1", "--backlog", "4096", "--timeout-graceful-shutdown", "5", "--ws", args.ws)
+    server = start_server(
+        port, "--workers", "1", "--backlog", "4096", "--timeout-graceful-shutdown", "5", "--ws", args.ws
+    )
     try:
         results = asyncio.run(websocket_fanout(port, args))
     finally:

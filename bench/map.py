@@ -48,7 +48,10 @@ def towns(seed: int) -> list[tuple[float, float, float]]:
     min_lon, min_lat, max_lon, max_lat = EXTENT
     # (lon, lat, spread in degrees): a few large towns, many small ones.
     return [
-        (rng.uniform(min_lon + 0.3, max_lon - 0.3), rng.uniform(min_lat + 0.2, max_lat - 0.2), rng.choice([0.03, 0.05, 0.08, 0.12]))
+        (
+            rng.uniform(min_lon + 0.3, max_lon - 0.3), rng.uniform(min_lat + 0.2, max_lat - 0.2),
+            rng.choice([0.03, 0.05, 0.08, 0.12]),
+        )
         for _ in range(TOWNS)
     ]
 
@@ -89,12 +92,15 @@ def ensure_data(count: int, seed: int) -> int:
                 authority_id, category_id, language)
             SELECT md5('bench-map-' || g.i)::uuid, %(prefix)s || g.i,
                    ST_SetSRID(ST_MakePoint(
-                       CASE WHEN g.r1 < 0.7 THEN t.lon + t.spread * g.z1 ELSE %(min_lon)s + g.r2 * (%(max_lon)s - %(min_lon)s) END,
-                       CASE WHEN g.r1 < 0.7 THEN t.lat + t.spread * 0.6 * g.z2 ELSE %(min_lat)s + g.r3 * (%(max_lat)s - %(min_lat)s) END
+                       CASE WHEN g.r1 < 0.7 THEN t.lon + t.spread * g.z1
+                            ELSE %(min_lon)s + g.r2 * (%(max_lon)s - %(min_lon)s) END,
+                       CASE WHEN g.r1 < 0.7 THEN t.lat + t.spread * 0.6 * g.z2
+                            ELSE %(min_lat)s + g.r3 * (%(max_lat)s - %(min_lat)s) END
                    ), 4326),
                    '', '', g.status, '', '', '', '', '', 'app',
                    CASE WHEN g.r4 < 0.95 THEN 'published' WHEN g.r4 < 0.98 THEN 'pending' ELSE 'hidden' END,
-                   0, '', g.created, g.created, CASE WHEN g.status IN ('fixed', 'rejected') THEN g.created + g.r5 * interval '60 days' END,
+                   0, '', g.created, g.created,
+                   CASE WHEN g.status IN ('fixed', 'rejected') THEN g.created + g.r5 * interval '60 days' END,
                    %(authority)s, (%(categories)s::bigint[])[1 + floor(g.r6 * %(n_categories)s)::int], 'de'
             FROM (
                 SELECT i, r1, r2, r3, r4, r5, r6,
@@ -139,7 +145,8 @@ def viewports(zoom: int, n: int, seed: int) -> list[tuple[float, float, float, f
         lon, lat = lon + rng.gauss(0, spread), lat + rng.gauss(0, spread * 0.6)
         height = width * SCREEN[1] / SCREEN[0] * 0.62  # Mercator at 52° N
         # Rounded as the endpoint's query string carries them, so both sides ask for the same box.
-        result.append(tuple(round(v, 6) for v in (lon - width / 2, lat - height / 2, lon + width / 2, lat + height / 2)))
+        corners = (lon - width / 2, lat - height / 2, lon + width / 2, lat + height / 2)
+        result.append(tuple(round(v, 6) for v in corners))
     return result
 
 
@@ -263,7 +270,8 @@ def main() -> None:
             api_times, sizes = timed(lambda z, b: endpoint(client, z, b), boxes, zoom)
             raw_times, raw_sizes = timed(lambda z, b: raw(cursor, z, b), boxes, zoom)
             if sizes != raw_sizes:
-                print(f"  zoom {zoom}: endpoint and raw SQL disagree on {sum(a != b for a, b in zip(sizes, raw_sizes, strict=True))} viewports")
+                differ = sum(a != b for a, b in zip(sizes, raw_sizes, strict=True))
+                print(f"  zoom {zoom}: endpoint and raw SQL disagree on {differ} viewports")
             kind = "clusters" if zoom < mapcells.POINTS_FROM_ZOOM else "points"
             api95, raw95 = percentile(api_times, 95), percentile(raw_times, 95)
             print(f"{zoom:>4}  {kind:<8} {statistics.median(sizes):>17.0f}  {percentile(api_times, 50):>9.1f} ms "

@@ -78,7 +78,9 @@ def _plan(seed: int, photo: str) -> dict:
     # The demo's Gemeinden and public categories: list filters as people click them.
     gemeinden = list(Authority.objects.filter(kind=AuthorityKind.MUNICIPALITY).exclude(
         slug__startswith="bench-").values_list("slug", flat=True)[:20])
-    categories = list(Category.objects.filter(is_public=True).exclude(slug__startswith="bench-").values_list("slug", flat=True))
+    categories = list(
+        Category.objects.filter(is_public=True).exclude(slug__startswith="bench-").values_list("slug", flat=True)
+    )
     list_urls = []
     for _ in range(1000):
         query = {}
@@ -171,16 +173,19 @@ def main() -> None:
 
 def _report(stats: list[dict], failures: list[dict], args, users: int, data: str) -> None:
     database = os.environ.get("DATABASE_URL", "").split(":")[0]
-    print(f"\nMixed load: {args.duration} s, offered {users} users × {args.user_rate:g} req/s = {users * args.user_rate:g} "
-          f"req/s; uvicorn with {args.workers} processes on 127.0.0.1, database {database}; {data}")
-    print(f"{'requests':28} {'count':>8} {'errors':>7} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+    print(f"\nMixed load: {args.duration} s, offered {users} users × {args.user_rate:g} req/s = "
+          f"{users * args.user_rate:g} req/s; uvicorn with {args.workers} processes on 127.0.0.1, "
+          f"database {database}; {data}")
+    print(f"{'requests':28} {'count':>8} {'errors':>7} {'req/s':>8} "
+          f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")
     print("-" * 84)
     for row in stats:
         print(f"{row['Name'] if row['Name'] != 'Aggregated' else 'all':28} {int(row['Request Count']):8d} "
               f"{int(row['Failure Count']):7d} {float(row['Requests/s']):8.1f} {row['50%']:>7} {row['95%']:>7} "
               f"{row['99%']:>7} {float(row['Max Response Time']):7.0f}")
     for failure in failures[:10]:
-        print(f"error: {failure.get('Occurrences')}× {failure.get('Method')} {failure.get('Name')}: {failure.get('Error')}")
+        print(f"error: {failure.get('Occurrences')}× {failure.get('Method')} {failure.get('Name')}: "
+              f"{failure.get('Error')}")
     total = next(row for row in stats if row["Name"] == "Aggregated")
     rate, errors, p95 = float(total["Requests/s"]), int(total["Failure Count"]), float(total["95%"])
     print(f"\nTargets (for reference): ≥ {TARGET_RATE} req/s, 0 errors, p95 ≤ {TARGET_P95_MS} ms. "

@@ -81,7 +81,10 @@ def table(rows: list[dict]) -> list[str]:
     right = {2, 4}
 
     def format_line(cells: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))).rstrip()
+        return "  ".join(
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ).rstrip()
 
     out = [format_line(header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
     previous = None
@@ -98,7 +101,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m bench.results FILE", file=sys.stderr)
         return 2
     path = Path(argv[0])
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    rows = [json.loads(line) for line in lines if line.strip()]
     print()
     print(f"OpenMelder benchmarks: {machine()}")
     print("ratio = value ÷ baseline. Targets are for reference: a missed one is reported, never a failure.")

@@ -23,7 +23,10 @@ def start_server(port: int, *uvicorn_args: str, extra_env: dict[str, str] | None
     # All requests come from 127.0.0.1, so the per-address limits would throttle the benchmark itself. Per
     # second, not per hour: DRF keeps each address' request times of the whole period in the cache, and an
     # hour of a benchmark's submissions from one address would be a list no real client ever has.
-    env = {**os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000/second", "LOG_LEVEL": "WARNING", **(extra_env or {})}
+    env = {
+        **os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000/second", "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
     server = subprocess.Popen(
         # Started as make run, the Dockerfile and compose start it (backend.server picks the proxy options).
         [str(REPO / ".venv" / "bin" / "python"), "-m", "backend.server", "--host", "127.0.0.1",

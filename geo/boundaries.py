@@ -92,12 +92,12 @@ def read_boundaries(
     except GDALException as exc:
         raise BoundaryImportError(f"{path}: not a readable geodata file ({exc}).") from None
     if layer is not None:
-        names = [lyr.name for lyr in source]
+        names = [lyr.name for lyr in source]  # type: ignore[attr-defined]  # iterable at runtime (__getitem__), not in the stubs
         if layer not in names:
             raise BoundaryImportError(f"{path}: no layer {layer!r}; the file has: {', '.join(names)}.")
         layers = [source[layer]]
     else:
-        layers = list(source)
+        layers = list(source)  # type: ignore[call-overload]  # iterable at runtime (__getitem__), not in the stubs
     if not layers:
         raise BoundaryImportError(f"{path}: the file has no layers.")
 

@@ -190,7 +190,8 @@ class Category(models.Model):
         _("target (working days)"), null=True, blank=True, help_text=_("Time to fix, in working days.")
     )
     nearby_radius_m = models.PositiveIntegerField(
-        _("duplicate radius (m)"), default=30, help_text=_("Open reports this close are offered as possible duplicates.")
+        _("duplicate radius (m)"), default=30,
+        help_text=_("Open reports this close are offered as possible duplicates."),
     )
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
     active = models.BooleanField(_("active"), default=True)
@@ -260,7 +261,9 @@ class RoadClass(models.TextChoices):
 class Road(models.Model):
     """A numbered road and the authority that owns it; reports in road categories near it go there."""
 
-    source = models.CharField(_("source"), max_length=200, db_index=True, help_text=_("The imported file; a re-import replaces its roads."))
+    source = models.CharField(
+        _("source"), max_length=200, db_index=True, help_text=_("The imported file; a re-import replaces its roads.")
+    )
     ref = models.CharField(_("road number"), max_length=100, help_text=_('As published, e.g. "B 2;B 5".'))
     road_class = models.CharField(_("road class"), max_length=1, choices=RoadClass.choices)
     name = models.CharField(_("name"), max_length=200, blank=True)

@@ -109,9 +109,11 @@ def _read(path: Path, ref_field: str, name_field: str) -> list[tuple[str, str, M
     except GDALException as exc:
         raise RoadImportError(f"{path}: not a readable geodata file ({exc}).") from None
     lines = []
-    for layer in source:
+    for layer in source:  # type: ignore[attr-defined]  # iterable at runtime (__getitem__), not in the stubs
         if ref_field not in layer.fields:
-            raise RoadImportError(f"{path} (layer {layer.name}): no field {ref_field!r}; fields are: {', '.join(layer.fields)}.")
+            raise RoadImportError(
+                f"{path} (layer {layer.name}): no field {ref_field!r}; fields are: {', '.join(layer.fields)}."
+            )
         if layer.srs is None:
             raise RoadImportError(f"{path} (layer {layer.name}): has no coordinate reference system.")
         transform = CoordTransform(layer.srs, _WGS84)
@@ -148,7 +150,9 @@ def owner_for(klass: str, geometry: MultiLineString) -> Authority | None:
         land = _land_of(geometry)
         if land is None:
             return _external("strassenbauverwaltung", "Straßenbauverwaltung des Landes")
-        return _external(f"strassenbauverwaltung-{land}", STATE_ROAD_AUTHORITIES.get(land, f"Straßenbauverwaltung {land}"))
+        return _external(
+            f"strassenbauverwaltung-{land}", STATE_ROAD_AUTHORITIES.get(land, f"Straßenbauverwaltung {land}")
+        )
     if klass == RoadClass.COUNTY:
         return (
             Authority.objects.filter(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -20,6 +21,8 @@ from django.db.models import Model
 
 from geo.models import Authority, Category, Department
 from geo.spatial_sql import dialect, envelope, geometry_literal
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,8 @@ def _best_responsibility_sql(
     the few candidates: each join costs PostgreSQL about as much to plan as the query takes to run.
     """
     spatial = dialect()
-    on_point, point_params = on_point or geometry_literal(point)
-    frame, frame_params = spatial.frame("geo_responsibility", "area", "r", point, (on_point, point_params))
+    on_point_sql, point_params = on_point or geometry_literal(point)
+    frame, frame_params = spatial.frame("geo_responsibility", "area", "r", point, (on_point_sql, point_params))
     only_owner, only_owner_params = ("AND d.authority_id = %s", [owner.pk]) if owner is not None else ("", [])
     candidates = (
         "SELECT r.id, r.department_id, r.priority, r.area_km2 FROM geo_responsibility r WHERE r.category_id = %s"
@@ -159,7 +162,7 @@ def _best_responsibility_sql(
         # Named apart: the row may also hold the authorities and departments of the places.
         f"SELECT c.id AS responsibility_id, {DEPARTMENT.select(prefix='responsible_d_')}, "
         f"{AUTHORITY.select(prefix='responsible_a_')} FROM ("
-        f"{candidates} AND r.area IS NOT NULL AND {frame} AND {spatial.covers('r.area', on_point)} "
+        f"{candidates} AND r.area IS NOT NULL AND {frame} AND {spatial.covers('r.area', on_point_sql)} "
         "UNION ALL "
         f"{candidates} AND r.area IS NULL "
         f"AND r.department_id IN (SELECT id FROM geo_department WHERE authority_id IN ({owners}))"
@@ -179,13 +182,13 @@ def _department_with_authority(values: Sequence) -> Department:
     return department
 
 
-class Columns:
+class Columns(Generic[M]):
     """A model's columns (but the skipped ones) under a table alias, and instances made from their values.
 
     Keeps the column lists of the SQL and the conversion of values in step with the models.
     """
 
-    def __init__(self, model: type[Model], alias: str, skip: tuple[str, ...] = ()) -> None:
+    def __init__(self, model: type[M], alias: str, skip: tuple[str, ...] = ()) -> None:
         self.model = model
         self.alias = alias
         self.fields = [f for f in model._meta.concrete_fields if f.name not in skip]
@@ -201,13 +204,14 @@ class Columns:
         key = (connection.vendor, alias, prefix)
         if key not in self._selects:
             quote = connection.ops.quote_name
+            columns = [cast(str, f.column) for f in self.fields]  # concrete fields: never None
             self._selects[key] = ", ".join(
-                f"{alias or self.alias}.{quote(f.column)}" + (f" AS {quote(prefix + f.column)}" if prefix else "")
-                for f in self.fields
+                f"{alias or self.alias}.{quote(column)}" + (f" AS {quote(prefix + column)}" if prefix else "")
+                for column in columns
             )
         return self._selects[key]
 
-    def instance(self, values: Sequence) -> Model:
+    def instance(self, values: Sequence) -> M:
         values = list(values)
         for n, functions, column in self._converters_for_connection():
             for function in functions:

@@ -86,7 +86,8 @@ def geometry_literal(geometry: GEOSGeometry) -> tuple[str, list]:
     """A placeholder and its parameter for a geometry literal (SRID 4326), as the ORM passes one."""
     # Any geometry field of SRID 4326 converts alike.
     field = Authority._meta.get_field("boundary")
-    return connection.ops.get_geom_placeholder(field, geometry, None), [field.get_db_prep_value(geometry, connection)]
+    placeholder = connection.ops.get_geom_placeholder(field, geometry, None)  # type: ignore[attr-defined]  # spatial ops
+    return placeholder, [field.get_db_prep_value(geometry, connection)]
 
 
 def index_candidates(model: type[Model], column: str, geometry: GEOSGeometry) -> Q:

@@ -106,7 +106,10 @@ class Broadcaster:
         self.group = group
         self._on_stop = on_stop
         self._writers: set[FrameWriter] = set()
-        self._layer = get_channel_layer()
+        layer = get_channel_layer()
+        if layer is None:  # the settings always configure one (in memory, or Redis)
+            raise RuntimeError("no channel layer is configured")
+        self._layer = layer
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._first_join = asyncio.Event()

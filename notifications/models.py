@@ -85,7 +85,8 @@ class Webhook(models.Model):
         Authority, verbose_name=_("authority"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="webhooks",
     )
     url = models.URLField(_("URL"), max_length=500, validators=[URLValidator(schemes=["http", "https"])])
     secret = models.CharField(

@@ -32,5 +32,5 @@ class OriginPolicy:
 
     async def __call__(self, scope: dict, receive, send):
         if has_origin(scope):
-            return await self.same_site(scope, receive, send)
+            return await self.same_site(scope, receive, send)  # type: ignore[arg-type]  # stubs: a private TypedDict
         return await self.application(without_cookies(scope), receive, send)

@@ -12,14 +12,17 @@ class PhotoInline(admin.TabularInline):
     readonly_fields = ["width", "height", "captured_at"]
 
 
+_EVENT_FIELDS = ("id", "created_at", "kind", "from_status", "to_status", "message", "is_public", "actor")
+
+
 class EventInline(admin.TabularInline):
     """The history is append-only: shown, never edited here."""
 
     model = ReportEvent
     extra = 0
     can_delete = False
-    fields = ["id", "created_at", "kind", "from_status", "to_status", "message", "is_public", "actor"]
-    readonly_fields = fields
+    fields = _EVENT_FIELDS
+    readonly_fields = _EVENT_FIELDS
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -32,7 +35,9 @@ class ReportAdmin(LeafletGeoAdmin):
     search_fields = ["reference", "description", "address"]
     date_hierarchy = "created_at"
     list_select_related = ["category", "authority", "department"]
-    readonly_fields = ["reference", "public_id", "routing_reason", "support_count", "created_at", "updated_at", "closed_at"]
+    readonly_fields = [
+        "reference", "public_id", "routing_reason", "support_count", "created_at", "updated_at", "closed_at",
+    ]
     raw_id_fields = ["duplicate_of"]
     autocomplete_fields = ["authority", "department"]
     inlines = [PhotoInline, EventInline]

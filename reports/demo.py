@@ -165,15 +165,20 @@ def _department(authority: Authority, slug: str, name: str, email: str, result: 
 def _departments(county: Authority, municipalities: list[Authority], result: DemoResult) -> dict[str, Department]:
     # Addresses at .example (RFC 2606): the demo's mails can never reach a real mailbox.
     departments = {
-        "strassen": _department(county, f"strassenmeisterei-{county.slug}", f"Straßenmeisterei des Landkreises {county.name}",
-                                f"strassenmeisterei@{county.slug}.example", result),
-        "abfall": _department(county, f"abfallwirtschaft-{county.slug}", f"Abfallwirtschaft des Landkreises {county.name}",
-                              f"abfallwirtschaft@{county.slug}.example", result),
+        "strassen": _department(
+            county, f"strassenmeisterei-{county.slug}", f"Straßenmeisterei des Landkreises {county.name}",
+            f"strassenmeisterei@{county.slug}.example", result,
+        ),
+        "abfall": _department(
+            county, f"abfallwirtschaft-{county.slug}", f"Abfallwirtschaft des Landkreises {county.name}",
+            f"abfallwirtschaft@{county.slug}.example", result,
+        ),
     }
     for municipality in municipalities:
         short_name = municipality.name.removesuffix(" am Deister")
         departments[municipality.slug] = _department(
-            municipality, f"bauhof-{municipality.slug}", f"Bauhof {short_name}", f"bauhof@{municipality.slug}.example", result
+            municipality, f"bauhof-{municipality.slug}", f"Bauhof {short_name}", f"bauhof@{municipality.slug}.example",
+            result,
         )
     return departments
 
@@ -324,7 +329,8 @@ def _reports(categories, municipalities, count, now, result) -> None:
         gaps = [timedelta(hours=rng.uniform(2, 24 * min(8, max(age.days, 1) / (len(path) + 1)))) for _ in path]
         drafts.append((key, municipality, category, point, created_at, path, description, with_email, gaps))
 
-    for number, (key, _municipality, category, point, created_at, path, description, with_email, gaps) in enumerate(drafts):
+    for number, draft in enumerate(drafts):
+        key, _municipality, category, point, created_at, path, description, with_email, gaps = draft
         if key in existing:
             continue
         _create_report(number, key, category, point, created_at, path, description, with_email, gaps, now)
@@ -366,9 +372,14 @@ def _create_report(number, key, category, point, created_at, path, description, 
                 break
             report.duplicate_of = original
         if to_status == Status.IN_PROGRESS and number % 3 == 0:
-            events.append(ReportEvent(kind=EventKind.INTERNAL_NOTE, is_public=False, message=NOTES[number % len(NOTES)], created_at=when))
+            events.append(ReportEvent(
+                kind=EventKind.INTERNAL_NOTE, is_public=False, message=NOTES[number % len(NOTES)], created_at=when
+            ))
         events.append(
-            ReportEvent(kind=EventKind.STATUS_CHANGED, from_status=status, to_status=to_status, message=ANSWERS.get(to_status, ""), created_at=when)
+            ReportEvent(
+                kind=EventKind.STATUS_CHANGED, from_status=status, to_status=to_status,
+                message=ANSWERS.get(to_status, ""), created_at=when,
+            )
         )
         status = to_status
     report.status = status

@@ -122,7 +122,8 @@ def rebuild(using: str = "default") -> None:
                 f"SELECT {zoom}, ST_X(ST_SnapToGrid(location, {size})), ST_Y(ST_SnapToGrid(location, {size})), "
                 "category_id, status, COUNT(*), SUM(ST_X(location)), SUM(ST_Y(location)) "
                 f"FROM reports_report r WHERE {_visible_sql('r')} "
-                f"GROUP BY ST_X(ST_SnapToGrid(location, {size})), ST_Y(ST_SnapToGrid(location, {size})), category_id, status"
+                f"GROUP BY ST_X(ST_SnapToGrid(location, {size})), ST_Y(ST_SnapToGrid(location, {size})), "
+                "category_id, status"
             )
 
 

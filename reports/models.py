@@ -84,7 +84,8 @@ class Report(models.Model):
         Authority, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="reports"
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="reports",
     )
     routing_reason = models.TextField(_("routing reason"), blank=True)
     # Private: never in any public output.
@@ -99,7 +100,8 @@ class Report(models.Model):
         _("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.PUBLISHED, db_index=True
     )
     duplicate_of = models.ForeignKey(
-        "self", verbose_name=_("duplicate of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self", verbose_name=_("duplicate of"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="duplicates",
     )
     support_count = models.PositiveIntegerField(_("supporters"), default=0)
     idempotency_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
@@ -241,7 +243,8 @@ class ReportEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
     is_public = models.BooleanField(_("public"), default=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
     )
     from_status = models.CharField(_("from status"), max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to status"), max_length=20, choices=Status.choices, blank=True)

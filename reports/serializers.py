@@ -76,7 +76,9 @@ class ReportSerializer(serializers.ModelSerializer):
     def get_location(self, report: Report) -> dict:
         return {"lat": report.location.y, "lon": report.location.x}
 
-    @extend_schema_field({"type": "object", "properties": {"name": {"type": "string"}, "ags": {"type": "string", "nullable": True}}})
+    @extend_schema_field(
+        {"type": "object", "properties": {"name": {"type": "string"}, "ags": {"type": "string", "nullable": True}}}
+    )
     def get_authority(self, report: Report) -> dict:
         return {"name": str(report.authority), "ags": report.authority.ags or None}
 

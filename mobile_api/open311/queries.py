@@ -108,7 +108,9 @@ def _integer(params: QueryDict, name: str, default: int, *, minimum: int, maximu
         return filters.parse_integer(raw, minimum=minimum, maximum=maximum)
     except filters.InvalidParameter:
         bounds = f"{minimum}–{maximum}"
-        raise Open311Error(400, _("%(name)s must be a whole number (%(bounds)s).") % {"name": name, "bounds": bounds}) from None
+        raise Open311Error(
+            400, _("%(name)s must be a whole number (%(bounds)s).") % {"name": name, "bounds": bounds}
+        ) from None
 
 
 def _number(params: QueryDict, name: str, minimum: float, maximum: float) -> float | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from django.conf import settings
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -101,11 +103,12 @@ class ServiceRequests(Open311View):
         return Response(Document("service_requests", items))
 
     def post(self, request: Request, format: str | None = None) -> Response:
-        client = Open311Client.objects.authenticate(request.data.get("api_key", ""))
+        data = cast(QueryDict, request.data)  # form parsers only (parser_classes): never a JSON list
+        client = Open311Client.objects.authenticate(data.get("api_key", ""))
         if client is None:
             raise Open311Error(403, _("api_key is missing or not valid."))
-        authority = queries.jurisdiction(request.data)
-        report = submit(data=request.data, files=request.FILES, client=client, jurisdiction=authority)
+        authority = queries.jurisdiction(data)
+        report = submit(data=data, files=request.FILES, client=client, jurisdiction=authority)
         return Response(Document("service_requests", [representations.created_request(report)]), status=201)
 
 

@@ -32,7 +32,7 @@ class SlugList(serializers.CharField):
         self.queryset = queryset
         super().__init__(required=False, **kwargs)
 
-    def to_internal_value(self, data) -> tuple[str, ...]:
+    def to_internal_value(self, data) -> tuple[str, ...]:  # type: ignore[override]  # a CharField parsed into a list
         names = tuple(dict.fromkeys(n.strip() for n in super().to_internal_value(data).split(",") if n.strip()))
         unknown = set(names) - set(self.queryset.filter(slug__in=names).values_list("slug", flat=True))
         if unknown:
@@ -48,7 +48,7 @@ class StatusList(serializers.CharField):
     def __init__(self, **kwargs) -> None:
         super().__init__(required=False, **kwargs)
 
-    def to_internal_value(self, data) -> frozenset[str]:
+    def to_internal_value(self, data) -> frozenset[str]:  # type: ignore[override]  # a CharField parsed into a set
         names = [n.strip() for n in super().to_internal_value(data).split(",") if n.strip()]
         try:
             return frozenset(publicdata.statuses_for(names))
@@ -88,7 +88,9 @@ class FilterSerializer(serializers.Serializer):
 
     def filters(self, **extra) -> publicdata.Filters:
         data = self.validated_data
-        return publicdata.Filters(categories=data.get("category", ()), statuses=data.get("status", frozenset()), **extra)
+        return publicdata.Filters(
+            categories=data.get("category", ()), statuses=data.get("status", frozenset()), **extra
+        )
 
 
 class MapQuerySerializer(FilterSerializer):
@@ -111,7 +113,10 @@ class MapQuerySerializer(FilterSerializer):
 
 
 class ExportQuerySerializer(FilterSerializer):
-    authority = SlugList(queryset=Authority.objects.all(), help_text="Responsible authorities (slugs); a Landkreis includes its Gemeinden.")
+    authority = SlugList(
+        queryset=Authority.objects.all(),
+        help_text="Responsible authorities (slugs); a Landkreis includes its Gemeinden.",
+    )
     area = serializers.SlugRelatedField(
         slug_field="slug", queryset=Authority.objects.filter(boundary__isnull=False), required=False,
         help_text="Only reports located within this authority's boundary (slug), e.g. a Gemeinde.",
@@ -168,7 +173,7 @@ _LICENSE_LINK = (
 
 async def _async_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:
     # Each batch is one short query in Django's sync thread: an ASGI server streams without buffering.
-    while (chunk := await sync_to_async(next)(chunks, None)) is not None:
+    while (chunk := await sync_to_async(next)(chunks, None)) is not None:  # type: ignore[call-arg]  # next's overloads
         yield chunk
 
 

@@ -7,6 +7,7 @@ recipient's language. Only the confirmation mail goes to an address that is not 
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -70,33 +71,45 @@ def mail_language(delivery: Delivery) -> str:
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
+def _report(delivery: Delivery) -> Report:
+    """The report a mail is about: every kind but the digest names one (planning sets it)."""
+    if delivery.report is None:  # a bug, like any unexpected error: retried up to the limit (worker._attempt)
+        raise ValueError(f"delivery {delivery.pk} names no report")
+    return delivery.report
+
+
 def confirmation_mail(delivery: Delivery) -> Mail:
     address = delivery.address
+    if address is None:  # a bug (planning sets it), like any unexpected error: retried up to the limit
+        raise ValueError(f"delivery {delivery.pk} names no address")
     if address.is_confirmed:
         raise NotApplicable("the address was confirmed meanwhile")
+    report = _report(delivery)
     token = address.new_token()
     address.save(update_fields=["token_hash"])
     return Mail(
-        subject=_("Please confirm your e-mail address for report %(reference)s") % {"reference": delivery.report.reference},
+        subject=_("Please confirm your e-mail address for report %(reference)s") % {"reference": report.reference},
         template="confirmation",
-        context={"report": delivery.report, "link": public_url(reverse("notifications:confirm", args=[token]))},
+        context={"report": report, "link": public_url(reverse("notifications:confirm", args=[token]))},
     )
 
 
 def status_mail(delivery: Delivery) -> Mail:
-    report = delivery.report
+    report = _report(delivery)
     events = list(ReportEvent.objects.filter(pk__in=delivery.data.get("events", []), is_public=True).order_by("id"))
     if not events:
         raise NotApplicable("the events are gone")
     return Mail(
-        subject=_("Your report %(reference)s: %(status)s") % {"reference": report.reference, "status": report.status_label},
+        subject=_("Your report %(reference)s: %(status)s") % {
+            "reference": report.reference, "status": report.status_label,
+        },
         template="status",
         context={"report": report, "events": events},
     )
 
 
 def follow_up_mail(delivery: Delivery) -> Mail:
-    report = delivery.report
+    report = _report(delivery)
     fixed_event_id = delivery.data["fixed_event"]
     latest = last_status_event(report)
     if report.status != Status.FIXED or latest is None or latest.pk != fixed_event_id:
@@ -127,7 +140,7 @@ def digest_mail(delivery: Delivery) -> Mail:
 
 def forward_mail(delivery: Delivery) -> Mail:
     """The report for the external body it was forwarded to: what and where, without the reporter's identity."""
-    report = delivery.report
+    report = _report(delivery)
     event = delivery.event
     photos = [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)]
     return Mail(
@@ -149,7 +162,7 @@ def responsible_mail(delivery: Delivery) -> Mail:
     """A report arrived at a department (with a link to it in the staff app), or at an external body without a
     department on the platform (with the place on a map and the public photos instead: they have no login).
     Never the reporter's identity: staff read it in the staff app, external bodies never get it."""
-    report = delivery.report
+    report = _report(delivery)
     department_id = delivery.data.get("department")
     if report.department_id != department_id or report.authority_id != delivery.data.get("authority"):
         raise NotApplicable("the report has moved on since")
@@ -171,7 +184,9 @@ def responsible_mail(delivery: Delivery) -> Mail:
             "recipient": report.department.name if report.department else str(report.authority),
             "external": external,
             "staff_link": "" if external else staff_report_url(report),
-            "photos": [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)] if external else [],
+            "photos": (
+                [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)] if external else []
+            ),
             "place": place,
             "map_link": f"https://www.openstreetmap.org/?mlat={report.location.y:.6f}&mlon={report.location.x:.6f}"
                         f"#map=18/{report.location.y:.6f}/{report.location.x:.6f}",
@@ -180,7 +195,7 @@ def responsible_mail(delivery: Delivery) -> Mail:
     )
 
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[[Delivery], Mail]] = {
     DeliveryKind.CONFIRMATION: confirmation_mail,
     DeliveryKind.STATUS: status_mail,
     DeliveryKind.FOLLOW_UP: follow_up_mail,
@@ -192,7 +207,8 @@ BUILDERS = {
 
 def require_confirmed(delivery: Delivery) -> None:
     # Only reporters' addresses need their consent; staff and authorities do not subscribe.
-    if delivery.kind in (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE):
+    without_consent = (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE)
+    if delivery.kind in without_consent:
         return
     if delivery.address is None or not delivery.address.is_confirmed:
         raise NotApplicable("the address is not confirmed")

@@ -49,9 +49,11 @@ def event_body(event: ReportEvent, *, sent_at: int) -> bytes:
 
 class WebhookTransport:
     def send(self, delivery: Delivery) -> None:
-        webhook = delivery.webhook
+        webhook, event = delivery.webhook, delivery.event
+        if webhook is None or event is None:  # a bug (planning sets both), retried like any unexpected error
+            raise ValueError(f"delivery {delivery.pk} names no webhook or no event")
         now = int(time.time())
-        body = event_body(delivery.event, sent_at=now)
+        body = event_body(event, sent_at=now)
         request = urllib.request.Request(
             webhook.url,
             data=body,

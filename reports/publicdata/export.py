@@ -39,7 +39,10 @@ def export_batches(filters: Filters = Filters(), *, batch_size: int | None = Non
     english = (get_language() or "de").startswith("en")
     reports = (
         filters.apply(released_reports())
-        .annotate(lon=PointX("location"), lat=PointY("location"), category_name=F("category__name_en" if english else "category__name_de"))
+        .annotate(
+            lon=PointX("location"), lat=PointY("location"),
+            category_name=F("category__name_en" if english else "category__name_de"),
+        )
         .values(
             "pk", "public_id", "reference", "category__slug", "category_name", "status", "authority__name",
             "authority__designation", "authority__ags", "lat", "lon", "address", "description", "support_count",
@@ -122,7 +125,10 @@ def geojson_chunks(batches: Iterator[list[dict]], *, attribution: str) -> Iterat
 
 def _feature(row: dict) -> dict:
     properties = {k: v for k, v in row.items() if k not in ("lat", "lon")}
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]}, "properties": properties}
+    return {
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+        "properties": properties,
+    }
 
 
 def _drain(buffer: io.StringIO) -> str:

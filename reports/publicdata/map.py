@@ -113,7 +113,9 @@ def _points(reports: QuerySet[Report]) -> tuple[list[dict], bool]:
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
-            "properties": {"id": str(public_id), "category": category, "status": status, "status_type": STATUS_TYPE[status]},
+            "properties": {
+                "id": str(public_id), "category": category, "status": status, "status_type": STATUS_TYPE[status],
+            },
         }
         for public_id, category, status, lon, lat in rows[:MAX_POINTS]
     ]

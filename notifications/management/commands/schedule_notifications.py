@@ -16,5 +16,6 @@ class Command(BaseCommand):
         digests = planning.queue_digests()
         scheduled = schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
         self.stdout.write(
-            f"{requeued} deliveries re-queued; {digests} digests queued; periodic sweep {'scheduled' if scheduled else 'already scheduled'}."
+            f"{requeued} deliveries re-queued; {digests} digests queued; "
+            f"periodic sweep {'scheduled' if scheduled else 'already scheduled'}."
         )

@@ -8,7 +8,8 @@ from reports.demo import SAMPLE_REPORTS, load_demo
 class Command(BaseCommand):
     help = (
         "Load the demo: Landkreis Hameln-Pyrmont and its 8 Gemeinden, departments, categories, responsibilities, "
-        "staff accounts (password from DEMO_PASSWORD, else generated) and sample reports. Loading twice changes nothing."
+        "staff accounts (password from DEMO_PASSWORD, else generated) and sample reports. "
+        "Loading twice changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-
 MAP_GROUP = "map"
 
 

@@ -53,7 +53,7 @@ def credential_user(credential: Credential):
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=credential.key)
     # Django's own check (the backend's is_active rule, the password hash kept in the session), as on
     # every HTTP request made with that session.
-    user = auth.get_user(SimpleNamespace(session=session))
+    user = auth.get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]  # it reads only .session
     return user if user.is_authenticated else None
 
 
@@ -115,5 +115,7 @@ def connect_receivers() -> None:
     post_save.connect(user_saved, sender=user_model, dispatch_uid="notifications.revocation.user_saved")
     post_delete.connect(user_deleted, sender=user_model, dispatch_uid="notifications.revocation.user_deleted")
     post_save.connect(membership_changed, sender=Membership, dispatch_uid="notifications.revocation.membership_saved")
-    post_delete.connect(membership_changed, sender=Membership, dispatch_uid="notifications.revocation.membership_deleted")
+    post_delete.connect(
+        membership_changed, sender=Membership, dispatch_uid="notifications.revocation.membership_deleted"
+    )
     user_logged_out.connect(logged_out, dispatch_uid="notifications.revocation.logged_out")

@@ -29,13 +29,15 @@ from reports import permissions
 from reports.models import Moderation, Photo, Report
 
 # reports.models._photo_path and _thumbnail_path: photos/<report public id>/<random hex>[_thumb].jpg
-_PHOTO_NAME = re.compile(r"photos/(?P<public_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/[^/]+\.jpg")
+_PHOTO_NAME = re.compile(
+    r"photos/(?P<public_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/[^/]+\.jpg"
+)
 # Long enough to spare the server repeated requests for a map's thumbnails, short enough that a hidden
 # report's photos leave shared caches soon.
 _PUBLIC_MAX_AGE = 300
 
 
-def serve_photo(request: HttpRequest, path: str) -> HttpResponse:
+def serve_photo(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     if not (settings.SERVE_MEDIA or settings.MEDIA_ACCEL_REDIRECT):
         raise Http404
     match = _PHOTO_NAME.fullmatch(path)
@@ -43,7 +45,7 @@ def serve_photo(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404
     report = Report.objects.select_related("category").filter(public_id=match["public_id"]).first()
     photo = next((p for p in report.photos.all() if path in (p.image.name, p.thumbnail.name)), None) if report else None
-    if photo is None:
+    if report is None or photo is None:
         raise Http404
     if is_public(photo):
         return _deliver(path, public=True)
@@ -76,10 +78,10 @@ def _token_user(request: HttpRequest):
     return permissions.token_user(key) if scheme == "Token" else None
 
 
-def _deliver(name: str, *, public: bool) -> HttpResponse:
+def _deliver(name: str, *, public: bool) -> HttpResponse | FileResponse:
     if settings.MEDIA_ACCEL_REDIRECT:
         # The proxy sends the file from its internal location (README: Production); Django only decided.
-        response = HttpResponse(content_type="image/jpeg")
+        response: HttpResponse | FileResponse = HttpResponse(content_type="image/jpeg")
         response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT.rstrip("/") + "/" + quote(name)
     else:
         try:

@@ -15,7 +15,7 @@ from geo.models import Authority, Department, Membership, StaffRole
 from reports.models import Report
 
 # A user with several departments of one authority acts in the strongest of their roles there.
-_ROLE_RANK = {StaffRole.WORKER: 1, StaffRole.LEAD: 2, StaffRole.AUTHORITY_ADMIN: 3}
+_ROLE_RANK: dict[str | None, int] = {StaffRole.WORKER: 1, StaffRole.LEAD: 2, StaffRole.AUTHORITY_ADMIN: 3}
 
 
 def staff_roles(user) -> dict[int, str]:

@@ -39,7 +39,13 @@ def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) ->
 # scripts/test.sh runs the suite on PostGIS and then on SpatiaLite; in the second run it sets this, and the tests
 # whose outcome cannot depend on the run's database backend (marked backend_independent) are left out there.
 ONCE_ENV = "TESTS_BACKEND_INDEPENDENT_RAN"
-DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -73,7 +79,11 @@ def generous_rate_limits(settings):
     from django.core.cache import cache
 
     settings.API_RATES = {
-        "submit": "10000/hour", "support": "10000/hour", "read": "10000/minute", "staff": "10000/minute", "login": "10000/minute",
+        "submit": "10000/hour",
+        "support": "10000/hour",
+        "read": "10000/minute",
+        "staff": "10000/minute",
+        "login": "10000/minute",
     }
     cache.clear()
 

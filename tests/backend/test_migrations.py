@@ -21,7 +21,9 @@ def test_every_spatial_index_works_after_migrating_an_embedded_database(tmp_path
     connection.enable_load_extension(True)
     connection.load_extension("mod_spatialite")
 
-    columns = connection.execute("SELECT f_table_name, f_geometry_column, spatial_index_enabled FROM geometry_columns").fetchall()
+    columns = connection.execute(
+        "SELECT f_table_name, f_geometry_column, spatial_index_enabled FROM geometry_columns"
+    ).fetchall()
 
     assert ("reports_report", "location", 1) in columns
     assert [c for c in columns if c[2] != 1] == []

@@ -35,7 +35,9 @@ def test_a_missing_secret_in_production_stops_with_a_clear_message(production_en
 def test_the_secret_can_come_from_a_file(production_env, tmp_path):
     secret_file = tmp_path / "secret"
     secret_file.write_text(production_env.pop("SECRET_KEY") + "\n")
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**production_env, "SECRET_KEY_FILE": str(secret_file)})
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**production_env, "SECRET_KEY_FILE": str(secret_file)}
+    )
     assert result.returncode == 0, result.stderr
 
 

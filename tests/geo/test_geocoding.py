@@ -74,7 +74,9 @@ def test_a_new_report_gets_its_address_in_the_background_and_the_public_sees_it(
     assert body["address"] == "" and nominatim.requests == []  # the submission did not wait for it
     assert run_worker() >= 1
     [(path, query, agent)] = nominatim.requests
-    assert path == "/reverse" and (float(query["lat"]), float(query["lon"])) == MARKET and agent == "OpenMelder-Test/1.0"
+    assert (
+        path == "/reverse" and (float(query["lat"]), float(query["lon"])) == MARKET and agent == "OpenMelder-Test/1.0"
+    )
     public = client.get(f"/api/v1/reports/{body['id']}/", secure=True).json()
     assert public["address"] == "Pferdemarkt 1, 31785 Hameln"
     events = client.get(f"/api/v1/reports/{body['id']}/events/", secure=True).json()["events"]

@@ -82,7 +82,10 @@ def test_a_reimport_updates_a_changed_name_and_boundary_in_place(boundaries, tmp
     for feature in data["features"]:
         if feature["properties"]["ARS"] == "032520006006":
             feature["properties"]["GEN"] = "Hameln (neu)"
-            feature["geometry"] = {"type": "Polygon", "coordinates": [[[9.3, 52.1], [9.4, 52.1], [9.4, 52.2], [9.3, 52.1]]]}
+            feature["geometry"] = {
+                "type": "Polygon",
+                "coordinates": [[[9.3, 52.1], [9.4, 52.1], [9.4, 52.2], [9.3, 52.1]]],
+            }
     changed = tmp_path / "changed.geojson"
     changed.write_text(json.dumps(data))
 
@@ -95,7 +98,13 @@ def test_a_reimport_updates_a_changed_name_and_boundary_in_place(boundaries, tmp
 
 def test_kind_and_parent_can_be_given(boundaries):
     run(boundaries / "landkreise_vg5000_2021.geojson")
-    run(boundaries / "verwaltungsgemeinschaften_4kreise_vg5000_2021.geojson", "--kind", "municipal_association", "--parent", "hameln-pyrmont")
+    run(
+        boundaries / "verwaltungsgemeinschaften_4kreise_vg5000_2021.geojson",
+        "--kind",
+        "municipal_association",
+        "--parent",
+        "hameln-pyrmont",
+    )
     associations = Authority.objects.filter(kind=AuthorityKind.MUNICIPAL_ASSOCIATION)
     assert associations.count() == 60
     assert set(associations.values_list("parent__ars", flat=True)) == {"03252"}

@@ -66,7 +66,12 @@ def test_the_import_derives_owners_from_road_classes(bayreuth):
 
 @pytest.mark.parametrize(
     ("prefix", "owner"),
-    [("KU ", "Landkreis Kulmbach"), ("BT ", "Landkreis Bayreuth"), ("B 85", "Staatliche Bauverwaltung Bayern"), ("A ", "Autobahn GmbH des Bundes")],
+    [
+        ("KU ", "Landkreis Kulmbach"),
+        ("BT ", "Landkreis Bayreuth"),
+        ("B 85", "Staatliche Bauverwaltung Bayern"),
+        ("A ", "Autobahn GmbH des Bundes"),
+    ],
 )
 def test_a_pothole_on_a_road_goes_to_its_owner(bayreuth, roads_dir, pothole, prefix, owner):
     for point in _road_points(roads_dir, prefix):

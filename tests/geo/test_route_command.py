@@ -8,7 +8,13 @@ from django.core.management import CommandError, call_command
 
 pytestmark = pytest.mark.django_db
 
-FOUR_KREISE = ["landkreise", "gemeinden_hameln-pyrmont", "gemeinden_hildesheim", "gemeinden_harz", "gemeinden_hersfeld-rotenburg"]
+FOUR_KREISE = [
+    "landkreise",
+    "gemeinden_hameln-pyrmont",
+    "gemeinden_hildesheim",
+    "gemeinden_harz",
+    "gemeinden_hersfeld-rotenburg",
+]
 
 
 @pytest.fixture
@@ -24,11 +30,15 @@ def route(*args) -> str:
 
 
 def test_each_of_the_68_gemeinde_points_routes_to_its_own_gemeinde(four_kreise, boundaries):
-    lines = [json.loads(line) for line in route("--points", boundaries / "gemeinde_points_on_surface_vg5000_2021.geojson").splitlines()]
+    output = route("--points", boundaries / "gemeinde_points_on_surface_vg5000_2021.geojson")
+    lines = [json.loads(line) for line in output.splitlines()]
     assert len(lines) == 68
-    wrong = [(l["properties"]["gen"], l.get("authority")) for l in lines if (l.get("authority") or {}).get("ars") != l["properties"]["ars"]]
+    wrong = [
+        (row["properties"]["gen"], row.get("authority"))
+        for row in lines if (row.get("authority") or {}).get("ars") != row["properties"]["ars"]
+    ]
     assert wrong == []
-    hameln = next(l for l in lines if l["properties"]["gen"] == "Hameln")
+    hameln = next(row for row in lines if row["properties"]["gen"] == "Hameln")
     assert hameln["authority"] == {
         "name": "Stadt Hameln", "slug": "hameln", "kind": "municipality", "ars": "032520006006", "ags": "03252006",
     }

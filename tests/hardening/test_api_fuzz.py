@@ -52,8 +52,13 @@ def keep_test_connection():
 
 @pytest.mark.django_db
 @schema.include(path_regex=r"^/api/(v1|staff)/").parametrize()
-@settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+)
 def test_no_request_gets_a_server_error_or_an_answer_outside_the_schema(case, personas, keep_test_connection):
     from rest_framework.authtoken.models import Token
 

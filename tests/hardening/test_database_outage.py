@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import REPO, manage
+from tests.conftest import manage
 from tests.live import OwnPostgres, uvicorn
 
 pytestmark = pytest.mark.backend_independent

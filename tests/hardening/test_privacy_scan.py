@@ -43,8 +43,14 @@ def _submit_through_open311() -> dict:
 
 def _work_on_it(reference: str, personas) -> None:
     worker = staff_client(personas.hameln_worker)
-    worker.post(f"/api/staff/reports/{reference}/notes/", {"note": "Anruferin Erika Mustermann, Tel. 05151 987654"}, format="json")
-    response = worker.post(f"/api/staff/reports/{reference}/transition/", {"to": "in_progress", "message": "Wir kommen."}, format="json")
+    worker.post(
+        f"/api/staff/reports/{reference}/notes/",
+        {"note": "Anruferin Erika Mustermann, Tel. 05151 987654"},
+        format="json",
+    )
+    response = worker.post(
+        f"/api/staff/reports/{reference}/transition/", {"to": "in_progress", "message": "Wir kommen."}, format="json"
+    )
     assert response.status_code == 200
 
 
@@ -55,13 +61,23 @@ def _collect(reference: str) -> list[tuple[str, bytes]]:
     public_id = report.public_id
     client = Client()
     urls = [
-        f"/api/v1/reports/{public_id}/", f"/api/v1/reports/{public_id}/events/",
+        f"/api/v1/reports/{public_id}/",
+        f"/api/v1/reports/{public_id}/events/",
         "/api/v1/reports/nearby/?lat=52.1039&lon=9.3576&category=schlagloch",
-        "/api/v1/map/?bbox=9.35,52.10,9.37,52.11&zoom=16", "/api/v1/map/?bbox=9.0,51.9,9.7,52.3&zoom=8",
-        "/api/v1/export.csv", "/api/v1/export.geojson", "/api/v1/stats/", "/api/v1/categories/?lat=52.1039&lon=9.3576",
-        f"/open311/v2/requests/{reference}.json?extensions=true", f"/open311/v2/requests/{reference}.xml?extensions=true",
-        "/open311/v2/requests.json?extensions=true", "/open311/v2/requests.xml?extensions=true",
-        "/", "/meldungen/", f"/meldungen/{reference}/", "/statistik/",
+        "/api/v1/map/?bbox=9.35,52.10,9.37,52.11&zoom=16",
+        "/api/v1/map/?bbox=9.0,51.9,9.7,52.3&zoom=8",
+        "/api/v1/export.csv",
+        "/api/v1/export.geojson",
+        "/api/v1/stats/",
+        "/api/v1/categories/?lat=52.1039&lon=9.3576",
+        f"/open311/v2/requests/{reference}.json?extensions=true",
+        f"/open311/v2/requests/{reference}.xml?extensions=true",
+        "/open311/v2/requests.json?extensions=true",
+        "/open311/v2/requests.xml?extensions=true",
+        "/",
+        "/meldungen/",
+        f"/meldungen/{reference}/",
+        "/statistik/",
     ]
     outputs = []
     for url in urls:

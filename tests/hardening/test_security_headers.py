@@ -54,6 +54,8 @@ def test_the_web_form_refuses_a_post_without_its_csrf_token(demo):
 
 
 def test_the_staff_login_refuses_a_post_without_its_csrf_token(personas):
-    response = Client(enforce_csrf_checks=True).post("/staff/login/", {"username": "hameln-worker", "password": personas.password})
+    response = Client(enforce_csrf_checks=True).post(
+        "/staff/login/", {"username": "hameln-worker", "password": personas.password}
+    )
 
     assert response.status_code == 403

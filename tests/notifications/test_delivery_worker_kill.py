@@ -53,8 +53,19 @@ def test_a_delivery_whose_worker_was_killed_mid_request_is_delivered_by_the_next
     env = worker_environment()
     base = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
     worker = subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        env={**base, **env}, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            str(REPO / "manage.py"),
+            "db_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.2",
+        ],
+        env={**base, **env},
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         assert submit(client).status_code == 201  # created and routed: two webhook deliveries

@@ -71,7 +71,9 @@ def test_a_tampered_reopen_link_changes_nothing(client, personas, confirmed_repo
     assert Report.objects.get(public_id=confirmed_report["id"]).status == "fixed"
 
 
-def test_no_follow_up_goes_out_when_the_report_was_reopened_before_it_was_due(client, personas, confirmed_report, settings):
+def test_no_follow_up_goes_out_when_the_report_was_reopened_before_it_was_due(
+    client, personas, confirmed_report, settings
+):
     follow_up_now(settings)
     change_status(confirmed_report["id"], "fixed", actor=personas.hameln_worker, message="Erledigt.")
     change_status(confirmed_report["id"], "reopened", actor=personas.hameln_lead, message="Doch nicht.")

@@ -41,7 +41,11 @@ def test_an_external_body_gets_the_forwarded_report_by_mail_without_the_reporter
     assert len(forwarded) == 1
     body = forwarded[0].body
     assert report["reference"] in forwarded[0].subject and "Landesstraße L 424" in body and "Tiefes Loch" in body
-    assert "52.103900, 9.357600" in body and "anna@example.org" not in body and "anna" not in forwarded[0].alternatives[0][0]
+    assert (
+        "52.103900, 9.357600" in body
+        and "anna@example.org" not in body
+        and "anna" not in forwarded[0].alternatives[0][0]
+    )
     # The reporter hears that it was forwarded, as any status change.
     assert [m for m in mail.outbox if m.to == ["anna@example.org"]][-1].subject.endswith("Weitergeleitet")
 

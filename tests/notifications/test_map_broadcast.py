@@ -97,7 +97,9 @@ async def test_a_map_socket_that_disconnects_gets_nothing_more_and_the_others_ke
 async def test_a_map_socket_keeps_getting_events_after_its_group_membership_would_have_expired(application, settings):
     # Channel layers drop group members older than group_expiry (a day by default): the broadcaster
     # renews its membership in time.
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": 2}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": 2}}
+    }
     (communicator,) = await map_sockets(application, 1)
     await asyncio.sleep(4)
     await publish(event(7))

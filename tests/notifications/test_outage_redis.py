@@ -55,7 +55,11 @@ def test_reports_and_status_changes_during_a_redis_outage_are_all_delivered_exac
     anonymous = submit(client)
     assert [r.status_code for r in (*later, newcomer, anonymous)] == [201] * 4
     changes = [
-        worker.post(f"/api/staff/reports/{report_id}/transition/", {"to": "in_progress", "message": "Wir sind dran."}, format="json")
+        worker.post(
+            f"/api/staff/reports/{report_id}/transition/",
+            {"to": "in_progress", "message": "Wir sind dran."},
+            format="json",
+        )
         for report_id in [confirmed["id"], later[0].json()["id"], newcomer.json()["id"]]
     ]
     assert [c.status_code for c in changes] == [200] * 3, [c.content for c in changes]

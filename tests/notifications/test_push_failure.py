@@ -15,7 +15,9 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_a_submission_succeeds_when_the_channel_layer_is_unreachable(client, demo, settings, django_capture_on_commit_callbacks, caplog):
+def test_a_submission_succeeds_when_the_channel_layer_is_unreachable(
+    client, demo, settings, django_capture_on_commit_callbacks, caplog
+):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -55,7 +55,10 @@ def test_a_new_report_is_mailed_to_its_department_in_german_with_a_link_to_the_s
 
     # The link opens the ticket for the department's staff.
     browser = Client()
-    assert browser.post("/staff/login/", {"username": "hameln-worker", "password": PASSWORD}, secure=True).status_code == 302
+    assert (
+        browser.post("/staff/login/", {"username": "hameln-worker", "password": PASSWORD}, secure=True).status_code
+        == 302
+    )
     page = browser.get(link, secure=True)
     assert page.status_code == 200 and report["reference"] in page.content.decode()
 

@@ -26,7 +26,9 @@ def receiver():
 def hameln_webhook(url: str) -> Webhook:
     from geo.models import Authority
 
-    return Webhook.objects.create(authority=Authority.objects.get(ags="03252006"), url=url, secret="s3cr3t")  # Stadt Hameln
+    return Webhook.objects.create(
+        authority=Authority.objects.get(ags="03252006"), url=url, secret="s3cr3t"
+    )  # Stadt Hameln
 
 
 def test_each_public_event_is_posted_once_signed_and_without_personal_data(client, personas, receiver):

@@ -20,7 +20,9 @@ PHOTO_WITH_GPS = "data/photos/05_jpeg_iphone6_o1_gps-madrid.jpg"
 def closed_days_ago(report: dict, days: int) -> None:
     from reports.models import Report
 
-    Report.objects.filter(public_id=report["id"]).update(status="fixed", closed_at=timezone.now() - timedelta(days=days))
+    Report.objects.filter(public_id=report["id"]).update(
+        status="fixed", closed_at=timezone.now() - timedelta(days=days)
+    )
 
 
 def anonymise(*args: str) -> str:

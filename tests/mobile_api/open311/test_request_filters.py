@@ -27,7 +27,7 @@ def _age(report: Report, days: float, *, updated: float | None = None) -> None:
 
 
 def test_a_comma_list_of_ids_overrides_the_other_parameters(client, make_report):
-    old, new, other = make_report(), make_report(), make_report()
+    old, new, _other = make_report(), make_report(), make_report()
     _age(old, 200)
     listed = ids(get(client, "requests.json", service_request_id=f"{old.reference}, {new.reference}", status="closed"))
     assert listed == [new.reference, old.reference]

@@ -95,12 +95,12 @@ def test_requests_validate_and_the_xml_says_the_same(client, worked_report, make
     root = xml(get(client, "requests.xml"))
     assert root.tag == "service_requests" and {child.tag for child in root} == {"request"}
     records = xml_records(root)
-    for record, item in zip(records, listing, strict=True):
-        assert record["service_request_id"] == item["service_request_id"]
-        assert record["status"] == item["status"]
-        assert float(record["lat"]) == pytest.approx(item["lat"])
-        assert record["media_url"] == (item["media_url"] or "")
-        assert record["status_notes"] == (item["status_notes"] or "")
+    for row, item in zip(records, listing, strict=True):
+        assert row["service_request_id"] == item["service_request_id"]
+        assert row["status"] == item["status"]
+        assert float(row["lat"]) == pytest.approx(item["lat"])
+        assert row["media_url"] == (item["media_url"] or "")
+        assert row["status_notes"] == (item["status_notes"] or "")
 
 
 def test_a_single_request_is_an_array_of_one_and_an_unknown_one_is_404(client, worked_report):

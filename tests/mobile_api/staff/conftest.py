@@ -29,7 +29,9 @@ def submit(client: APIClient | None = None, *, at=HAMELN_MARKET, category="schla
 def staff_client(user, language: str = "en") -> APIClient:
     """Logged in the way a staff app is: a token from /api/staff/auth/token/."""
     client = Client()
-    response = client.post("/api/staff/auth/token/", {"username": user.username, "password": "Persona-Pass-2026"}, format="json")
+    response = client.post(
+        "/api/staff/auth/token/", {"username": user.username, "password": "Persona-Pass-2026"}, format="json"
+    )
     assert response.status_code == 200, response.content
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}", HTTP_ACCEPT_LANGUAGE=language)
     return client

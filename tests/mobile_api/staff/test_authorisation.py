@@ -65,10 +65,14 @@ def test_the_reporters_secret_opens_no_staff_endpoint(hameln_report, method, suf
 
 
 @pytest.mark.parametrize(("method", "suffix", "body"), REPORT_ENDPOINTS)
-def test_the_hameln_worker_may_use_every_endpoint_on_a_hameln_report(hameln_report, worker, lead, personas, method, suffix, body):
+def test_the_hameln_worker_may_use_every_endpoint_on_a_hameln_report(
+    hameln_report, worker, lead, personas, method, suffix, body
+):
     from geo.models import Department
 
-    Department.objects.create(authority=personas.bauhof_hameln.authority, slug="gruenflaechen-hameln", name="Grünflächenamt")
+    Department.objects.create(
+        authority=personas.bauhof_hameln.authority, slug="gruenflaechen-hameln", name="Grünflächenamt"
+    )
     if suffix == "duplicate/":
         original = submit(description="Das erste Loch")
         body = {"original": original["reference"]}
@@ -99,9 +103,13 @@ def test_a_token_is_only_for_staff_with_the_right_password(personas, django_user
     django_user_model.objects.create_user("citizen", password="Persona-Pass-2026")
     client = Client()
 
-    good = client.post("/api/staff/auth/token/", {"username": "hameln-worker", "password": "Persona-Pass-2026"}, format="json")
+    good = client.post(
+        "/api/staff/auth/token/", {"username": "hameln-worker", "password": "Persona-Pass-2026"}, format="json"
+    )
     wrong = client.post("/api/staff/auth/token/", {"username": "hameln-worker", "password": "nope"}, format="json")
-    not_staff = client.post("/api/staff/auth/token/", {"username": "citizen", "password": "Persona-Pass-2026"}, format="json")
+    not_staff = client.post(
+        "/api/staff/auth/token/", {"username": "citizen", "password": "Persona-Pass-2026"}, format="json"
+    )
     empty = client.post("/api/staff/auth/token/", {}, format="json")
 
     assert good.status_code == 200 and len(good.json()["token"]) == 40
@@ -118,7 +126,9 @@ def test_a_staff_member_logged_in_by_session_may_use_the_api(hameln_report, pers
 
 
 def test_internal_notes_and_the_reporters_contact_never_reach_public_views(hameln_report, worker):
-    worker.post(f"/api/staff/reports/{hameln_report['id']}/notes/", {"note": "Schlüssel beim Hausmeister"}, format="json")
+    worker.post(
+        f"/api/staff/reports/{hameln_report['id']}/notes/", {"note": "Schlüssel beim Hausmeister"}, format="json"
+    )
     worker.post(
         f"/api/staff/reports/{hameln_report['id']}/transition/",
         {"to": "in_progress", "message": "Wir kommen morgen.", "note": "Kolonne 2 fährt hin"},
@@ -132,7 +142,10 @@ def test_internal_notes_and_the_reporters_contact_never_reach_public_views(hamel
 
     assert "Schlüssel" not in detail and "Kolonne" not in detail and "anna@example.org" not in detail
     assert [e["message"] for e in events if e["message"]] == ["Wir kommen morgen."]
-    assert {e["message"] for e in staff_view["events"] if not e["is_public"]} == {"Schlüssel beim Hausmeister", "Kolonne 2 fährt hin"}
+    assert {e["message"] for e in staff_view["events"] if not e["is_public"]} == {
+        "Schlüssel beim Hausmeister",
+        "Kolonne 2 fährt hin",
+    }
     assert staff_view["reporter"]["email"] == "anna@example.org"
 
 

@@ -39,7 +39,10 @@ def test_filters_by_status_category_and_text(three, worker):
     worker.post(f"/api/staff/reports/{three[0]['id']}/transition/", {"to": "fixed"}, format="json")
 
     assert references(worker.get("/api/staff/reports/?status=fixed")) == [three[0]["reference"]]
-    assert set(references(worker.get("/api/staff/reports/?open=true"))) == {three[1]["reference"], three[2]["reference"]}
+    assert set(references(worker.get("/api/staff/reports/?open=true"))) == {
+        three[1]["reference"],
+        three[2]["reference"],
+    }
     assert references(worker.get("/api/staff/reports/?category=papierkorb")) == [three[2]["reference"]]
     assert references(worker.get("/api/staff/reports/?q=pferdemarkt")) == [three[1]["reference"]]
     assert references(worker.get(f"/api/staff/reports/?q={three[2]['reference']}")) == [three[2]["reference"]]

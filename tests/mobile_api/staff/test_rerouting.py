@@ -92,8 +92,13 @@ def test_a_location_outside_the_service_area_is_refused_and_nothing_changes(pers
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "category"), ({"category": "gibt-es-nicht"}, "category"), ({"lat": 52.1}, "lon"), ({"lat": 91, "lon": 9}, "lat"),
-     ({"category": "schlagloch"}, "category")],
+    [
+        ({}, "category"),
+        ({"category": "gibt-es-nicht"}, "category"),
+        ({"lat": 52.1}, "lon"),
+        ({"lat": 91, "lon": 9}, "lat"),
+        ({"category": "schlagloch"}, "category"),
+    ],
 )
 def test_bad_changes_are_a_400_naming_the_field(personas, worker, body, field):
     report = submit()

@@ -10,7 +10,6 @@ from django.utils import timezone
 from reports.deadlines import due_at
 from reports.models import Report
 from tests.mobile_api.staff.conftest import Client, submit
-from tests.personas import HAMELN_MARKET
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +31,16 @@ def test_a_worker_works_a_report_from_new_to_fixed(hameln_report, worker):
     final = bodies[-1].json()
     assert final["status"] == "fixed" and final["closed_at"] is not None
     assert final["allowed_transitions"] == []  # reopening is for leads
-    changes = [(e["from_status"], e["to_status"], e["message"]) for e in public_events(hameln_report) if e["kind"] == "status_changed"]
-    assert changes == [("new", "acknowledged", "Danke!"), ("acknowledged", "in_progress", "Wir kommen."), ("in_progress", "fixed", "Erledigt.")]
+    changes = [
+        (e["from_status"], e["to_status"], e["message"])
+        for e in public_events(hameln_report)
+        if e["kind"] == "status_changed"
+    ]
+    assert changes == [
+        ("new", "acknowledged", "Danke!"),
+        ("acknowledged", "in_progress", "Wir kommen."),
+        ("in_progress", "fixed", "Erledigt."),
+    ]
 
 
 def test_a_transition_the_graph_does_not_have_is_a_409_naming_the_allowed_ones(hameln_report, lead):
@@ -125,7 +132,9 @@ def test_a_hildesheim_report_cannot_be_named_as_the_original(hameln_report, hild
 
 
 def test_forwarding_within_the_platform_moves_the_report_to_the_other_authority(hameln_report, lead, clerk):
-    response = transition(lead, hameln_report, "forwarded", authority="hildesheim", message="Zuständig ist der Landkreis Hildesheim.")
+    response = transition(
+        lead, hameln_report, "forwarded", authority="hildesheim", message="Zuständig ist der Landkreis Hildesheim."
+    )
 
     assert response.status_code == 200
     assert response.json()["moved"] is True
@@ -145,8 +154,14 @@ def test_forwarding_to_an_external_body_closes_the_report_as_forwarded(hameln_re
     )
     Authority.objects.create(name="Ohne Adresse", slug="ohne-adresse", kind=AuthorityKind.EXTERNAL)
 
-    no_address = lead.post(f"/api/staff/reports/{hameln_report['id']}/forward/", {"authority": "ohne-adresse"}, format="json")
-    response = lead.post(f"/api/staff/reports/{hameln_report['id']}/forward/", {"authority": "nlstbv", "message": "Landesstraße"}, format="json")
+    no_address = lead.post(
+        f"/api/staff/reports/{hameln_report['id']}/forward/", {"authority": "ohne-adresse"}, format="json"
+    )
+    response = lead.post(
+        f"/api/staff/reports/{hameln_report['id']}/forward/",
+        {"authority": "nlstbv", "message": "Landesstraße"},
+        format="json",
+    )
 
     assert no_address.status_code == 400 and no_address.json()["errors"][0]["field"] == "authority"
     assert response.status_code == 200
@@ -159,11 +174,23 @@ def test_forwarding_to_an_external_body_closes_the_report_as_forwarded(hameln_re
 def test_reassigning_stays_within_the_authority(hameln_report, worker, personas):
     from geo.models import Department
 
-    gruen = Department.objects.create(authority=personas.bauhof_hameln.authority, slug="gruenflaechen-hameln", name="Grünflächenamt Hameln")
+    gruen = Department.objects.create(
+        authority=personas.bauhof_hameln.authority, slug="gruenflaechen-hameln", name="Grünflächenamt Hameln"
+    )
 
-    foreign = worker.post(f"/api/staff/reports/{hameln_report['id']}/reassign/", {"department": "bauhof-landkreis-hildesheim"}, format="json")
-    same = worker.post(f"/api/staff/reports/{hameln_report['id']}/reassign/", {"department": "bauhof-hameln"}, format="json")
-    moved = worker.post(f"/api/staff/reports/{hameln_report['id']}/reassign/", {"department": gruen.slug, "note": "Baumsache"}, format="json")
+    foreign = worker.post(
+        f"/api/staff/reports/{hameln_report['id']}/reassign/",
+        {"department": "bauhof-landkreis-hildesheim"},
+        format="json",
+    )
+    same = worker.post(
+        f"/api/staff/reports/{hameln_report['id']}/reassign/", {"department": "bauhof-hameln"}, format="json"
+    )
+    moved = worker.post(
+        f"/api/staff/reports/{hameln_report['id']}/reassign/",
+        {"department": gruen.slug, "note": "Baumsache"},
+        format="json",
+    )
 
     assert foreign.status_code == 400 and foreign.json()["errors"][0]["field"] == "department"
     assert same.status_code == 400
@@ -189,7 +216,9 @@ def test_answers_and_notes_must_not_be_empty(hameln_report, worker):
 
 def test_a_fix_photo_goes_through_the_photo_pipeline_and_is_public(hameln_report, worker):
     with open("data/photos/02_jpeg_orient6_portrait_nogps.jpg", "rb") as photo:
-        response = worker.post(f"/api/staff/reports/{hameln_report['id']}/photos/", {"photos": [photo]}, format="multipart")
+        response = worker.post(
+            f"/api/staff/reports/{hameln_report['id']}/photos/", {"photos": [photo]}, format="multipart"
+        )
     not_a_photo = worker.post(
         f"/api/staff/reports/{hameln_report['id']}/photos/", {"photos": [_upload(b"not an image")]}, format="multipart"
     )
@@ -216,18 +245,25 @@ def test_templates_are_offered_per_status_and_category_with_their_placeholders_f
         title="Asphaltkolonne", status="in_progress", category=Category.objects.get(slug="schlagloch"),
         text="Die Asphaltkolonne kommt.", text_en="The asphalt crew is coming to {reference}.",
     )
-    ResponseTemplate.objects.create(title="Nur Graffiti", status="in_progress", category=Category.objects.get(slug="graffiti"), text="x")
+    ResponseTemplate.objects.create(
+        title="Nur Graffiti", status="in_progress", category=Category.objects.get(slug="graffiti"), text="x"
+    )
 
     offered = worker.get(f"/api/staff/reports/{hameln_report['id']}/templates/?status=in_progress").json()["templates"]
-    german = staff_client(personas.hameln_worker, "de").get(f"/api/staff/reports/{hameln_report['id']}/templates/?status=in_progress")
+    german = staff_client(personas.hameln_worker, "de").get(
+        f"/api/staff/reports/{hameln_report['id']}/templates/?status=in_progress"
+    )
     bad = worker.get(f"/api/staff/reports/{hameln_report['id']}/templates/?status=kaputt")
 
     reference = hameln_report["reference"]
     assert [t["text"] for t in offered] == [
         f"The asphalt crew is coming to {reference}.",
-        f"Your report {reference} (Pothole / road damage) is scheduled; Bauhof Hameln will be on site in the next few days.",
+        f"Your report {reference} (Pothole / road damage) is scheduled; "
+        "Bauhof Hameln will be on site in the next few days.",
     ]
-    assert german.json()["templates"][1]["text"].startswith(f"Ihre Meldung {reference} (Schlagloch / Straßenschaden) ist eingeplant")
+    assert german.json()["templates"][1]["text"].startswith(
+        f"Ihre Meldung {reference} (Schlagloch / Straßenschaden) ist eingeplant"
+    )
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "status"
 
 

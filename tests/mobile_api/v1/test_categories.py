@@ -41,7 +41,12 @@ def test_a_point_outside_the_area_is_a_clear_error(client, demo):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"lat": "91", "lon": "9"}, "lat"), ({"lat": "nan", "lon": "9"}, "lat"), ({"lat": "52"}, "lon"), ({"lat": "52", "lon": "inf"}, "lon")],
+    [
+        ({"lat": "91", "lon": "9"}, "lat"),
+        ({"lat": "nan", "lon": "9"}, "lat"),
+        ({"lat": "52"}, "lon"),
+        ({"lat": "52", "lon": "inf"}, "lon"),
+    ],
 )
 def test_bad_coordinates_name_the_field(client, demo, query, field):
     response = client.get("/api/v1/categories/", query, secure=True)

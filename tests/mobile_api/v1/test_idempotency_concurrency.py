@@ -28,7 +28,7 @@ def test_twenty_concurrent_requests_with_one_key_create_exactly_one_report(monke
             response = Client().post("/api/v1/reports/", payload, secure=True, HTTP_IDEMPOTENCY_KEY=key)
             statuses.append(response.status_code)
             bodies.append(response.json())
-        except Exception as exc:  # reported below, with the statuses
+        except Exception as exc:  # noqa: BLE001 - reported below, with the statuses
             failures.append(repr(exc))
         finally:
             connection.close()

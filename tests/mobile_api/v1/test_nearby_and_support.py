@@ -13,7 +13,9 @@ def test_nearby_lists_open_reports_of_the_category_within_the_radius_nearest_fir
     submit(client, {"lat": "52.1100", "lon": "9.3576"})  # about 680 m away
     submit(client, {"category": "graffiti"})  # another category, same place
 
-    response = client.get("/api/v1/reports/nearby/", {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch"}, secure=True)
+    response = client.get(
+        "/api/v1/reports/nearby/", {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch"}, secure=True
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["radius_m"] == 30  # the category's default
@@ -21,9 +23,17 @@ def test_nearby_lists_open_reports_of_the_category_within_the_radius_nearest_fir
     assert 0 < body["reports"][0]["distance_m"] < body["reports"][1]["distance_m"] < 30
     assert "reporter" not in body["reports"][0] and "secret" not in body["reports"][0]
 
-    wide = client.get("/api/v1/reports/nearby/", {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch", "radius": 500}, secure=True)
+    wide = client.get(
+        "/api/v1/reports/nearby/",
+        {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch", "radius": 500},
+        secure=True,
+    )
     assert len(wide.json()["reports"]) == 2
-    wider = client.get("/api/v1/reports/nearby/", {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch", "radius": 5000}, secure=True)
+    wider = client.get(
+        "/api/v1/reports/nearby/",
+        {"lat": "52.1039", "lon": "9.3576", "category": "schlagloch", "radius": 5000},
+        secure=True,
+    )
     assert wider.status_code == 400 and wider.json()["errors"][0]["field"] == "radius"
 
 

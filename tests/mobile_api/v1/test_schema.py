@@ -10,8 +10,14 @@ def test_the_openapi_schema_documents_the_citizen_api(client):
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
-    for path in ["/api/v1/categories/", "/api/v1/reports/", "/api/v1/reports/{public_id}/",
-                 "/api/v1/reports/{public_id}/events/", "/api/v1/reports/nearby/", "/api/v1/reports/{public_id}/support/"]:
+    for path in [
+        "/api/v1/categories/",
+        "/api/v1/reports/",
+        "/api/v1/reports/{public_id}/",
+        "/api/v1/reports/{public_id}/events/",
+        "/api/v1/reports/nearby/",
+        "/api/v1/reports/{public_id}/support/",
+    ]:
         assert path in schema["paths"], path
     assert "Idempotency-Key" in str(schema["paths"]["/api/v1/reports/"]["post"]["parameters"])
 

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.django_db
 def submit(client, data=None, key=None, **headers):
     if key is not None:
         headers["HTTP_IDEMPOTENCY_KEY"] = str(key)
-    payload = {"category": "schlagloch", **HAMELN_MARKET, "description": "Tiefes Loch vor der Apotheke.", **(data or {})}
+    payload = {
+        "category": "schlagloch",
+        **HAMELN_MARKET,
+        "description": "Tiefes Loch vor der Apotheke.",
+        **(data or {}),
+    }
     return client.post("/api/v1/reports/", payload, secure=True, **headers)
 
 

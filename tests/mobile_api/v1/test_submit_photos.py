@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 PHOTOS = REPO / "data" / "photos"
 MANIFEST = {entry["file"]: entry for entry in json.loads((PHOTOS / "MANIFEST.json").read_text())}
 POINTS = [
-    feature for feature in json.loads((BOUNDARIES / "gemeinde_points_on_surface_vg5000_2021.geojson").read_text())["features"]
+    feature
+    for feature in json.loads((BOUNDARIES / "gemeinde_points_on_surface_vg5000_2021.geojson").read_text())["features"]
     if feature["properties"]["ars"].startswith("03252")
 ]
 
@@ -86,7 +87,9 @@ def test_without_coordinates_the_photo_position_is_used(client, demo, settings):
 def test_a_device_position_far_from_the_photo_position_wins_and_staff_get_a_note(client, demo):
     with open(PHOTOS / "19_jpeg_sony-hx5v_o1_gps-rietberg-nrw-germany.jpg", "rb") as photo:
         response = client.post(
-            "/api/v1/reports/", {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": [photo]}, secure=True
+            "/api/v1/reports/",
+            {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": [photo]},
+            secure=True,
         )
     assert response.status_code == 201
     report = Report.objects.get(public_id=response.json()["id"])
@@ -99,14 +102,20 @@ def test_a_device_position_far_from_the_photo_position_wins_and_staff_get_a_note
 
 @pytest.mark.parametrize(
     ("content", "name"),
-    [(b"", "leer.jpg"), (b"%PDF-1.4 kein Bild", "rechnung.jpg"), (b"<html><script>alert(1)</script></html>", "seite.jpg")],
+    [
+        (b"", "leer.jpg"),
+        (b"%PDF-1.4 kein Bild", "rechnung.jpg"),
+        (b"<html><script>alert(1)</script></html>", "seite.jpg"),
+    ],
 )
 def test_a_file_that_is_not_a_photo_is_rejected_and_nothing_is_stored(client, demo, content, name):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile(name, content, content_type="image/jpeg")
     response = client.post(
-        "/api/v1/reports/", {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": [upload]}, secure=True
+        "/api/v1/reports/",
+        {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": [upload]},
+        secure=True,
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "photos.0"
@@ -117,7 +126,9 @@ def test_more_than_five_photos_are_refused(client, demo):
     files = [open(PHOTOS / "10_jpeg_casio-qv7000sx_no-exif-at-all.jpg", "rb") for _ in range(6)]
     try:
         response = client.post(
-            "/api/v1/reports/", {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": files}, secure=True
+            "/api/v1/reports/",
+            {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "photos": files},
+            secure=True,
         )
     finally:
         for file in files:

@@ -70,7 +70,9 @@ def test_the_geojson_export_is_a_feature_collection_with_a_license_member(client
     assert body["type"] == "FeatureCollection"
     assert body["license"]["name"] == "Datenlizenz Deutschland – Namensnennung – Version 2.0"
     assert body["license"]["url"] == LICENSE_URL and body["license"]["attribution"]
-    assert {f["properties"]["id"] for f in body["features"]} == {reports[k]["id"] for k in ("market", "station", "pyrmont")}
+    assert {f["properties"]["id"] for f in body["features"]} == {
+        reports[k]["id"] for k in ("market", "station", "pyrmont")
+    }
     pyrmont = next(f for f in body["features"] if f["properties"]["id"] == reports["pyrmont"]["id"])
     assert pyrmont["geometry"] == {"type": "Point", "coordinates": [PYRMONT[1], PYRMONT[0]]}
     assert pyrmont["properties"]["authority"] == "Stadt Bad Pyrmont"
@@ -84,7 +86,16 @@ def test_exports_contain_no_personal_data_no_internal_note_and_no_photo_metadata
         response = client.get(path, secure=True)
         text = b"".join(response.streaming_content).decode()
         assert reports["market"]["id"] in text
-        for secret in ("Erika", "Muster", "erika.muster", "Herr Beispiel", "Interne Notiz", exif_lat, "reporter", "secret"):
+        for secret in (
+            "Erika",
+            "Muster",
+            "erika.muster",
+            "Herr Beispiel",
+            "Interne Notiz",
+            exif_lat,
+            "reporter",
+            "secret",
+        ):
             assert secret not in text, (path, secret)
     _, body = export_geojson(client, category="schlagloch", authority="hameln")
     row = body["features"][0]
@@ -113,7 +124,7 @@ def test_exports_filter_by_category_status_authority_area_and_period(client, rep
 
 
 def test_large_exports_are_streamed_in_batches(client, reports, monkeypatch):
-    import reports.publicdata.export
+    import reports.publicdata.export  # noqa: F401 (binds publicdata.export, patched below)
     from reports import publicdata
 
     monkeypatch.setattr(publicdata.export, "EXPORT_BATCH", 1)
@@ -150,7 +161,7 @@ async def test_under_asgi_the_export_is_sent_batch_by_batch(async_client, demo, 
     from django.db import connections
     from django.test import Client
 
-    import reports.publicdata.export
+    import reports.publicdata.export  # noqa: F401 (binds publicdata.export, patched below)
     from reports import publicdata
 
     for place in (MARKET, STATION, PYRMONT):

@@ -68,7 +68,10 @@ def test_clusters_at_low_zoom_add_up_to_the_public_reports_in_the_area(client, r
 
 def test_clusters_stay_exact_when_reports_change_move_hide_or_go(client, reports):
     def counts(**filters) -> int:
-        return sum(f["properties"]["count"] for f in get_map(client, bbox=LANDKREIS_BBOX, zoom=10, **filters).json()["features"])
+        return sum(
+            f["properties"]["count"]
+            for f in get_map(client, bbox=LANDKREIS_BBOX, zoom=10, **filters).json()["features"]
+        )
 
     assert (counts(), counts(status="fixed"), counts(category="graffiti")) == (5, 1, 1)
     close_as_fixed(reports["bridge"])
@@ -76,7 +79,9 @@ def test_clusters_stay_exact_when_reports_change_move_hide_or_go(client, reports
     update(reports["market"], category=Category.objects.get(slug="graffiti"))
     assert counts(category="graffiti") == 2 and counts(category="schlagloch") == 2
     update(reports["market_light"], location=Point(9.40, 52.12, srid=4326))
-    [moved] = get_map(client, bbox="9.395,52.115,9.405,52.125", zoom=13, category="strassenbeleuchtung-defekt").json()["features"]
+    [moved] = get_map(client, bbox="9.395,52.115,9.405,52.125", zoom=13, category="strassenbeleuchtung-defekt").json()[
+        "features"
+    ]
     assert moved["properties"]["count"] == 1
     update(reports["pyrmont"], moderation=Moderation.HIDDEN)
     assert counts() == 4
@@ -119,7 +124,12 @@ def test_reports_awaiting_review_show_on_the_map_without_their_text(client, demo
     assert report(pending).moderation == Moderation.PENDING
     body = get_map(client, bbox="9.35,52.10,9.36,52.11", zoom=17)
     [feature] = body.json()["features"]
-    assert feature["properties"] == {"id": pending["id"], "category": "schlagloch", "status": "new", "status_type": "open"}
+    assert feature["properties"] == {
+        "id": pending["id"],
+        "category": "schlagloch",
+        "status": "new",
+        "status_type": "open",
+    }
     text = body.content.decode()
     assert "Muster" not in text and "0151" not in text and "erika" not in text
 
@@ -130,7 +140,10 @@ def test_the_map_filters_by_category_and_by_status_or_status_type(client, report
         return {f["properties"]["id"] for f in features}
 
     assert ids(category="graffiti") == {reports["station"]["id"]}
-    assert ids(category="graffiti,strassenbeleuchtung-defekt") == {reports["station"]["id"], reports["market_light"]["id"]}
+    assert ids(category="graffiti,strassenbeleuchtung-defekt") == {
+        reports["station"]["id"],
+        reports["market_light"]["id"],
+    }
     assert ids(status="fixed") == {reports["station"]["id"]}
     assert ids(status="open") == {reports[k]["id"] for k in ("market", "market_light", "bridge", "pyrmont")}
     assert ids(status="new,fixed", category="graffiti") == {reports["station"]["id"]}

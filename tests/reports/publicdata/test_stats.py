@@ -51,12 +51,26 @@ def test_statistics_count_reports_and_median_days_to_fix_per_category_and_author
     stats = response.json()
     assert stats["totals"] == {"reports": 6, "open": 1, "fixed": 4, "median_days_to_fix": 3.0}
     assert stats["by_category"] == [
-        {"slug": "schlagloch", "name": "Pothole / road damage", "reports": 5, "open": 1, "fixed": 3, "median_days_to_fix": 2.0},
+        {
+            "slug": "schlagloch",
+            "name": "Pothole / road damage",
+            "reports": 5,
+            "open": 1,
+            "fixed": 3,
+            "median_days_to_fix": 2.0,
+        },
         {"slug": "graffiti", "name": "Graffiti", "reports": 1, "open": 0, "fixed": 1, "median_days_to_fix": 4.0},
     ]
     assert stats["by_authority"] == [
         {"slug": "hameln", "name": "Stadt Hameln", "reports": 4, "open": 1, "fixed": 3, "median_days_to_fix": 4.0},
-        {"slug": "bad-pyrmont", "name": "Stadt Bad Pyrmont", "reports": 2, "open": 0, "fixed": 1, "median_days_to_fix": 1.0},
+        {
+            "slug": "bad-pyrmont",
+            "name": "Stadt Bad Pyrmont",
+            "reports": 2,
+            "open": 0,
+            "fixed": 1,
+            "median_days_to_fix": 1.0,
+        },
     ]
 
 

@@ -37,7 +37,13 @@ def test_internal_notes_private_photos_and_personal_data_stay_off_the_page(demo,
     private.is_public = False
     private.save()
     page = visitor.get(f"/meldungen/{report.reference}/").content.decode()
-    for secret in ("Anwohner ist schwierig", "anna@example.org", "Anna Beispiel", private.thumbnail.url, private.image.url):
+    for secret in (
+        "Anwohner ist schwierig",
+        "anna@example.org",
+        "Anna Beispiel",
+        private.thumbnail.url,
+        private.image.url,
+    ):
         assert secret not in page
 
 

@@ -50,7 +50,11 @@ def test_the_filters_narrow_the_list_by_category_status_municipality_and_period(
 
     assert _references(visitor.get("/meldungen/?category=papierkorb")) == [rubbish.reference]
     assert _references(visitor.get("/meldungen/?status=fixed")) == [pothole.reference]
-    assert set(_references(visitor.get("/meldungen/?status=open"))) == {rubbish.reference, pyrmont.reference, old.reference}
+    assert set(_references(visitor.get("/meldungen/?status=open"))) == {
+        rubbish.reference,
+        pyrmont.reference,
+        old.reference,
+    }
     assert _references(visitor.get("/meldungen/?gemeinde=bad-pyrmont")) == [pyrmont.reference]
     assert pyrmont.reference not in _references(visitor.get("/meldungen/?gemeinde=hameln"))
     assert old.reference not in _references(visitor.get("/meldungen/?period=30"))

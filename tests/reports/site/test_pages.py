@@ -50,7 +50,9 @@ def test_the_map_page_works_without_its_map_list_link_filters_tiles_and_attribut
     assert '<option value="schlagloch" selected>' in page
     assert '<label for="id_status">Status</label>' in page
     assert re.search(r'<script src="/static/leaflet/leaflet\.[0-9a-f]+\.js">', page)  # from django-leaflet
-    config = json.loads(re.search(r'<script id="map-config" type="application/json">(.*?)</script>', page, re.S).group(1))
+    config = json.loads(
+        re.search(r'<script id="map-config" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
     assert config["tileUrl"] == settings.TILE_URL
     assert "OpenStreetMap" in config["attribution"] and "BKG" in config["attribution"]
     assert config["dataUrl"] == "/api/v1/map/" and config["socketPath"] == "/ws/map/"
@@ -74,7 +76,12 @@ def test_statistics_are_tables_with_headers_per_category_authority_and_backlog(d
     assert "<caption>Reports per category</caption>" in table
     assert '<th scope="col">Category</th>' in table
     row = re.search(r'<th scope="row">Pothole / road damage</th>(.*?)</tr>', table, re.S).group(1)
-    assert [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] == ["2", "1", "1", "0.0"]
+    assert [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] == [
+        "2",
+        "1",
+        "1",
+        "0.0",
+    ]
     assert "Dead animal" not in page
     assert 'id="by-authority"' in page and 'id="backlog"' in page
     backlog = re.search(r'<table class="stats-table" id="backlog">(.*?)</table>', page, re.S).group(1)

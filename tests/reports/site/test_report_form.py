@@ -89,7 +89,10 @@ def test_mistakes_are_shown_next_to_their_field_and_nothing_is_filed(demo, visit
 
 def test_the_web_form_shares_the_api_submission_limit_per_address(demo, visitor, settings):
     settings.API_RATES = {**settings.API_RATES, "submit": "2/hour"}
-    assert visitor.post("/api/v1/reports/", {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576"}).status_code == 201
+    assert (
+        visitor.post("/api/v1/reports/", {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576"}).status_code
+        == 201
+    )
     assert visitor.post("/melden/", _form()).status_code == 302
     refused = visitor.post("/melden/", _form())
     assert refused.status_code == 429

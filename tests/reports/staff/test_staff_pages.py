@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -76,9 +75,14 @@ def clerk(personas) -> Browser:
 def templates(demo) -> dict[str, ResponseTemplate]:
     return {
         "in_progress": ResponseTemplate.objects.create(
-            title="Scheduled", status="in_progress", text="Report {reference} is scheduled.", text_en="Report {reference} is scheduled."
+            title="Scheduled",
+            status="in_progress",
+            text="Report {reference} is scheduled.",
+            text_en="Report {reference} is scheduled.",
         ),
-        "fixed": ResponseTemplate.objects.create(title="Done", status="fixed", text="Fixed, thanks.", text_en="Fixed, thanks."),
+        "fixed": ResponseTemplate.objects.create(
+            title="Done", status="fixed", text="Fixed, thanks.", text_en="Fixed, thanks."
+        ),
     }
 
 
@@ -282,7 +286,9 @@ def test_rejecting_without_a_reason_shows_the_error_at_the_answer_field(hameln_r
 
 
 def test_a_worker_posting_a_transition_of_leads_gets_409_naming_the_allowed_ones(hameln_report, worker):
-    response = worker.post(page(hameln_report) + "transition/", {"transition-to": "rejected", "transition-message": "Privat"})
+    response = worker.post(
+        page(hameln_report) + "transition/", {"transition-to": "rejected", "transition-message": "Privat"}
+    )
 
     assert response.status_code == 409
     assert "Your role may not set this status" in text(response)
@@ -297,7 +303,10 @@ def test_marking_a_duplicate_needs_a_visible_original(hameln_report, hildesheim_
     assert "No such report." in text(response)
 
     original = submit()
-    done = worker.post(page(hameln_report) + "transition/", {"transition-to": "duplicate", "transition-duplicate_of": original["reference"]})
+    done = worker.post(
+        page(hameln_report) + "transition/",
+        {"transition-to": "duplicate", "transition-duplicate_of": original["reference"]},
+    )
     assert done.status_code == 302
     assert status_of(hameln_report) == "duplicate"
 
@@ -338,7 +347,9 @@ def test_a_public_answer_appears_on_the_public_report(hameln_report, worker):
 def test_reassigning_offers_and_accepts_only_departments_of_the_same_authority(hameln_report, lead, personas):
     from geo.models import Department
 
-    sibling = Department.objects.create(authority=personas.bauhof_hameln.authority, name="Stadtgrün Hameln", slug="stadtgruen-hameln")
+    sibling = Department.objects.create(
+        authority=personas.bauhof_hameln.authority, name="Stadtgrün Hameln", slug="stadtgruen-hameln"
+    )
     body = text(lead.get(page(hameln_report)))
     assert "Stadtgrün Hameln" in body and "Kreisbauhof Hildesheim" not in body
 
@@ -354,7 +365,9 @@ def test_reassigning_offers_and_accepts_only_departments_of_the_same_authority(h
 def test_the_fix_photo_field_opens_the_phone_camera(hameln_report, worker):
     body = text(worker.get(page(hameln_report)))
 
-    assert re.search(r'<input type="file" name="fix-photos"[^>]*accept="image/\*"[^>]*capture="environment"[^>]*multiple', body)
+    assert re.search(
+        r'<input type="file" name="fix-photos"[^>]*accept="image/\*"[^>]*capture="environment"[^>]*multiple', body
+    )
 
 
 def test_a_fix_photo_goes_through_the_photo_pipeline_and_is_public(hameln_report, worker):

@@ -6,22 +6,26 @@ starts, waits for and stops a server the same way.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
 
-from tests.conftest import REPO, is_postgis, manage
+from tests.conftest import DEMO_PASSWORD, REPO, is_postgis, manage
 
 # Headless Chromium as root, without reaching out to the network (../shared/STACK.md).
 CHROMIUM = "/usr/bin/chromium"
@@ -85,18 +89,108 @@ def server_database(directory) -> Iterator[str]:
     if not is_postgis():
         yield f"spatialite:///{directory}/openmelder.sqlite3"
         return
+    with _postgis_database() as url:
+        yield url
+
+
+def _admin_connection() -> psycopg.Connection:
     db = settings.DATABASES["default"]
-    name = f"openmelder_e2e_{os.getpid()}_{free_port()}"
-    admin = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"] or None,
-             "dbname": "postgres", "autocommit": True}
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    return psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"] or None,
+                           dbname="postgres", autocommit=True)
+
+
+def _postgis_url(name: str) -> str:
+    db = settings.DATABASES["default"]
     credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgis://{credentials}@{db['HOST']}:{db['PORT']}/{name}"
+
+
+def _create_database(name: str, template: str | None = None) -> None:
+    statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    deadline = time.monotonic() + 10
+    with _admin_connection() as connection:
+        while True:
+            try:
+                connection.execute(statement)
+                return
+            except psycopg.errors.ObjectInUse:
+                # The manage.py process that filled the template has exited, but its server process may still be
+                # ending: PostgreSQL copies a template only when nobody is connected to it.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+@contextmanager
+def _postgis_database(template: str | None = None) -> Iterator[str]:
+    name = f"openmelder_e2e_{os.getpid()}_{free_port()}"
+    _create_database(name, template)
     try:
-        yield f"postgis://{credentials}@{db['HOST']}:{db['PORT']}/{name}"
+        yield _postgis_url(name)
     finally:
-        with psycopg.connect(**admin) as connection:
+        with _admin_connection() as connection:
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# Migrating a database and loading the demo take several seconds per server; copying a database that already has
+# them takes a fraction of one. Each kind is made once per test session (a PostgreSQL template database, or a
+# SpatiaLite file) and copied for every server that asks for it. Key: the demo's sample reports (None: only
+# migrated, no demo) and the demo password.
+_templates: dict[tuple[int | None, str], str] = {}
+_template_dir: Path | None = None
+
+
+def _drop_templates() -> None:
+    if _template_dir is not None:
+        shutil.rmtree(_template_dir, ignore_errors=True)
+    postgis = [name for name in _templates.values() if not name.startswith("spatialite:")]
+    if postgis:
+        with _admin_connection() as connection:
+            for name in postgis:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _template(reports: int | None, password: str) -> str:
+    """The template for ``(reports, password)``: a database name (PostGIS) or a SpatiaLite URL; made on first use,
+    itself a copy of the migrated template."""
+    global _template_dir
+    key = (reports, password)
+    if key in _templates:
+        return _templates[key]
+    if _template_dir is None:
+        _template_dir = Path(tempfile.mkdtemp(prefix="openmelder-templates-"))
+        atexit.register(_drop_templates)
+    base = None if reports is None else _template(None, password)
+    number = len(_templates)
+    env = {"DEBUG": "true", "DATA_DIR": str(_template_dir / "data"), "DEMO_PASSWORD": password}
+    if is_postgis():
+        template = f"openmelder_template_{os.getpid()}_{number}"
+        _create_database(template, base)
+        env["DATABASE_URL"] = _postgis_url(template)
+    else:
+        template = f"spatialite:///{_template_dir}/template-{number}.sqlite3"
+        if base is not None:
+            shutil.copyfile(base.removeprefix("spatialite:///"), template.removeprefix("spatialite:///"))
+        env["DATABASE_URL"] = template
+    command = ["migrate", "--noinput"] if reports is None else ["load_demo", "--reports", str(reports)]
+    result = manage(*command, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    _templates[key] = template
+    return template
+
+
+@contextmanager
+def migrated_database(directory, *, demo_reports: int | None = 0, password: str = DEMO_PASSWORD) -> Iterator[str]:
+    """As ``server_database``, already migrated and, unless ``demo_reports`` is None, with the demo (that many
+    sample reports; staff accounts with ``password``): a copy of a template this session made once."""
+    template = _template(demo_reports, password)
+    if not is_postgis():
+        path = f"{directory}/openmelder.sqlite3"
+        shutil.copyfile(template.removeprefix("spatialite:///"), path)
+        yield f"spatialite:///{path}"
+        return
+    with _postgis_database(template) as url:
+        yield url
 
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -151,13 +245,10 @@ class OwnPostgres:
 
 @contextmanager
 def demo_server(directory, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A uvicorn with a database of its own, migrated and with the demo (no sample reports); yields its base URL
-    and process. ``env`` adds to DEBUG, DATA_DIR and DATABASE_URL."""
-    with server_database(directory) as database:
+    """A uvicorn with a database of its own, migrated and with the demo (no sample reports, staff password
+    tests.conftest.DEMO_PASSWORD); yields its base URL and process. ``env`` adds to DEBUG, DATA_DIR and DATABASE_URL."""
+    with migrated_database(directory) as database:
         env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database, **env}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
         with uvicorn_process(env) as running:
             yield running
 

@@ -15,7 +15,7 @@ from django.core import signing
 
 from notifications.delivery.email import REOPEN_SALT
 from tests.conftest import manage
-from tests.live import server_database, uvicorn
+from tests.live import migrated_database, uvicorn
 
 OLD_FIXED_KEY = "insecure-development-key-only-for-DEBUG"
 FIND_FIXED_REPORT = """
@@ -27,6 +27,10 @@ for report in Report.objects.filter(status="fixed"):
     if event is not None and event.to_status == "fixed":
         print(json.dumps({"r": str(report.public_id), "e": event.pk})); break
 """
+
+
+# Fresh manage.py processes on the embedded default (no DATABASE_URL): the run's database backend plays no part.
+ONCE = pytest.mark.backend_independent
 
 
 def demo_env(data_dir: Path) -> dict[str, str]:
@@ -43,6 +47,7 @@ def key_of(data_dir: Path) -> str:
     return (data_dir / "secret-key").read_text().strip()
 
 
+@ONCE
 def test_each_data_directory_gets_its_own_key_that_only_its_owner_can_read(tmp_path):
     first, second = tmp_path / "hameln", tmp_path / "aerzen"
     start(first)
@@ -54,6 +59,7 @@ def test_each_data_directory_gets_its_own_key_that_only_its_owner_can_read(tmp_p
         assert stat.S_IMODE((data_dir / "secret-key").stat().st_mode) == 0o600
 
 
+@ONCE
 def test_a_restart_keeps_the_key(tmp_path):
     start(tmp_path)
     key = key_of(tmp_path)
@@ -64,6 +70,7 @@ def test_a_restart_keeps_the_key(tmp_path):
     assert key_of(tmp_path) == key
 
 
+@ONCE
 def test_an_explicit_secret_key_wins_and_no_key_file_is_written(tmp_path):
     result = manage("check", env={**demo_env(tmp_path), "SECRET_KEY": "explicit-" + "x" * 50})
 
@@ -71,6 +78,7 @@ def test_an_explicit_secret_key_wins_and_no_key_file_is_written(tmp_path):
     assert not (tmp_path / "secret-key").exists()
 
 
+@ONCE
 def test_a_data_directory_that_cannot_hold_the_key_stops_with_a_clear_message(tmp_path):
     (tmp_path / "file").write_text("not a directory")
 
@@ -84,11 +92,8 @@ def test_a_data_directory_that_cannot_hold_the_key_stops_with_a_clear_message(tm
 def demo(tmp_path_factory):
     """A migrated demo with sample reports, one of them fixed; the server is started per test."""
     data_dir = tmp_path_factory.mktemp("demo-key")
-    with server_database(data_dir) as database:
-        env = {**demo_env(data_dir), "DATABASE_URL": database, "DEMO_PASSWORD": "Reopen-Demo-2026", "GEOCODER": "none"}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "40"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
+    with migrated_database(data_dir, demo_reports=40) as database:
+        env = {**demo_env(data_dir), "DATABASE_URL": database, "GEOCODER": "none"}
         found = manage("shell", "-c", FIND_FIXED_REPORT, env=env)
         assert found.returncode == 0 and found.stdout.strip(), found.stderr
         yield env, json.loads(found.stdout.strip().splitlines()[-1])  # after the shell's "objects imported" line

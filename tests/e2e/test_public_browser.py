@@ -18,8 +18,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import REPO, manage
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, server_database, uvicorn
+from reports.demo import SAMPLE_REPORTS
+from tests.conftest import REPO
+from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 
@@ -28,17 +29,14 @@ PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 def server(tmp_path_factory):
     """uvicorn with the demo (configuration and sample reports), on this run's database backend and channel layer."""
     directory = tmp_path_factory.mktemp("public-server")
-    with server_database(directory) as database:
+    with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
         env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DEMO_PASSWORD": "Demo-Pass-2026",
-            "DATABASE_URL": database, "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE,
+            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
+            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE,
             "GEOCODER_TIMEOUT": "1",
         }
         if os.environ.get("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
-        for command in (["migrate", "--noinput"], ["load_demo"]):
-            result = manage(*command, env=env, timeout=600)
-            assert result.returncode == 0, result.stderr
         with uvicorn(env) as base:
             yield base
 

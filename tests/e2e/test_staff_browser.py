@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import REPO, manage
-from tests.live import CHROMIUM, CHROMIUM_ARGS, WCAG_21_AA, server_database, uvicorn
+from tests.live import CHROMIUM, CHROMIUM_ARGS, WCAG_21_AA, migrated_database, uvicorn
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -32,11 +32,10 @@ Membership.objects.create(user=user, department=Department.objects.get(slug="bau
 def server(tmp_path_factory):
     """uvicorn on this run's database backend, with the demo configuration and one worker account."""
     directory = tmp_path_factory.mktemp("staff-server")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DEMO_PASSWORD": "Demo-Pass-2026", "DATABASE_URL": database}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"], ["shell", "-c", CREATE_WORKER]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
+    with migrated_database(directory) as database:
+        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
+        result = manage("shell", "-c", CREATE_WORKER, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
         with uvicorn(env) as base:
             yield base
 

@@ -35,8 +35,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with demo_server(tmp_path_factory.mktemp("bad-images"), API_RATE_SUBMIT="1000/hour",
-                     DEMO_PASSWORD="Bad-Images-2026") as running:
+    with demo_server(tmp_path_factory.mktemp("bad-images"), API_RATE_SUBMIT="1000/hour") as running:
         yield running
 
 

@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import manage
+from tests.conftest import DEMO_PASSWORD
 from tests.hardening.conftest import error_fields
-from tests.live import server_database, uvicorn
+from tests.live import migrated_database, uvicorn
 from tests.mobile_api.open311.conftest import api_key, errors_of  # noqa: F401 (a fixture)
 from tests.mobile_api.staff.conftest import Client
 
@@ -127,11 +127,8 @@ def test_a_bad_place_in_an_open311_submission_stores_nothing(client, demo, api_k
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("ranges")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database, "DEMO_PASSWORD": "Ranges-2026"}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
+    with migrated_database(directory) as database:
+        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
         with uvicorn(env) as base:
             yield base
 
@@ -153,7 +150,7 @@ def _http(base: str, path: str, *, token: str | None = None, data: dict | None =
 
 @pytest.mark.parametrize("bbox", ["-1e200,0,1e200,1", "-1e308,-1e308,1e308,1e308"])
 def test_the_request_that_crashed_the_server_is_a_400_and_the_server_answers_on(server, bbox):
-    status, body = _http(server, "/api/staff/auth/token/", data={"username": "bauhof-hameln", "password": "Ranges-2026"})
+    status, body = _http(server, "/api/staff/auth/token/", data={"username": "bauhof-hameln", "password": DEMO_PASSWORD})
     assert status == 200, body
     token = body["token"]
 

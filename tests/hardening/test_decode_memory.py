@@ -125,8 +125,7 @@ def _post(base: str, photos: list[bytes]) -> tuple[int, float]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with demo_server(tmp_path_factory.mktemp("decode-memory"), API_RATE_SUBMIT="1000/hour",
-                     DEMO_PASSWORD="Decode-Memory-2026") as running:
+    with demo_server(tmp_path_factory.mktemp("decode-memory"), API_RATE_SUBMIT="1000/hour") as running:
         yield running
 
 

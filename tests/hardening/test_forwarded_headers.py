@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import REPO, manage
-from tests.live import server_database, uvicorn
+from tests.conftest import REPO
+from tests.live import migrated_database, uvicorn
 
 pytestmark = pytest.mark.backend_independent
 
@@ -26,10 +26,8 @@ FORGED = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"]
 @pytest.fixture(scope="module")
 def base_env(tmp_path_factory) -> Iterator[dict[str, str]]:
     directory = tmp_path_factory.mktemp("forwarded")
-    with server_database(directory) as database:
+    with migrated_database(directory, demo_reports=None) as database:
         env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database, "API_RATE_READ": "3/minute"}
-        result = manage("migrate", "--noinput", env=env, timeout=300)
-        assert result.returncode == 0, result.stderr
         yield env
 
 

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.conftest import manage
-from tests.live import server_database, uvicorn
+from tests.conftest import DEMO_PASSWORD
+from tests.live import migrated_database, uvicorn
 from tests.mobile_api.staff.conftest import Client, staff_client, submit
 from tests.reports.test_photo_pipeline import PHOTOS
 
@@ -153,17 +153,12 @@ def test_without_serve_media_or_a_proxy_django_serves_no_media(personas, setting
 
 # --- the product as `make run` starts it: uvicorn, DEBUG, Django serving media -------------------------------
 
-DEMO_PASSWORD = "Media-Access-2026"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("media-access")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database, "DEMO_PASSWORD": DEMO_PASSWORD}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
+    with migrated_database(directory, password=DEMO_PASSWORD) as database:
+        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
         with uvicorn(env) as base:
             yield base
 

@@ -9,8 +9,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import manage
-from tests.live import server_database, uvicorn
+from tests.live import migrated_database, uvicorn
 from tests.reports.test_photo_pipeline import PHOTOS
 
 pytestmark = pytest.mark.backend_independent
@@ -22,12 +21,8 @@ POLYGLOT = (PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg").read_bytes() + b"<htm
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("uploads")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "SERVE_MEDIA": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-               "DEMO_PASSWORD": "Uploads-2026"}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
+    with migrated_database(directory) as database:
+        env = {"DEBUG": "true", "SERVE_MEDIA": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
         with uvicorn(env) as base:
             yield base
 

@@ -17,7 +17,7 @@ import pytest
 import websockets
 
 from tests.conftest import manage
-from tests.live import server_database, uvicorn_process
+from tests.live import migrated_database, uvicorn_process
 from tests.personas import HAMELN_MARKET
 
 pytestmark = pytest.mark.asyncio
@@ -35,11 +35,10 @@ Membership.objects.create(user=user, department=Department.objects.get(slug="bau
 def server(tmp_path_factory):
     """uvicorn on this run's database backend with the demo configuration and one worker; yields (base, process)."""
     directory = tmp_path_factory.mktemp("native-app-server")
-    with server_database(directory) as database:
-        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DEMO_PASSWORD": "Demo-Pass-2026", "DATABASE_URL": database}
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "0"], ["shell", "-c", CREATE_WORKER]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
+    with migrated_database(directory) as database:
+        env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
+        result = manage("shell", "-c", CREATE_WORKER, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
         with uvicorn_process(env) as (base, process):
             os.set_blocking(process.stdout.fileno(), False)  # to read what it logged so far, while it runs
             yield base, process

@@ -15,21 +15,18 @@ import requests
 from georeport import GeoReport
 
 from tests.conftest import manage
-from tests.live import server_database, uvicorn
+from tests.live import migrated_database, uvicorn
 from tests.mobile_api.open311.conftest import HAMELN_MARKET, validate
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("open311-server")
-    with server_database(directory) as database:
+    with migrated_database(directory, demo_reports=25) as database:
         env = {
             "DEBUG": "true", "DATA_DIR": str(directory), "SECRET_KEY": "open311-live-test", "DATABASE_URL": database,
-            "DEMO_PASSWORD": "Open311-Demo-2026", "API_RATE_SUBMIT": "1000/hour", "GEOCODER": "none",  # no network
+            "API_RATE_SUBMIT": "1000/hour", "GEOCODER": "none",  # no network
         }
-        for command in (["migrate", "--noinput"], ["load_demo", "--reports", "25"]):
-            result = manage(*command, env=env, timeout=300)
-            assert result.returncode == 0, result.stderr
         key = manage("open311_key", "FixMyStreet", env=env)
         assert key.returncode == 0, key.stderr
         with uvicorn(env) as base:

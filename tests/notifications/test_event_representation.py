@@ -9,8 +9,13 @@ from rest_framework.authtoken.models import Token
 
 from reports.models import StatusLabel
 from tests.notifications.delivery import Receiver, change_status, run_worker
+from tests.notifications.sockets import hang_up
 from tests.notifications.test_staff_socket import (  # noqa: F401 (application is a fixture)
-    HEADERS, application, staff_socket, submit, until_subscribed,
+    HEADERS,
+    application,
+    staff_socket,
+    submit,
+    until_subscribed,
 )
 from tests.notifications.test_webhook_delivery import hameln_webhook
 from tests.personas import HAMELN_MARKET
@@ -73,5 +78,5 @@ async def test_a_renamed_status_reads_the_same_in_rest_websockets_and_webhooks(a
     assert pushed["status"] == RENAMED and pushed["report"]["status_label"] == RENAMED
     assert staff_pushed["status"] == RENAMED and staff_pushed["report"]["status_label"] == RENAMED
     assert posted["status"] == RENAMED and posted["report"]["status_label"] == RENAMED
-    await reporter.disconnect()
-    await staff.disconnect()
+    await hang_up(reporter)
+    await hang_up(staff)

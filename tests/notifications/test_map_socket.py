@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from notifications.consumers import MAP_GROUP
+from tests.notifications.sockets import hang_up
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -35,8 +36,8 @@ async def test_two_map_clients_both_receive_an_event_sent_to_the_map_group(appli
 
     assert await first.receive_json_from(timeout=5) == payload
     assert await second.receive_json_from(timeout=5) == payload
-    await first.disconnect()
-    await second.disconnect()
+    await hang_up(first)
+    await hang_up(second)
 
 
 async def test_a_foreign_origin_is_refused(application):
@@ -50,7 +51,7 @@ async def test_an_unknown_socket_path_is_refused(application):
     communicator = WebsocketCommunicator(application, "/ws/nothing/", headers=HEADERS)
     assert (await communicator.connect())[0]
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
-    await communicator.disconnect()
+    await hang_up(communicator)
 
 
 async def test_map_messages_carry_exactly_the_anonymised_fields_and_never_an_internal_note(application, demo):
@@ -78,4 +79,4 @@ async def test_map_messages_carry_exactly_the_anonymised_fields_and_never_an_int
             "id": report["id"], "category": "schlagloch", "status": "new", "location": {"lat": 52.1039, "lon": 9.3576},
         }
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)

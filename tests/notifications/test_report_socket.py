@@ -8,6 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 from django.test import Client
 
+from tests.notifications.sockets import hang_up
+
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
@@ -61,7 +63,7 @@ async def test_the_reporter_gets_the_history_then_live_events_each_once(applicat
     assert live["kind"] == "supported" and live["seq"] > history[-1]["seq"]
     assert live["report"] == {"id": report["id"], "status": "new", "status_label": "Neu", "support_count": 1}
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_after_a_seq_only_the_missed_events_are_replayed(application, monkeypatch):
@@ -75,7 +77,7 @@ async def test_after_a_seq_only_the_missed_events_are_replayed(application, monk
     await socket.send_json_to({"secret": report["secret"]})  # the secret as first message, not in the URL
     replayed = await receive_until_subscribed(socket)
     assert [m["kind"] for m in replayed] == ["supported"]
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_a_wrong_secret_is_refused(application, monkeypatch):
@@ -98,4 +100,4 @@ async def test_the_map_hears_about_published_reports_without_personal_data(appli
         "id": report["id"], "category": "schlagloch", "status": "new", "location": {"lat": 52.1039, "lon": 9.3576},
     }
     assert "geheim" not in str(messages) and "Anna" not in str(messages)
-    await socket.disconnect()
+    await hang_up(socket)

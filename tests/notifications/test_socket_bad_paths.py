@@ -7,6 +7,8 @@ import logging
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from tests.notifications.sockets import hang_up
+
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 HEADERS = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
@@ -37,7 +39,7 @@ async def test_a_socket_to_a_malformed_report_id_or_unknown_path_is_closed_as_no
     socket = WebsocketCommunicator(application, path, headers=HEADERS)
     assert (await socket.connect())[0]
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
-    await socket.disconnect()
+    await hang_up(socket)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
@@ -47,7 +49,7 @@ async def test_a_frame_that_is_not_json_counts_as_no_token_on_the_staff_socket(a
     assert (await socket.connect())[0]
     await socket.send_to(**frame)
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await socket.disconnect()
+    await hang_up(socket)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
@@ -60,5 +62,5 @@ async def test_a_catch_up_position_that_is_no_event_number_is_refused_without_an
     socket = WebsocketCommunicator(application, f"{path}?after={after}", headers=HEADERS)
     connected, code = await socket.connect()
     assert (connected, code) == (False, 4400)
-    await socket.disconnect()
+    await hang_up(socket)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

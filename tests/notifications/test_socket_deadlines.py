@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from tests.notifications.sockets import hang_up
 from tests.personas import HAMELN_MARKET
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -42,8 +43,7 @@ async def test_sockets_to_unknown_reports_are_closed_at_once_as_not_found(applic
     # Well before any authentication deadline.
     closes = await asyncio.gather(*(socket.receive_output(timeout=2) for socket in sockets))
     assert closes == [{"type": "websocket.close", "code": 4404}] * 50
-    for socket in sockets:
-        await socket.disconnect()
+    await hang_up(*sockets)
 
 
 async def test_a_report_socket_without_its_secret_is_closed_after_the_deadline(application, report, monkeypatch):
@@ -52,7 +52,7 @@ async def test_a_report_socket_without_its_secret_is_closed_after_the_deadline(a
     assert (await socket.connect())[0]
     await socket.send_json_to({"hello": "anyone?"})  # talking is not authenticating
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_a_report_socket_that_sends_its_secret_in_time_stays_open_past_the_deadline(
@@ -73,4 +73,4 @@ async def test_a_report_socket_that_sends_its_secret_in_time_stays_open_past_the
 
     await support()
     assert (await socket.receive_json_from(timeout=5))["kind"] == "supported"
-    await socket.disconnect()
+    await hang_up(socket)

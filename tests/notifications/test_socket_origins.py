@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from tests.notifications.sockets import hang_up
 from tests.personas import HAMELN_MARKET
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -81,7 +82,7 @@ async def test_a_foreign_origin_is_refused_at_the_handshake_whatever_it_carries(
     refused = socket(application, paths[endpoint], *FOREIGN_ORIGIN, *cookie)
     accepted, _code = await refused.connect()
     assert not accepted
-    await refused.disconnect()
+    await hang_up(refused)
 
 
 @ALLOWED_ORIGINS
@@ -93,7 +94,7 @@ async def test_the_map_is_open_to_native_apps_and_to_the_own_site(application, p
     )
     created = await map_socket.receive_json_from(timeout=5)
     assert (created["kind"], created["report"]["id"]) == ("created", new.json()["id"])
-    await map_socket.disconnect()
+    await hang_up(map_socket)
 
 
 @ALLOWED_ORIGINS
@@ -101,7 +102,7 @@ async def test_the_reporter_app_follows_its_report_with_the_secret(application, 
     reporter = socket(application, f"/ws/reports/{report['id']}/?secret={report['secret']}", *origin)
     assert (await reporter.connect())[0]
     assert (await subscribed(reporter))["last_seq"] > 0
-    await reporter.disconnect()
+    await hang_up(reporter)
 
 
 @ALLOWED_ORIGINS
@@ -110,7 +111,7 @@ async def test_the_staff_app_subscribes_with_its_token(application, personas, wo
     assert (await staff.connect())[0]
     await staff.send_json_to({"token": worker_token})
     assert (await subscribed(staff))["departments"] == [personas.bauhof_hameln.pk]
-    await staff.disconnect()
+    await hang_up(staff)
 
 
 async def test_the_staff_web_pages_subscribe_with_their_session_from_the_own_site(
@@ -119,7 +120,7 @@ async def test_the_staff_web_pages_subscribe_with_their_session_from_the_own_sit
     staff = socket(application, "/ws/staff/", *OWN_ORIGIN, worker_cookie)
     assert (await staff.connect())[0]
     assert (await subscribed(staff))["departments"] == [personas.bauhof_hameln.pk]
-    await staff.disconnect()
+    await hang_up(staff)
 
 
 async def test_a_session_cookie_without_origin_is_not_taken_for_staff(application, worker_cookie, short_deadlines):
@@ -127,7 +128,7 @@ async def test_a_session_cookie_without_origin_is_not_taken_for_staff(applicatio
     assert (await staff.connect())[0]
     # Nothing subscribed, nothing sent: closed when the authentication deadline passes.
     assert await staff.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await staff.disconnect()
+    await hang_up(staff)
 
 
 async def test_a_native_app_that_also_sends_a_cookie_is_served_by_its_token(
@@ -136,7 +137,7 @@ async def test_a_native_app_that_also_sends_a_cookie_is_served_by_its_token(
     staff = socket(application, f"/ws/staff/?token={worker_token}", worker_cookie)
     assert (await staff.connect())[0]
     assert (await subscribed(staff))["departments"] == [personas.bauhof_hameln.pk]
-    await staff.disconnect()
+    await hang_up(staff)
 
 
 # Every allowed-origin case without a token or secret, except the staff web pages' own (subscribed, above).
@@ -159,4 +160,4 @@ async def test_without_token_or_secret_a_socket_is_closed_after_the_deadline(
     anonymous = socket(application, path, *headers, *cookie)
     assert (await anonymous.connect())[0]
     assert await anonymous.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await anonymous.disconnect()
+    await hang_up(anonymous)

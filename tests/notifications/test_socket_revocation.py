@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from geo.models import Membership, StaffRole
 from reports import services
 from reports.models import Report
+from tests.notifications.sockets import hang_up
 from tests.personas import HAMELN_MARKET
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -77,7 +78,7 @@ async def test_revoking_the_token_closes_its_socket_and_no_internal_note_reaches
     assert await closed_with(socket) == 4401
     await note(report, personas.hameln_lead)
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_an_administrator_deleting_the_token_of_a_lost_phone_in_the_admin_closes_its_socket(
@@ -97,7 +98,7 @@ async def test_an_administrator_deleting_the_token_of_a_lost_phone_in_the_admin_
     assert await closed_with(socket) == 4401
     await note(report, personas.hameln_lead)
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_the_same_workers_session_socket_keeps_hearing_when_only_the_token_is_revoked(
@@ -113,8 +114,8 @@ async def test_the_same_workers_session_socket_keeps_hearing_when_only_the_token
     await note(report, personas.hameln_lead)
     heard = await web.receive_json_from(timeout=5)
     assert (heard["kind"], heard["message"]) == ("internal_note", NOTE)
-    await web.disconnect()
-    await app.disconnect()
+    await hang_up(web)
+    await hang_up(app)
 
 
 async def test_logging_out_of_the_staff_pages_closes_the_socket_of_that_session(application, personas, report):
@@ -127,7 +128,7 @@ async def test_logging_out_of_the_staff_pages_closes_the_socket_of_that_session(
     assert await closed_with(socket) == 4401
     await note(report, personas.hameln_lead)
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_deactivating_the_account_closes_its_socket(application, personas, token, report):
@@ -143,7 +144,7 @@ async def test_deactivating_the_account_closes_its_socket(application, personas,
     assert await closed_with(socket) == 4401
     await note(report, personas.hameln_lead)
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_removing_the_last_membership_closes_the_socket_as_unauthorised(application, personas, token, report):
@@ -152,7 +153,7 @@ async def test_removing_the_last_membership_closes_the_socket_as_unauthorised(ap
     assert await closed_with(socket) == 4403
     await note(report, personas.hameln_lead)
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_a_new_department_asks_the_socket_to_reconnect_and_the_reconnected_one_follows_both(
@@ -163,14 +164,14 @@ async def test_a_new_department_asks_the_socket_to_reconnect_and_the_reconnected
         user=personas.hameln_worker, department=personas.hildesheim_department, role=StaffRole.WORKER
     )
     assert await closed_with(socket) == 4409
-    await socket.disconnect()
+    await hang_up(socket)
 
     again = WebsocketCommunicator(application, f"/ws/staff/?token={token}&after=0", headers=HEADERS)
     assert (await again.connect())[0]
     while (message := await again.receive_json_from(timeout=5)).get("type") != "subscribed":
         pass
     assert message["departments"] == sorted([personas.bauhof_hameln.pk, personas.hildesheim_department.pk])
-    await again.disconnect()
+    await hang_up(again)
 
 
 async def test_a_deactivation_no_signal_announced_is_caught_before_the_next_internal_note(
@@ -184,7 +185,7 @@ async def test_a_deactivation_no_signal_announced_is_caught_before_the_next_inte
     await note(report, personas.hameln_lead)
     assert await closed_with(socket) == 4401
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_an_unrelated_change_of_the_account_leaves_the_socket_hearing(application, personas, token, report):
@@ -200,4 +201,4 @@ async def test_an_unrelated_change_of_the_account_leaves_the_socket_hearing(appl
     await note(report, personas.hameln_lead)
     heard = await socket.receive_json_from(timeout=5)
     assert (heard["kind"], heard["message"]) == ("internal_note", NOTE)
-    await socket.disconnect()
+    await hang_up(socket)

@@ -17,6 +17,7 @@ from geo.models import Authority, Department, Membership, StaffRole
 from reports import services
 from reports.demo import COUNTY_ARS
 from reports.models import Report
+from tests.notifications.sockets import hang_up
 from tests.personas import HAMELN_MARKET, HILDESHEIM_MARKET
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -110,7 +111,7 @@ async def test_the_hameln_worker_hears_a_new_hameln_report_and_its_internal_note
     [live] = await receive(socket, 1)
     assert (live["kind"], live["public"], live["message"]) == ("internal_note", False, "Mit dem Tiefbauamt abgestimmt.")
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_the_hildesheim_clerk_never_hears_of_hameln_reports(application, personas, tokens):
@@ -127,7 +128,7 @@ async def test_the_hildesheim_clerk_never_hears_of_hameln_reports(application, p
     ]
     assert messages[0]["report"]["department"]["id"] == personas.hildesheim_department.pk
     assert await socket.receive_nothing(timeout=0.5)
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_the_staff_web_pages_session_is_enough(application, personas):
@@ -137,7 +138,7 @@ async def test_the_staff_web_pages_session_is_enough(application, personas):
     socket = await staff_socket(application, headers=[*HEADERS, (b"cookie", cookie)])
     _, subscribed = await until_subscribed(socket)
     assert subscribed["departments"] == [personas.bauhof_hameln.pk]
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +156,7 @@ async def test_anonymous_or_a_wrong_token_is_refused(application, personas, quer
     if first_message is not None:
         await socket.send_json_to(first_message)
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await socket.disconnect()  # end the consumer inside the test, not at the event loop's teardown
+    await hang_up(socket)  # end the consumer inside the test, not at the event loop's teardown
 
 
 async def test_a_silent_anonymous_socket_is_closed_after_the_authentication_timeout(application, personas, monkeypatch):
@@ -163,7 +164,7 @@ async def test_a_silent_anonymous_socket_is_closed_after_the_authentication_time
     socket = WebsocketCommunicator(application, "/ws/staff/", headers=HEADERS)
     assert (await socket.connect())[0]
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await socket.disconnect()  # end the consumer inside the test, not at the event loop's teardown
+    await hang_up(socket)  # end the consumer inside the test, not at the event loop's teardown
 
 
 async def test_an_account_without_a_department_is_refused(application, personas):
@@ -176,7 +177,7 @@ async def test_an_account_without_a_department_is_refused(application, personas)
     await socket.connect()
     await socket.send_json_to({"token": await outsider_token()})
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
-    await socket.disconnect()  # end the consumer inside the test, not at the event loop's teardown
+    await hang_up(socket)  # end the consumer inside the test, not at the event loop's teardown
 
 
 async def test_an_authority_administrator_follows_every_department_of_the_authority(application, personas):
@@ -193,7 +194,7 @@ async def test_an_authority_administrator_follows_every_department_of_the_author
     socket = await staff_socket(application, token=token)
     _, subscribed = await until_subscribed(socket)
     assert subscribed["departments"] == departments
-    await socket.disconnect()
+    await hang_up(socket)
 
 
 async def test_after_a_seq_exactly_the_missed_events_of_the_own_departments_are_replayed(application, personas, tokens):
@@ -201,7 +202,7 @@ async def test_after_a_seq_exactly_the_missed_events_of_the_own_departments_are_
     await until_subscribed(socket)
     first = await submit(HAMELN_MARKET)
     seen = await receive(socket, 2)
-    await socket.disconnect()
+    await hang_up(socket)
 
     second = await submit(HAMELN_MARKET)
     await submit(HILDESHEIM_MARKET)
@@ -215,7 +216,7 @@ async def test_after_a_seq_exactly_the_missed_events_of_the_own_departments_are_
     assert [m["seq"] for m in replayed] == sorted(m["seq"] for m in replayed)
     assert subscribed["last_seq"] == replayed[-1]["seq"] and subscribed["truncated"] is False
     assert await again.receive_nothing(timeout=0.5)
-    await again.disconnect()
+    await hang_up(again)
 
 
 async def test_a_report_forwarded_to_hildesheim_reaches_the_clerk_and_hameln_learns_it_left(
@@ -245,14 +246,14 @@ async def test_a_report_forwarded_to_hildesheim_reaches_the_clerk_and_hameln_lea
     await note(report["id"], personas.hildesheim_clerk, "Übernommen.")
     assert (await receive(hildesheim, 1))[0]["kind"] == "internal_note"
     assert await hameln.receive_nothing(timeout=0.5)
-    await hameln.disconnect()
+    await hang_up(hameln)
 
     # A Hameln worker who was offline catches up on the forwarding, and on nothing after it.
     again = await staff_socket(application, query=f"?after={before}", token=tokens["hameln_worker"])
     replayed, _ = await until_subscribed(again)
     assert [m["seq"] for m in replayed] == [left["seq"]]
-    await again.disconnect()
-    await hildesheim.disconnect()
+    await hang_up(again)
+    await hang_up(hildesheim)
 
 
 async def test_the_reporter_hears_a_status_change_with_its_answer_but_never_an_internal_note(
@@ -282,5 +283,5 @@ async def test_the_reporter_hears_a_status_change_with_its_answer_but_never_an_i
     assert change["report"]["status"] == "in_progress"
     assert await reporter.receive_nothing(timeout=0.5)  # the internal note never reached the reporter
     assert [m["kind"] for m in await receive(staff, 2)] == ["internal_note", "status_changed"]
-    await reporter.disconnect()
-    await staff.disconnect()
+    await hang_up(reporter)
+    await hang_up(staff)

@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from geo.models import Department, Membership, StaffRole
 from tests.mobile_api.staff.conftest import staff_client
+from tests.notifications.sockets import hang_up
 from tests.notifications.test_staff_socket import application, receive, staff_socket, submit, until_subscribed  # noqa: F401
 from tests.personas import HAMELN_MARKET
 
@@ -51,11 +52,11 @@ async def test_a_report_moved_to_aerzen_reaches_aerzen_and_hameln_learns_it_left
     assert left == arrived[-1]
     assert left["report"]["department"]["name"] == "Bauhof Aerzen"
     assert await hameln.receive_nothing(timeout=0.5)
-    await hameln.disconnect()
+    await hang_up(hameln)
 
     # A Hameln worker who was offline catches up on the move, too.
     again = await staff_socket(application, query=f"?after={before}", token=tokens["hameln_worker"])
     replayed, _ = await until_subscribed(again)
     assert [m["seq"] for m in replayed] == [left["seq"]]
-    await again.disconnect()
-    await aerzen.disconnect()
+    await hang_up(again)
+    await hang_up(aerzen)

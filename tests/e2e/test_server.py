@@ -9,6 +9,9 @@ import websockets
 
 from tests.live import uvicorn
 
+# The embedded default without tables, in a server process of its own: the run's database backend plays no part.
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -14,10 +14,12 @@ from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, can_transition
 pytestmark = pytest.mark.django_db
 
 
-def load(monkeypatch, password="Hameln-Demo-2026") -> str:
+def load(monkeypatch, password="Hameln-Demo-2026", *, sample_reports: bool = True) -> str:
+    """load_demo as an operator runs it; without sample reports (300, a few seconds) for tests of the
+    configuration alone."""
     monkeypatch.setenv("DEMO_PASSWORD", password)
     out = StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", *([] if sample_reports else ["--reports", "0"]), stdout=out)
     return out.getvalue()
 
 
@@ -34,7 +36,7 @@ def database_snapshot() -> dict:
 
 
 def test_it_loads_the_landkreis_its_gemeinden_departments_and_staff(monkeypatch):
-    out = load(monkeypatch)
+    out = load(monkeypatch, sample_reports=False)
 
     county = Authority.objects.get(ars="03252")
     assert Authority.objects.count() == 9
@@ -55,9 +57,9 @@ def test_it_loads_the_landkreis_its_gemeinden_departments_and_staff(monkeypatch)
 
 
 def test_every_demo_department_has_an_address_at_an_example_domain_for_new_reports(monkeypatch):
-    load(monkeypatch)
+    load(monkeypatch, sample_reports=False)
     Department.objects.update(email="")  # as a demo loaded before departments had addresses: the next load adds them
-    load(monkeypatch)
+    load(monkeypatch, sample_reports=False)
 
     assert Department.objects.get(slug="bauhof-hameln").email == "bauhof@hameln.example"
     assert Department.objects.get(slug="strassenmeisterei-hameln-pyrmont").email == "strassenmeisterei@hameln-pyrmont.example"
@@ -65,7 +67,7 @@ def test_every_demo_department_has_an_address_at_an_example_domain_for_new_repor
 
 
 def test_each_bauhof_has_a_worker_and_a_lead_to_try_and_the_logins_say_which_is_which(monkeypatch):
-    out = load(monkeypatch)
+    out = load(monkeypatch, sample_reports=False)
 
     lines = out.splitlines()
     logins = [line.split() for line in lines[lines.index("Logins (username, who, password):") + 1:]]

@@ -224,7 +224,9 @@ class OwnPostgres:
 
     def __init__(self, directory) -> None:
         self.directory = directory
-        port, pid, pg_dir = _servers(f'start_postgres "{directory}" >&2 || exit 1; echo "$PGPORT $PG_PID $PG_DIR"').split()
+        port, pid, pg_dir = _servers(
+            f'start_postgres "{directory}" >&2 || exit 1; echo "$PGPORT $PG_PID $PG_DIR"'
+        ).split()
         self.port, self.pid, self.pg_dir = int(port), int(pid), pg_dir
         self.url = f"postgis://postgres@127.0.0.1:{self.port}/openmelder"
 
@@ -236,7 +238,10 @@ class OwnPostgres:
 
     def start(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.pg_dir} -c fsync=off"
-        _as_postgres(f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-l", f"{self.pg_dir}/server.log", "-w", "-o", options, "start")
+        _as_postgres(
+            f"{PG_BIN}/pg_ctl", "-D", f"{self.pg_dir}/data", "-l", f"{self.pg_dir}/server.log", "-w", "-o", options,
+            "start",
+        )
 
     def remove(self) -> None:
         """Stop whichever postmaster runs in the data directory now (a restarted one has a new PID)."""

@@ -8,7 +8,6 @@ API then shows the answer and the fix photo.
 from __future__ import annotations
 
 import re
-import urllib.request
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe

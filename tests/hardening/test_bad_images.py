@@ -3,7 +3,6 @@ memory stays bounded (its peak resident size, read from /proc, hardly moves)."""
 
 from __future__ import annotations
 
-
 import pytest
 from PIL import Image
 

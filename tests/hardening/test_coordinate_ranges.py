@@ -112,7 +112,7 @@ def test_a_bad_radius_is_an_open311_error_document(client, demo, radius):
 
 
 @pytest.mark.parametrize(("lat", "lon"), [("91", "9.35"), ("52.1", "1e200"), ("nan", "9.35"), ("52.1", "-inf")])
-def test_a_bad_place_in_an_open311_submission_stores_nothing(client, demo, api_key, lat, lon):
+def test_a_bad_place_in_an_open311_submission_stores_nothing(client, demo, api_key, lat, lon):  # noqa: F811
     from reports.models import Report
 
     response = client.post("/open311/v2/requests.json", {"api_key": api_key, "service_code": "schlagloch", "lat": lat,
@@ -150,7 +150,9 @@ def _http(base: str, path: str, *, token: str | None = None, data: dict | None =
 
 @pytest.mark.parametrize("bbox", ["-1e200,0,1e200,1", "-1e308,-1e308,1e308,1e308"])
 def test_the_request_that_crashed_the_server_is_a_400_and_the_server_answers_on(server, bbox):
-    status, body = _http(server, "/api/staff/auth/token/", data={"username": "bauhof-hameln", "password": DEMO_PASSWORD})
+    status, body = _http(
+        server, "/api/staff/auth/token/", data={"username": "bauhof-hameln", "password": DEMO_PASSWORD}
+    )
     assert status == 200, body
     token = body["token"]
 

@@ -178,7 +178,9 @@ def _live_submit(base: str) -> dict:
                     for k, v in fields.items())
     body += (f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="loch.jpg"\r\n'
              f"Content-Type: image/jpeg\r\n\r\n").encode() + PHOTO.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    status, answer = _request(f"{base}/api/v1/reports/", body, **{"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    status, answer = _request(
+        f"{base}/api/v1/reports/", body, **{"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert status == 201, answer
     return json.loads(answer)
 

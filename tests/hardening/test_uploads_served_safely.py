@@ -15,7 +15,9 @@ from tests.reports.test_photo_pipeline import PHOTOS
 pytestmark = pytest.mark.backend_independent
 
 # A real JPEG with an HTML page and a script appended: a polyglot some browsers would render as HTML.
-POLYGLOT = (PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg").read_bytes() + b"<html><script>alert(document.cookie)</script></html>"
+POLYGLOT = (PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg").read_bytes() + (
+    b"<html><script>alert(document.cookie)</script></html>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,9 @@ def server(tmp_path_factory):
 def _submit(base: str, content: bytes, filename: str) -> dict:
     boundary = uuid.uuid4().hex
     fields = {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576"}
-    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items())
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    )
     body += (f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{filename}"\r\n'
              f"Content-Type: text/html\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
     request = urllib.request.Request(f"{base}/api/v1/reports/", data=body,

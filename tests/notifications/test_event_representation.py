@@ -56,7 +56,9 @@ async def next_of_kind(socket, kind: str) -> dict:
             return message
 
 
-async def test_a_renamed_status_reads_the_same_in_rest_websockets_and_webhooks(application, personas, receiver):
+async def test_a_renamed_status_reads_the_same_in_rest_websockets_and_webhooks(
+    application, personas, receiver  # noqa: F811 (a fixture)
+):
     token = await prepare(personas, receiver)
     report = await submit(HAMELN_MARKET)
     reporter = WebsocketCommunicator(

@@ -74,7 +74,8 @@ async def next_of(socket: websockets.ClientConnection, report_id: str, kind: str
 async def test_map_report_and_staff_sockets_without_origin_receive_real_events(server):
     base, _process = server
     ws = base.replace("http://", "ws://")
-    token = (await asyncio.to_thread(post, base, "/api/staff/auth/token/", {"username": WORKER, "password": PASSWORD}))["token"]
+    answer = await asyncio.to_thread(post, base, "/api/staff/auth/token/", {"username": WORKER, "password": PASSWORD})
+    token = answer["token"]
 
     async with websockets.connect(f"{ws}/ws/map/", open_timeout=10) as map_socket, \
             websockets.connect(f"{ws}/ws/staff/", open_timeout=10) as staff:
@@ -103,13 +104,17 @@ async def test_map_report_and_staff_sockets_without_origin_receive_real_events(s
 async def test_a_foreign_origin_is_still_refused_by_the_real_server(server):
     base, _process = server
     with pytest.raises(websockets.InvalidStatus) as refused:
-        await websockets.connect(base.replace("http://", "ws://") + "/ws/map/", origin="https://evil.example", open_timeout=10)
+        await websockets.connect(
+            base.replace("http://", "ws://") + "/ws/map/", origin="https://evil.example", open_timeout=10
+        )
     assert refused.value.response.status_code == 403
 
 
 async def test_a_malformed_report_id_is_closed_as_not_found_and_the_server_logs_no_traceback(server):
     base, process = server
-    async with websockets.connect(base.replace("http://", "ws://") + "/ws/reports/not-a-uuid/", open_timeout=10) as socket:
+    async with websockets.connect(
+        base.replace("http://", "ws://") + "/ws/reports/not-a-uuid/", open_timeout=10
+    ) as socket:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), timeout=10)
     assert closed.value.rcvd.code == 4404

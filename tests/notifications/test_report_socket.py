@@ -52,7 +52,9 @@ async def receive_until_subscribed(socket) -> list[dict]:
 async def test_the_reporter_gets_the_history_then_live_events_each_once(application, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "Hameln-Demo-2026")
     report = await new_report()
-    socket = WebsocketCommunicator(application, f"/ws/reports/{report['id']}/?secret={report['secret']}", headers=HEADERS)
+    socket = WebsocketCommunicator(
+        application, f"/ws/reports/{report['id']}/?secret={report['secret']}", headers=HEADERS
+    )
     assert (await socket.connect())[0]
     history = await receive_until_subscribed(socket)
     assert [m["kind"] for m in history] == ["created", "routed"]
@@ -70,7 +72,9 @@ async def test_after_a_seq_only_the_missed_events_are_replayed(application, monk
     monkeypatch.setenv("DEMO_PASSWORD", "Hameln-Demo-2026")
     report = await new_report()
     await support(report["id"], "device-0002")
-    events = (await database_sync_to_async(Client().get)(f"/api/v1/reports/{report['id']}/events/", secure=True)).json()["events"]
+    events = (
+        await database_sync_to_async(Client().get)(f"/api/v1/reports/{report['id']}/events/", secure=True)
+    ).json()["events"]
     routed = next(e for e in events if e["kind"] == "routed")
     socket = WebsocketCommunicator(application, f"/ws/reports/{report['id']}/?after={routed['seq']}", headers=HEADERS)
     assert (await socket.connect())[0]

@@ -35,7 +35,9 @@ def move(report: dict, user, **body) -> int:
     return staff_client(user).patch(f"/api/staff/reports/{report['id']}/", body, format="json").status_code
 
 
-async def test_a_report_moved_to_aerzen_reaches_aerzen_and_hameln_learns_it_left(application, personas, tokens):
+async def test_a_report_moved_to_aerzen_reaches_aerzen_and_hameln_learns_it_left(
+    application, personas, tokens  # noqa: F811 (a fixture)
+):
     hameln = await staff_socket(application, token=tokens["hameln_worker"])
     await until_subscribed(hameln)
     aerzen = await staff_socket(application, token=tokens["aerzen_worker"])

@@ -62,7 +62,10 @@ def test_every_demo_department_has_an_address_at_an_example_domain_for_new_repor
     load(monkeypatch, sample_reports=False)
 
     assert Department.objects.get(slug="bauhof-hameln").email == "bauhof@hameln.example"
-    assert Department.objects.get(slug="strassenmeisterei-hameln-pyrmont").email == "strassenmeisterei@hameln-pyrmont.example"
+    assert (
+        Department.objects.get(slug="strassenmeisterei-hameln-pyrmont").email
+        == "strassenmeisterei@hameln-pyrmont.example"
+    )
     assert all(d.email.endswith(".example") for d in Department.objects.all())
 
 

@@ -24,7 +24,7 @@ from notifications.groups import MAP_GROUP
 
 logger = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[Any], Awaitable[None]]  # an ASGI send: takes the event dict
 
 # A client this many frames behind is not reading (or is gone): it is closed with 1013 ("try again
 # later") instead of piling up frames; the public map reconnects and reloads what it shows.

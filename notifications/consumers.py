@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from notifications.broadcast import Broadcaster, FrameWriter, map_broadcaster
-from notifications.groups import MAP_GROUP  # noqa: F401 (the map group's name is imported from here too)
-from notifications.groups import department_group, report_group
+from notifications.groups import (
+    MAP_GROUP,  # noqa: F401 (the map group's name is imported from here too)
+    department_group,
+    report_group,
+)
 from notifications.handlers import event_payload, staff_events, staff_payload
 from notifications.revocation import Credential, current_departments, staff_user_group
 from reports import permissions
@@ -51,7 +55,13 @@ class JsonSocket(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
 
-class AuthDeadline:
+if TYPE_CHECKING:
+    _Socket = AsyncWebsocketConsumer  # the consumers AuthDeadline is mixed into
+else:
+    _Socket = object
+
+
+class AuthDeadline(_Socket):
     """Closes a socket with 4403 that has not authorised within ``auth_timeout()`` seconds."""
 
     deadline: asyncio.Task | None = None
@@ -91,7 +101,7 @@ class MapConsumer(JsonSocket):
     """
 
     # No channel per socket (get_channel_layer returns None for an alias that is not configured).
-    channel_layer_alias = None
+    channel_layer_alias = None  # type: ignore[assignment]  # channels takes None; the stubs say str
     broadcaster: Broadcaster | None = None
     frames: FrameWriter | None = None
 
@@ -156,7 +166,7 @@ class ReportConsumer(AuthDeadline, JsonSocket):
     async def _authorise(self, secret: str) -> None:
         self.stop_deadline()
         missed = await self._missed_events(secret)
-        if missed is None:
+        if missed is None or self.public_id is None:  # no id, no report: missed is None then too
             await self.close(code=UNAUTHORISED)
             return
         self.group = report_group(self.public_id)
@@ -167,6 +177,8 @@ class ReportConsumer(AuthDeadline, JsonSocket):
 
     @database_sync_to_async
     def _missed_events(self, secret: str):
+        if self.public_id is None:  # a malformed id: no report has it
+            return None
         report = Report.objects.filter(public_id=self.public_id).first()
         if report is None or not report.check_secret(secret):
             return None
@@ -261,7 +273,7 @@ class StaffConsumer(AuthDeadline, JsonSocket):
 
     async def _authorise_token(self, key: str | None) -> None:
         user = await user_for_token(key) if key else None
-        await self._authorise(user, Credential("token", key) if user is not None else None)
+        await self._authorise(user, Credential("token", key) if user is not None and key else None)
 
     async def _authorise(self, user, credential: Credential | None) -> None:
         self.stop_deadline()
@@ -317,6 +329,8 @@ class StaffConsumer(AuthDeadline, JsonSocket):
 
     async def _still_allowed(self) -> bool:
         """Check the credentials again; False (and the socket closing) when they no longer hold as subscribed."""
+        if self.credential is None or self.user_id is None:  # only subscribed sockets are re-checked
+            return False
         departments = await database_sync_to_async(current_departments)(self.credential, self.user_id)
         self.checked_at = time.monotonic()
         if departments is None:

@@ -39,7 +39,7 @@ class Credential(NamedTuple):
     """How a staff socket authenticated: by a DRF token (its key) or by a session (its key)."""
 
     kind: Literal["token", "session"]
-    key: str
+    key: str | None  # a session may have none yet
 
 
 def staff_user_group(user_id: int) -> str:
@@ -49,7 +49,7 @@ def staff_user_group(user_id: int) -> str:
 def credential_user(credential: Credential):
     """The active account the credential still belongs to, or None."""
     if credential.kind == "token":
-        return token_user(credential.key)
+        return token_user(credential.key or "")
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=credential.key)
     # Django's own check (the backend's is_active rule, the password hash kept in the session), as on
     # every HTTP request made with that session.

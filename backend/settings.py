@@ -34,7 +34,7 @@ DEBUG = env_bool("DEBUG", default=False)
 
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
 
-SECRET_KEY = env_secret("SECRET_KEY")
+SECRET_KEY = env_secret("SECRET_KEY") or ""
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(

@@ -355,7 +355,7 @@ TILE_ATTRIBUTION = env_str(
 BOUNDARY_ATTRIBUTION = (
     '&copy; <a href="https://www.bkg.bund.de">GeoBasis-DE / BKG</a> 2021 (Daten verändert)'
 )
-LEAFLET_CONFIG = {
+LEAFLET_CONFIG: dict[str, Any] = {
     "DEFAULT_CENTER": (52.10, 9.36),  # Hameln
     "DEFAULT_ZOOM": 10,
     "MIN_ZOOM": 3,

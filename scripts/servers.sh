@@ -3,8 +3,12 @@
 #
 # Source this file, then:
 #   start_postgres DIR   # sets PGPORT; database "openmelder", user "postgres", no password
-#   start_redis DIR      # sets REDIS_PORT
+#   start_redis DIR      # sets REDIS_PORT (and REDIS_PID) to those of the server it started
 #   stop_redis; stop_postgres
+#
+# start_redis may be called again with another DIR for another, independent Redis (scripts/test.sh gives each
+# concurrent test run its own: pub/sub channels are shared by all database numbers of one server);
+# stop_redis stops every Redis started from this shell.
 #
 # DIR is a scratch directory (e.g. from mktemp -d) that the caller removes afterwards.
 # The Debian packages start no service; we run our own servers in DIR and record the real
@@ -18,6 +22,7 @@ PG_PID=
 PG_DIR=
 REDIS_PORT=
 REDIS_PID=
+REDIS_PIDS=() # every Redis started from this shell, for stop_redis
 
 _servers_log() { printf '[servers] %s\n' "$*" >&2; }
 
@@ -161,8 +166,10 @@ stop_postgres() {
 
 start_redis() {
     local dir=${1:?usage: start_redis DIR}
-    if _is_proc "$REDIS_PID" redis-server; then
-        _servers_log "Redis already running (pid $REDIS_PID, port $REDIS_PORT)"
+    local running
+    running=$(cat "$dir/redis/redis.pid" 2>/dev/null || true)
+    if _is_proc "$running" redis-server; then
+        _servers_log "Redis already running in $dir/redis (pid $running)"
         return 1
     fi
     if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
@@ -187,6 +194,7 @@ start_redis() {
                 [ -n "$pid" ] || pid=$(cat "$rdir/redis.pid" 2>/dev/null || true)
                 if [ -n "$pid" ] && [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
                     REDIS_PID=$pid
+                    REDIS_PIDS+=("$pid")
                     REDIS_PORT=$port
                     export REDIS_PORT
                     _servers_log "Redis on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
@@ -211,16 +219,17 @@ start_redis() {
 }
 
 stop_redis() {
-    if [ -z "$REDIS_PID" ]; then
-        return 0
-    fi
-    if _is_proc "$REDIS_PID" redis-server; then
-        kill -TERM "$REDIS_PID" 2>/dev/null || true
-        if ! _wait_gone "$REDIS_PID" 10; then
-            kill -KILL "$REDIS_PID" 2>/dev/null || true
-            _wait_gone "$REDIS_PID" 5 || _servers_log "Redis (pid $REDIS_PID) is still running"
+    local pid
+    for pid in "${REDIS_PIDS[@]}" $REDIS_PID; do
+        if _is_proc "$pid" redis-server; then
+            kill -TERM "$pid" 2>/dev/null || true
+            if ! _wait_gone "$pid" 10; then
+                kill -KILL "$pid" 2>/dev/null || true
+                _wait_gone "$pid" 5 || _servers_log "Redis (pid $pid) is still running"
+            fi
         fi
-    fi
+    done
+    REDIS_PIDS=()
     REDIS_PID=
 }
 

@@ -3,10 +3,20 @@
 # Tests marked backend_independent (their outcome cannot depend on the database backend) run in the
 # PostGIS run only; the total counts every test once per run it took part in.
 #
-#   scripts/test.sh [pytest args...]        (make test PYTEST_ARGS="-k foo -x")
+#   scripts/test.sh [pytest args...]        (make test PYTEST_ARGS="tests/notifications -x")
+#   TEST_SEQUENTIAL=1 scripts/test.sh ...   (make test TEST_SEQUENTIAL=1: one run after the other)
 #
-# Starts throw-away PostgreSQL and Redis servers on 127.0.0.1 in a temporary directory and
-# removes them on exit, also on failure or Ctrl-C. Both runs happen even if the first fails;
+# Both runs get the same pytest arguments. By default they run at the same time (much of a run is waiting for
+# sockets, servers and subprocesses, so two share the machine well): the PostGIS run's output appears live,
+# the SpatiaLite run's is kept in a file and printed, in full, when both have ended. With TEST_SEQUENTIAL=1
+# they run one after the other as plain foreground processes, both live (for debugging, e.g. with --pdb).
+#
+# Starts a throw-away PostgreSQL (shared: every test database has a name of its own) and a Redis per run
+# (pub/sub channels are global to a Redis server, whatever the database number) on 127.0.0.1 in a temporary
+# directory; each run also has its own DATA_DIR, JUnit report and pytest cache directory. The base-only
+# virtualenv of tests/smoke is built once, in the background from the start (tests/smoke/base_venv.py), and
+# both runs wait for it. Everything is stopped and removed on exit, also on failure, Ctrl-C or SIGTERM (the
+# runs get a Ctrl-C first, so their fixtures stop what they started). Both runs happen even if one fails;
 # the exit status is non-zero if either failed (pytest's "no tests collected" counts as failed).
 set -euo pipefail
 
@@ -20,17 +30,102 @@ cd "$REPO"
 
 servers_workdir  # sets $tmp; servers and directory go on exit, also on failure or Ctrl-C
 
-start_postgres "$tmp"
-start_redis "$tmp"
+SEQUENTIAL=${TEST_SEQUENTIAL:-}
+[ "$SEQUENTIAL" != 0 ] || SEQUENTIAL=
 
-export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+# A process started in the background here gets a process group of its own, so that it and everything it
+# started can be stopped together; and Ctrl-C (SIGINT), which bash ignores in background commands of a script,
+# is restored, so that pytest turns it into KeyboardInterrupt and tears its fixtures down.
+OWN_GROUP='import os, signal, sys
+os.setpgid(0, 0)
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])'
+run_pids=()     # pytest processes running in the background
+smoke_pid=      # the build of the smoke tests' virtualenv
+spatialite_log= # the SpatiaLite run's output while both run
+declare -A started_at=() # PID -> its start time: bash reaps ended children at once, and a PID can be reused
+
+_start_time() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+
+# Remember background process $1 (just started) as one of ours.
+_track() { started_at[$1]=$(_start_time "$1"); }
+
+# True while $1 is still the background process we started under that PID.
+_ours() { [ -n "${started_at[$1]:-}" ] && [ "$(_start_time "$1")" = "${started_at[$1]}" ] && _alive "$1"; }
+
+# Signal process group $2 (a process started with OWN_GROUP; the process alone if it has not got there yet).
+_signal_group() {
+    kill "-$1" -- "-$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true
+}
+
+# Stop background process $1 and its process group: SIGINT ($2 s to end), SIGTERM (10 s), SIGKILL.
+_stop_group() {
+    local pid=$1 grace=$2
+    _ours "$pid" || return 0
+    _signal_group INT "$pid"
+    if ! _wait_gone "$pid" "$grace"; then
+        echo "[test] process $pid did not stop after Ctrl-C in $grace s; terminating it" >&2
+        _signal_group TERM "$pid"
+        if ! _wait_gone "$pid" 10; then
+            _signal_group KILL "$pid"
+            _wait_gone "$pid" 5 || true
+        fi
+    fi
+    # What is left of the group (children of a killed process) goes too.
+    _signal_group KILL "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+# After run $2 (process $1, started with OWN_GROUP) has ended: stop what it left running in its process group.
+_stop_leftovers() {
+    if kill -0 -- "-$1" 2>/dev/null; then
+        echo "[test] the $2 run left processes behind; stopping them:" >&2
+        ps -o pid=,args= -g "$1" >&2 || true
+        kill -TERM -- "-$1" 2>/dev/null || true
+        sleep 2
+        kill -KILL -- "-$1" 2>/dev/null || true
+    fi
+}
+
+# shellcheck disable=SC2317 # called from a trap
+_test_cleanup() {
+    set +e
+    local pid interrupted=
+    for pid in "${run_pids[@]}"; do
+        if _ours "$pid"; then
+            interrupted=yes
+            _stop_group "$pid" 60 &
+        fi
+    done
+    [ -z "$smoke_pid" ] || _stop_group "$smoke_pid" 10 &
+    wait # for the _stop_group above: the runs end in parallel
+    if [ -n "$interrupted" ] && [ -n "$spatialite_log" ] && [ -s "$spatialite_log" ]; then
+        echo
+        echo "=== SpatiaLite (interrupted) ==="
+        cat "$spatialite_log"
+    fi
+    _servers_cleanup
+}
+trap _test_cleanup EXIT
+
+# tests/smoke installs requirements/base.txt alone into this virtualenv; the build overlaps with the servers'
+# start and the first tests, and both runs wait for it (a lock, see tests/smoke/base_venv.py).
+export SMOKE_VENV="$tmp/smoke-venv"
+/usr/bin/python3 -c "$OWN_GROUP" "$REPO/.venv/bin/python" "$REPO/tests/smoke/base_venv.py" "$SMOKE_VENV" \
+    </dev/null >"$tmp/smoke-venv.builder.log" 2>&1 &
+smoke_pid=$!
+_track "$smoke_pid"
+
+start_postgres "$tmp"
+mkdir -p "$tmp/postgis/data" "$tmp/spatialite/data"
+start_redis "$tmp/postgis"
+postgis_redis=$REDIS_PORT
+start_redis "$tmp/spatialite"
+spatialite_redis=$REDIS_PORT
+
 SECRET_KEY="test-$(/usr/bin/python3 -c 'import secrets; print(secrets.token_urlsafe(40))')"
 export SECRET_KEY
 export DEBUG=false
-export DATA_DIR="$tmp/data"
-# tests/smoke installs requirements/base.txt alone into this virtualenv once; both runs share it.
-export SMOKE_VENV="$tmp/smoke-venv"
-mkdir -p "$DATA_DIR" "$tmp/spatialite"
 
 # Counts come from a JUnit XML report (so pytest's own console output stays untouched);
 # errors are counted as failures. Prints "PASSED FAILED SKIPPED", or nothing if no report.
@@ -51,24 +146,27 @@ print(total - failed - skipped, failed, skipped)
 EOF
 }
 
+# The command of one run, in $command: its own database, Redis, DATA_DIR, JUnit report and pytest cache.
+pytest_command() {
+    local slug=$1 url=$2 once=$3 redis_port=$4
+    shift 4 # the rest are the pytest arguments
+    # TESTS_BACKEND_INDEPENDENT_RAN (tests/conftest.py): leave out the backend_independent tests.
+    command=(env "DATABASE_URL=$url" "TESTS_BACKEND_INDEPENDENT_RAN=$once"
+        "REDIS_URL=redis://127.0.0.1:$redis_port/0" "DATA_DIR=$tmp/$slug/data"
+        "$REPO/.venv/bin/python" -m pytest --junitxml="$tmp/$slug.xml" -o "cache_dir=$REPO/.pytest_cache/$slug" "$@")
+}
+
 names=()
 statuses=()
 sum_passed=0
 sum_failed=0
 sum_skipped=0
 overall=0
+first_rc=5
 
-run_backend() {
-    local name=$1 url=$2 once=$3 slug rc counts passed failed skipped line
-    shift 3 # the rest are the pytest arguments
-    slug=$(printf '%s' "$name" | tr '[:upper:]' '[:lower:]')
-    echo
-    echo "=== $name ==="
-    set +e
-    # TESTS_BACKEND_INDEPENDENT_RAN (tests/conftest.py): leave out the backend_independent tests.
-    DATABASE_URL=$url TESTS_BACKEND_INDEPENDENT_RAN=$once "$REPO/.venv/bin/python" -m pytest --junitxml="$tmp/$slug.xml" "$@"
-    rc=$?
-    set -e
+# The summary line of a run that has ended with status $3.
+report_run() {
+    local name=$1 slug=$2 rc=$3 once=$4 counts passed failed skipped line
     if [ "$rc" -eq 5 ] && [ -n "$once" ] && [ "$first_rc" -ne 5 ]; then
         # Everything selected was backend-independent and ran in the first run already.
         echo "$name: every selected test is backend-independent and ran on PostGIS."
@@ -102,9 +200,60 @@ run_backend() {
     statuses+=("$line")
 }
 
-first_rc=5
-run_backend PostGIS "postgis://postgres@127.0.0.1:$PGPORT/openmelder" "" "$@"
-run_backend SpatiaLite "spatialite:///$tmp/spatialite/openmelder.sqlite3" 1 "$@"
+postgis_url="postgis://postgres@127.0.0.1:$PGPORT/openmelder"
+spatialite_url="spatialite:///$tmp/spatialite/openmelder.sqlite3"
+
+if [ -n "$SEQUENTIAL" ]; then
+    for backend in PostGIS SpatiaLite; do
+        if [ "$backend" = PostGIS ]; then
+            pytest_command postgis "$postgis_url" "" "$postgis_redis" "$@"
+            once=
+        else
+            pytest_command spatialite "$spatialite_url" 1 "$spatialite_redis" "$@"
+            once=1
+        fi
+        echo
+        echo "=== $backend ==="
+        rc=0
+        "${command[@]}" || rc=$?
+        report_run "$backend" "$(printf '%s' "$backend" | tr '[:upper:]' '[:lower:]')" "$rc" "$once"
+    done
+else
+    spatialite_log=$tmp/spatialite.log
+    echo
+    echo "[test] The PostGIS and SpatiaLite runs run at the same time: the PostGIS run's output follows live, the"
+    echo "[test] SpatiaLite run's when both have ended (TEST_SEQUENTIAL=1: one after the other)."
+    echo
+    echo "=== PostGIS ==="
+    pytest_command postgis "$postgis_url" "" "$postgis_redis" "$@"
+    /usr/bin/python3 -c "$OWN_GROUP" "${command[@]}" </dev/null &
+    postgis_pid=$!
+    _track "$postgis_pid"
+    run_pids+=("$postgis_pid")
+    pytest_command spatialite "$spatialite_url" 1 "$spatialite_redis" "$@"
+    /usr/bin/python3 -c "$OWN_GROUP" "${command[@]}" </dev/null >"$spatialite_log" 2>&1 &
+    spatialite_pid=$!
+    _track "$spatialite_pid"
+    run_pids+=("$spatialite_pid")
+
+    rc=0
+    wait "$postgis_pid" || rc=$?
+    run_pids=("$spatialite_pid")
+    _stop_leftovers "$postgis_pid" PostGIS
+    report_run PostGIS postgis "$rc" ""
+    if _ours "$spatialite_pid"; then
+        echo "[test] The PostGIS run has ended; waiting for the SpatiaLite run." >&2
+    fi
+    rc=0
+    wait "$spatialite_pid" || rc=$?
+    run_pids=()
+    _stop_leftovers "$spatialite_pid" SpatiaLite
+    echo
+    echo "=== SpatiaLite ==="
+    cat "$spatialite_log"
+    spatialite_log=
+    report_run SpatiaLite spatialite "$rc" 1
+fi
 
 echo
 echo "=== Summary ==="

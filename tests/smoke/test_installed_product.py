@@ -38,6 +38,7 @@ from websockets.sync.client import connect
 from tests.conftest import REPO, is_postgis
 from tests.live import free_port, server_database
 from tests.nominatim import LoopbackNominatim
+from tests.smoke import base_venv as base_venv_module
 
 PHOTO = REPO / "data" / "photos" / "05_jpeg_iphone6_o1_gps-madrid.jpg"
 MARKET = (52.1039, 9.3576)  # Pferdemarkt, Stadt Hameln
@@ -52,13 +53,13 @@ STARTUP_TIMEOUT_S = 600  # a first start on a new machine installs the virtualen
 def base_venv(tmp_path_factory) -> Path:
     """A virtualenv with requirements/base.txt only, as bootstrap.sh makes it for ``make run``.
 
-    scripts/test.sh passes SMOKE_VENV so that the PostGIS and SpatiaLite runs share one install."""
+    scripts/test.sh passes SMOKE_VENV and starts building it before the tests: the PostGIS and SpatiaLite runs
+    wait for that one build (tests/smoke/base_venv.py), and a failed build fails the smoke tests with its output."""
     venv = Path(os.environ.get("SMOKE_VENV") or tmp_path_factory.mktemp("smoke") / "venv")
-    env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "PIP_CACHE_DIR"}}
-    result = subprocess.run(["bash", "scripts/bootstrap.sh", "base"], cwd=REPO, env={**env, "VENV_DIR": str(venv)},
-                            capture_output=True, text=True, timeout=STARTUP_TIMEOUT_S)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return venv
+    try:
+        return base_venv_module.ensure(venv, timeout=STARTUP_TIMEOUT_S)
+    except base_venv_module.BuildFailed as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """One error shape for every JSON API: ``{"errors": [{"field": …, "code": …, "message": …}]}``.
 
 The message is in the request's language (Accept-Language, German by default); ``field`` is null
-for errors that concern the whole request.
+for errors that concern the whole request. A domain error (geo.errors.DomainError: what a service, the
+workflow, the photo pipeline or routing refuses) is answered here for every DRF JSON API, with the status
+of its kind and its extra keys (e.g. ``allowed_transitions``); the views do not catch them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from rest_framework import exceptions
-from rest_framework.views import exception_handler
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+from geo.errors import DomainError
 
 
 def _flatten(detail, field: str | None = None) -> list[dict]:
@@ -30,7 +35,16 @@ def _flatten(detail, field: str | None = None) -> list[dict]:
     return [{"field": field, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
 
 
+def domain_error_response(error: DomainError) -> Response:
+    """A domain error as this format's answer: 400, 404 or 409 by its kind."""
+    set_rollback()
+    body = {"errors": [{"field": error.field, "code": error.code, "message": str(error.message)}], **error.extra}
+    return Response(body, status=error.kind.http_status)
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -5,7 +5,7 @@
 1. responsibilities for the category whose area covers the point → highest priority, then the
    smallest area (the most specific) wins;
 2. none → the smallest authority covering the point that has a default department;
-3. no authority → ``OutsideServiceArea``, naming the nearest authority.
+3. no authority → ``OutsideServiceArea`` (a domain error, geo.errors), naming the nearest authority.
 Near a border between two authorities the decision says so and names both (``near_border``).
 
 A decision is one SQL statement (``geo.routing_sql.places``; road categories add the road query):
@@ -20,12 +20,12 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from geo.models import Authority, AuthorityKind, Category, Department, Road
 from geo import routing_sql
+from geo.errors import OutsideServiceArea
+from geo.models import Authority, AuthorityKind, Category, Department, Road
 from geo.spatial_sql import envelope, index_candidates
 
 
@@ -44,25 +44,6 @@ class Decision:
     reason: str
     near_border: NearBorder | None = None
     road: Road | None = None
-
-
-class OutsideServiceArea(Exception):
-    """No authority of this installation covers the point."""
-
-    def __init__(self, point: Point, nearest: Authority | None, distance_m: float | None) -> None:
-        self.point = point
-        self.nearest = nearest
-        self.distance_m = distance_m
-        super().__init__(point, nearest, distance_m)
-
-    def __str__(self) -> str:
-        # Rendered when shown, so in the language of whoever reads it (an app user, an operator).
-        if self.nearest is None:
-            return _("This place is outside the service area.")
-        return _("This place is outside the service area; the nearest authority is %(name)s, %(km)s km away.") % {
-            "name": self.nearest,
-            "km": number_format((self.distance_m or 0) / 1000, decimal_pos=1),
-        }
 
 
 def route(category: Category | None, point: Point) -> Decision:

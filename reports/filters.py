@@ -7,8 +7,9 @@ these ranges does not fail politely there:
 - an integer beyond 64 bits overflows PostgreSQL's bigint and SQLite's INTEGER (a 500);
 - a date near year 1 or 9999 overflows Python's datetime once moved to UTC or by a day (a 500).
 
-Each front end maps InvalidParameter to its own error format (JSON field + message for the citizen and
-staff APIs, the GeoReport v2 error document for Open311).
+The parsers raise reports.errors.InvalidParameter (a DomainError without a field: the caller knows the
+parameter's name); each front end puts it into its own error format (JSON field + message for the citizen
+and staff APIs, the GeoReport v2 error document for Open311).
 
 The staff lists (the staff API and the staff web app's "Meine Aufgaben") filter with the one ReportFilter
 and take bbox, near and ordering through ListOptions; both are Django forms underneath, so every front end
@@ -31,6 +32,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category
+from reports.errors import InvalidParameter
 from reports.models import Report
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status
 
@@ -55,15 +57,6 @@ INTEGER_RANGE = _("Give a whole number from %(min)s to %(max)s.")
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,25}")
 
 DATE_RANGE = _("Give a date from 1900-01-01 to 9998-12-31.")
-
-
-class InvalidParameter(ValueError):
-    """A query parameter that is malformed (code ``invalid``) or outside its range (``out_of_range``)."""
-
-    def __init__(self, code: str, message: str | Promise) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(str(message))
 
 
 def _finite_numbers(value: str, count: int, message: str | Promise) -> list[float]:

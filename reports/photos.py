@@ -19,19 +19,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import pillow_heif
-from django.utils.functional import Promise, lazy
-from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 from PIL.TiffImagePlugin import IFDRational
+
+from reports.errors import PhotoError
 
 # HEIC/HEIF through Pillow. Thumbnails, depth maps and auxiliary images (HDR gain maps) are never used:
 # not listing them means less of an untrusted container is parsed.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
+# Photos one report or one staff action takes at once (the web forms, the citizen and staff APIs, Open311).
+MAX_PHOTOS_PER_UPLOAD = 5
 MAX_BYTES = 15 * 1024 * 1024
 # Phone photos go up to 48–50 MP (8064 × 6048, 8160 × 6120); anything larger is refused before a single
 # pixel is decoded. Checked here explicitly rather than by lowering the process-wide
@@ -73,43 +75,6 @@ _MULTI_PICTURE_JPEG = "MPO"
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, RuntimeError)
 
 _BACKGROUND = (255, 255, 255)
-
-
-class PhotoError(Exception):
-    """An upload that is not an acceptable photo.
-
-    ``code`` is for machines; ``message`` is for people: lazy, so it is translated into the language
-    active when it is rendered, with its numbers (also in ``params``) already filled in.
-    """
-
-    messages: ClassVar[dict[str, Promise]] = {
-        "not_an_image": _("The file is not an image."),
-        "unsupported_format": _("This image format is not supported; please send JPEG, PNG, WebP or HEIC."),
-        "too_large": _("The photo is larger than %(megabytes)g MB."),
-        "too_many_pixels": _("The photo has more than %(megapixels)d megapixels."),
-        "too_many_pixels_png_webp": _(
-            "PNG and WebP images may have at most %(megapixels)d megapixels; please send a JPEG or HEIC photo."
-        ),
-        "implausible_compression": _(
-            "The file is too small for an image of %(megapixels)d megapixels: this is not a camera photo."
-        ),
-        "truncated": _("The image file is incomplete or damaged."),
-        "animated": _("Animated images and image sequences are not accepted; please send a photo."),
-    }
-
-    # Which upload it was, when several are processed together ("photos.0"): set by processed_photos.
-    field: str = ""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
-        template = self.messages[code]
-        # gettext_lazy's own "%" translates at once, in whatever language is active here.
-        self.message: Promise = lazy(lambda: str(template) % params, str)() if params else template
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
 
 @dataclass(frozen=True)

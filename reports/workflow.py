@@ -3,7 +3,7 @@
 Statuses are fixed codes with a fixed type (open / closed / fixed); their German and English
 labels are data (``reports.StatusLabel``), editable in the admin. Open311 maps the types to
 ``open``/``closed``. This module is pure: the services that perform a transition call
-``check_transition`` and record the event.
+``check_transition`` (which raises reports.errors.TransitionError) and record the event.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import StaffRole
+from reports.errors import TransitionError
 
 
 class Status(models.TextChoices):
@@ -111,17 +112,6 @@ NEED_MESSAGES = {
     Need.ORIGINAL: _("Marking a duplicate needs the original report in 'duplicate_of'."),
     Need.TARGET: _("Forwarding needs the receiving authority in 'authority'."),
 }
-
-
-class TransitionError(Exception):
-    """A transition that is not allowed; ``allowed`` lists what is, for this actor and status."""
-
-    def __init__(self, code: str, field: str, message, allowed: tuple[str, ...] = ()) -> None:
-        super().__init__(code)
-        self.code, self.field, self.message, self.allowed = code, field, message, allowed
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 def is_open(status: str) -> bool:

@@ -1,6 +1,7 @@
 """Open311 errors: ``<errors><error><code>…</code><description>…</description></error></errors>``.
 
-Every failure a client can cause is answered in this shape with its HTTP status, never as a 500.
+Every failure a client can cause is answered in this shape with its HTTP status, never as a 500. What the
+domain refuses (reports.errors: no place, outside the service area, a bad photo) is mapped here, once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from mobile_api.open311.renderers import Document
+from reports.errors import DomainError
+
+# The domain's input names that GeoReport v2 calls otherwise; the others (such as "location", which Open311
+# sends as lat and long or address_string) are not named in the description.
+_PARAMETERS = {"photos": "media"}
 
 
 class Open311Error(Exception):
@@ -32,10 +38,17 @@ def _flatten(detail, field: str | None = None) -> list[str]:
     return [f"{field}: {detail}" if field else str(detail)]
 
 
+def _domain_description(error: DomainError) -> str:
+    parameter = _PARAMETERS.get((error.field or "").split(".")[0])
+    return f"{parameter}: {error}" if parameter else str(error)
+
+
 def exception_handler(exc: Exception, context) -> Response | None:
     headers = {}
     if isinstance(exc, Open311Error):
         http_status, descriptions = exc.http_status, exc.descriptions
+    elif isinstance(exc, DomainError):
+        http_status, descriptions = exc.kind.http_status, [_domain_description(exc)]
     elif isinstance(exc, Http404):
         http_status, descriptions = status.HTTP_404_NOT_FOUND, [str(exceptions.NotFound.default_detail)]
     elif isinstance(exc, exceptions.APIException):

@@ -22,22 +22,16 @@ from rest_framework import serializers
 
 from geo import geocoding
 from geo.models import Authority, Category, QuestionType
-from geo.routing import OutsideServiceArea
 from mobile_api.fields import Coordinate
 from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
 from mobile_api.open311.queries import parse_w3c_datetime
 from reports.models import EventKind, Report, ReportEvent, Source
-from reports.photos import PhotoError, process_photo
-from reports.services import MissingLocation, publish_after_commit, report_submit
+from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
+from reports.services import publish_after_commit, report_submit
+from reports.validation import max_text_length, without_control_characters
 
-MAX_MEDIA = 5
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
-
-
-def _clean(value: str) -> str:
-    return _CONTROL.sub("", value).strip()
 
 
 class ServiceRequestInput(serializers.Serializer):
@@ -49,7 +43,7 @@ class ServiceRequestInput(serializers.Serializer):
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    description = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
     media_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
     device_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     account_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -60,7 +54,7 @@ class ServiceRequestInput(serializers.Serializer):
         if ("lat" in attrs) != ("long" in attrs):
             raise serializers.ValidationError({"long" if "lat" in attrs else "lat": self.error_messages["coordinates"]})
         for name in ("address_string", "first_name", "last_name", "phone", "description"):
-            attrs[name] = _clean(attrs[name])
+            attrs[name] = without_control_characters(attrs[name])
         return attrs
 
     def point(self) -> Point | None:
@@ -74,13 +68,14 @@ def attributes(data) -> dict[str, str | list[str]]:
     for key in data:
         match = _ATTRIBUTE.match(key)
         if match:
-            values = [_clean(str(v))[:1000] for v in data.getlist(key)]
+            values = [without_control_characters(str(v))[:1000] for v in data.getlist(key)]
             found[match.group(1)] = values if match.group(2) or len(values) > 1 else values[0]
     return found
 
 
 def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None) -> Report:
-    """Check the request and store the report; raises Open311Error for anything the client got wrong."""
+    """Check the request and store the report; raises Open311Error for anything the client got wrong, and the
+    domain's errors (reports.errors: no place, outside the service area, a bad photo) as they come."""
     form = ServiceRequestInput(data=data)
     if not form.is_valid():
         raise Open311Error(400, *_descriptions(form.errors))
@@ -100,17 +95,12 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
         raise Open311Error(400, _("The place lies outside the jurisdiction %(name)s.") % {"name": str(jurisdiction)})
     photos = _photos(uploads)
     name = " ".join(part for part in (fields["first_name"], fields["last_name"]) if part)
-    try:
-        with transaction.atomic():
-            result = report_submit(
-                category=category, device_location=point, description=fields["description"], photos=photos,
-                reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
-            )
-            _record_details(result.report, client=client, fields=fields, attributes=answers)
-    except MissingLocation as exc:
-        raise Open311Error(400, str(exc.message)) from None
-    except OutsideServiceArea as exc:
-        raise Open311Error(400, str(exc)) from None
+    with transaction.atomic():
+        result = report_submit(
+            category=category, device_location=point, description=fields["description"], photos=photos,
+            reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
+        )
+        _record_details(result.report, client=client, fields=fields, attributes=answers)
     client.mark_used()
     return Report.objects.get(pk=result.report.pk)
 
@@ -175,15 +165,9 @@ def _covers(authority: Authority, point: Point) -> bool:
 
 
 def _photos(uploads: list) -> list:
-    if len(uploads) > MAX_MEDIA:
-        raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_MEDIA})
-    photos = []
-    for upload in uploads:
-        try:
-            photos.append(process_photo(upload))
-        except PhotoError as exc:
-            raise Open311Error(400, f"media: {exc}") from None
-    return photos
+    if len(uploads) > MAX_PHOTOS_PER_UPLOAD:
+        raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
+    return processed_photos(uploads)
 
 
 def _record_details(report: Report, *, client: Open311Client, fields: dict, attributes: dict) -> None:

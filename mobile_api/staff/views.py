@@ -2,7 +2,8 @@
 
 Staff authenticate with a token (apps) or a session (the staff web app). A report of an
 authority the user does not work for does not exist for them (404). Every change goes through
-a service that writes the report and its event in one transaction.
+a service that writes the report and its event in one transaction; what it refuses (reports.errors)
+is answered by backend.api_errors (404, 400, or 409 with the allowed transitions).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -27,15 +28,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.models import Authority, Category, Department
-from geo.routing import OutsideServiceArea
 from reports import filters, permissions, services
 from reports.models import Moderation, Report
-from reports.photos import PhotoError, processed_photos
+from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
 from reports.selectors import forward_targets, get_staff_report, staff_reports
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
-from reports.workflow import Status, TransitionError
-
-MAX_PHOTOS = 5
+from reports.validation import max_text_length
+from reports.workflow import Status
 
 
 class IsStaff(BasePermission):
@@ -161,7 +160,7 @@ class ChangeSerializer(serializers.Serializer):
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True), required=False)
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False)
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False)
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if ("lat" in attrs) != ("lon" in attrs):
@@ -199,40 +198,10 @@ class ReportDetail(ReportResponses, StaffView):
         change.is_valid(raise_exception=True)
         data = change.validated_data
         location = Point(data["lon"], data["lat"], srid=4326) if "lat" in data else None
-        with _service_errors():
-            report = services.report_change(
-                report=report, actor=request.user, category=data.get("category"), location=location, note=data["note"]
-            )
+        report = services.report_change(
+            report=report, actor=request.user, category=data.get("category"), location=location, note=data["note"]
+        )
         return self.after_change(request, report)
-
-
-class _service_errors:
-    """Service exceptions → API errors (404 for what the user may not touch, 409 for the workflow)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if exc is None:
-            return False
-        if isinstance(exc, services.NotPermitted):
-            raise Http404 from None
-        if isinstance(exc, TransitionError):
-            raise WorkflowConflict(exc) from None
-        if isinstance(exc, services.InvalidChange):
-            raise ValidationError({exc.field: [str(exc.message)]}, code=exc.code) from None
-        if isinstance(exc, OutsideServiceArea):
-            raise ValidationError({"location": [str(exc)]}, code="outside_service_area") from None
-        return False
-
-
-class WorkflowConflict(APIException):
-    """409 naming the transitions that are allowed (400 when only something the transition needs is missing)."""
-
-    def __init__(self, error: TransitionError) -> None:
-        super().__init__({error.field: [ErrorDetail(str(error.message), code=error.code)]})
-        self.status_code = status.HTTP_400_BAD_REQUEST if error.code == "required" else status.HTTP_409_CONFLICT
-        self.extra = {"allowed_transitions": list(error.allowed)}
 
 
 class ActionView(ReportResponses, StaffView):
@@ -244,8 +213,7 @@ class ActionView(ReportResponses, StaffView):
         report = get_staff_report(request.user, key)
         data_in = self.input_serializer(data=request.data, context={"request": request, "report": report})
         data_in.is_valid(raise_exception=True)
-        with _service_errors():
-            report = self.perform(request, report, data_in.validated_data)
+        report = self.perform(request, report, data_in.validated_data)
         return self.after_change(request, report)
 
     def perform(self, request: Request, report: Report, data: dict) -> Report:
@@ -266,8 +234,8 @@ class VisibleReportField(serializers.CharField):
 
 class TransitionInput(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
-    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    message = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
     duplicate_of = VisibleReportField(required=False)
     authority = serializers.SlugRelatedField(slug_field="slug", queryset=Authority.objects.filter(active=True), required=False)
 
@@ -289,7 +257,7 @@ class Transition(ActionView):
 
 
 class MessageInput(serializers.Serializer):
-    message = serializers.CharField(max_length=4000)
+    message = serializers.CharField(validators=[max_text_length])
 
 
 class Answer(ActionView):
@@ -307,7 +275,7 @@ class Answer(ActionView):
 
 class ModerateInput(serializers.Serializer):
     moderation = serializers.ChoiceField(choices=Moderation.choices)
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
 
 
 class Moderate(ActionView):
@@ -324,7 +292,7 @@ class Moderate(ActionView):
 
 
 class NoteInput(serializers.Serializer):
-    note = serializers.CharField(max_length=4000)
+    note = serializers.CharField(validators=[max_text_length])
 
 
 class Note(ActionView):
@@ -342,7 +310,7 @@ class Note(ActionView):
 
 class ReassignInput(serializers.Serializer):
     department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
 
 
 class Reassign(ActionView):
@@ -358,8 +326,8 @@ class Reassign(ActionView):
 
 class ForwardInput(serializers.Serializer):
     authority = serializers.SlugRelatedField(slug_field="slug", queryset=Authority.objects.filter(active=True))
-    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    message = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
 
 
 class Forward(ActionView):
@@ -379,8 +347,8 @@ class Forward(ActionView):
 
 class DuplicateInput(serializers.Serializer):
     original = VisibleReportField()
-    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    message = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
 
 
 class Duplicate(ActionView):
@@ -400,7 +368,8 @@ class Duplicate(ActionView):
 
 class PhotosInput(serializers.Serializer):
     photos = serializers.ListField(
-        child=serializers.FileField(max_length=255, allow_empty_file=False), min_length=1, max_length=MAX_PHOTOS
+        child=serializers.FileField(max_length=255, allow_empty_file=False), min_length=1,
+        max_length=MAX_PHOTOS_PER_UPLOAD,
     )
 
 
@@ -415,14 +384,7 @@ class Photos(ActionView):
         return super().post(request, key)
 
     def perform(self, request, report, data):
-        return services.report_add_photos(report=report, actor=request.user, photos=_processed_photos(data["photos"]))
-
-
-def _processed_photos(uploads) -> list:
-    try:
-        return processed_photos(uploads)
-    except PhotoError as exc:
-        raise ValidationError({exc.field: [str(exc.message)]}, code=exc.code) from None
+        return services.report_add_photos(report=report, actor=request.user, photos=processed_photos(data["photos"]))
 
 
 class Templates(StaffView):

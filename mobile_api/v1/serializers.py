@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
-
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -12,10 +9,9 @@ from rest_framework import serializers
 from geo.models import Category
 from mobile_api.fields import Coordinate
 from reports import filters
-
-MAX_PHOTOS = 5
-# Control characters other than tab and newline have no place in a description.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+from reports.photos import MAX_PHOTOS_PER_UPLOAD
+from reports.services import submission_fingerprint
+from reports.validation import max_text_length, without_control_characters
 
 
 def checked(parse, value):
@@ -43,28 +39,27 @@ class PointQuerySerializer(serializers.Serializer):
 
 class ReportSubmissionSerializer(PointQuerySerializer):
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True))
-    description = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     photos = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True), required=False, default=list, max_length=MAX_PHOTOS
+        child=serializers.FileField(allow_empty_file=True), required=False, default=list,
+        max_length=MAX_PHOTOS_PER_UPLOAD,
     )
 
     def validate_description(self, value: str) -> str:
-        return _CONTROL.sub("", value).strip()
+        return without_control_characters(value)
 
     def validate_name(self, value: str) -> str:
-        return _CONTROL.sub("", value).strip()
+        return without_control_characters(value)
 
     def fingerprint(self, photo_bytes: list[bytes]) -> str:
         """What makes two submissions the same request (for Idempotency-Key)."""
         data = self.validated_data
-        digest = hashlib.sha256()
-        for part in (data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"], data["name"]):
-            digest.update(repr(part).encode())
-        for content in photo_bytes:
-            digest.update(hashlib.sha256(content).digest())
-        return digest.hexdigest()
+        values = (
+            data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"], data["name"]
+        )
+        return submission_fingerprint(values, photo_bytes)
 
 
 class NearbyQuerySerializer(PointQuerySerializer):

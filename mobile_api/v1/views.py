@@ -1,4 +1,8 @@
-"""The citizen app's API, version 1. Thin views over reports.services."""
+"""The citizen app's API, version 1. Thin views over reports.services.
+
+What the domain refuses (reports.errors: no place, outside the service area, a bad photo, a reused
+Idempotency-Key) reaches the client through backend.api_errors, in the one JSON error shape.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +22,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.models import Category
-from geo.routing import OutsideServiceArea, route
-from mobile_api.v1.serializers import NearbyQuerySerializer, PointQuerySerializer, ReportSubmissionSerializer, SupportSerializer
+from geo.routing import route
+from mobile_api.v1.serializers import (
+    NearbyQuerySerializer,
+    PointQuerySerializer,
+    ReportSubmissionSerializer,
+    SupportSerializer,
+)
 from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
-from reports.photos import MAX_BYTES, PhotoError, processed_photos
-from reports.services import personal_data, report_anonymise
+from reports.photos import MAX_BYTES, processed_photos
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
-    IdempotencyConflict, MissingLocation, earlier_submission, report_submit, report_support, reports_nearby,
+    earlier_submission,
+    personal_data,
+    report_anonymise,
+    report_submit,
+    report_support,
+    reports_nearby,
 )
 
 
@@ -34,10 +47,6 @@ class CitizenView(APIView):
     """The citizen API knows no accounts: a report's secret is its only credential."""
 
     authentication_classes: list = []
-
-
-def _outside(exc: OutsideServiceArea) -> ValidationError:
-    return ValidationError({"location": [str(exc)]}, code="outside_service_area")
 
 
 class CategoryList(CitizenView):
@@ -59,10 +68,7 @@ class CategoryList(CitizenView):
                 "is_public": category.is_public,
             }
             if point is not None:
-                try:
-                    decision = route(category, point)
-                except OutsideServiceArea as exc:
-                    raise _outside(exc) from None
+                decision = route(category, point)
                 item["authority"] = {"name": str(decision.authority), "ags": decision.authority.ags or None}
                 item["department"] = {"name": decision.department.name} if decision.department else None
             categories.append(item)
@@ -92,25 +98,13 @@ class ReportCreate(CitizenView):
         # Never more than the pipeline accepts (one byte more tells it the file is too large).
         contents = [upload.read(MAX_BYTES + 1) for upload in data["photos"]]
         fingerprint = submission.fingerprint(contents) if key else ""
-        try:
-            # A retry is answered from what is stored, without decoding its photos again.
-            result = earlier_submission(key, fingerprint) if key else None
-            if result is None:
-                result = report_submit(
-                    category=data["category"], device_location=submission.point(), description=data["description"],
-                    photos=processed_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
-                    language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
-                )
-        except PhotoError as exc:
-            raise ValidationError({exc.field: [str(exc.message)]}, code=exc.code) from None
-        except MissingLocation as exc:
-            raise ValidationError({"location": [str(exc.message)]}, code="required") from None
-        except OutsideServiceArea as exc:
-            raise _outside(exc) from None
-        except IdempotencyConflict as exc:
-            return Response(
-                {"errors": [{"field": "Idempotency-Key", "code": "conflict", "message": str(exc.message)}]},
-                status=status.HTTP_409_CONFLICT,
+        # A retry is answered from what is stored, without decoding its photos again.
+        result = earlier_submission(key, fingerprint) if key else None
+        if result is None:
+            result = report_submit(
+                category=data["category"], device_location=submission.point(), description=data["description"],
+                photos=processed_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
+                language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
             )
         report = _reports().get(pk=result.report.pk)
         body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data

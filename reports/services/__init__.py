@@ -6,14 +6,13 @@
 - ``retention``: DSGVO deletion periods and a reporter's data on request
 - ``common``: what they share (events to listeners after commit, photo files, event records)
 
-Front ends import the names below from ``reports.services``.
+Front ends import the names below from ``reports.services``; the errors the use cases raise are all in
+``reports.errors``.
 """
 
 from reports.services.common import publish_after_commit
 from reports.services.retention import anonymise_expired, expired, personal_data, report_anonymise
 from reports.services.staff_actions import (
-    InvalidChange,
-    NotPermitted,
     report_add_photos,
     report_answer,
     report_change,
@@ -27,8 +26,6 @@ from reports.services.staff_actions import (
 )
 from reports.services.submission import (
     LOCATION_DISCREPANCY_M,
-    IdempotencyConflict,
-    MissingLocation,
     SubmitResult,
     earlier_submission,
     opening_events,
@@ -36,14 +33,14 @@ from reports.services.submission import (
     report_set_address,
     report_submit,
     resolve_location,
+    submission_fingerprint,
 )
 from reports.services.support import report_support, reports_nearby
 
 __all__ = [
-    "LOCATION_DISCREPANCY_M", "IdempotencyConflict", "InvalidChange", "MissingLocation", "NotPermitted",
-    "SubmitResult", "anonymise_expired", "earlier_submission", "expired", "opening_events", "personal_data",
-    "publish_after_commit", "replay_secret", "report_add_photos", "report_anonymise", "report_answer",
+    "LOCATION_DISCREPANCY_M", "SubmitResult", "anonymise_expired", "earlier_submission", "expired", "opening_events",
+    "personal_data", "publish_after_commit", "replay_secret", "report_add_photos", "report_anonymise", "report_answer",
     "report_change", "report_forward", "report_mark_duplicate", "report_moderate", "report_note",
     "report_reassign", "report_set_address", "report_submit", "report_support", "report_transition",
-    "reports_nearby", "resolve_location", "response_templates",
+    "reports_nearby", "resolve_location", "response_templates", "submission_fingerprint",
 ]

@@ -16,24 +16,13 @@ from django.utils.translation import override
 from geo.models import Authority, AuthorityKind, Category, Department, StaffRole
 from geo.routing import route
 from reports.deadlines import due_at
+from reports.errors import InvalidChange, NotPermitted
 from reports.models import EventKind, Moderation, PhotoKind, Report, ReportEvent, ResponseTemplate, Support
 from reports.permissions import actor_role
 from reports.photos import ProcessedPhoto
 from reports.services.common import files_removed_on_failure, metres_between, new_event, record, store_photo
 from reports.services.submission import opening_events
 from reports.workflow import REPORTER, Need, Status, check_transition, is_open, may_move_to_another_authority
-
-
-class NotPermitted(Exception):
-    """The actor may not do this to this report (the API answers 404 for reports it cannot see)."""
-
-
-class InvalidChange(Exception):
-    """A change that cannot be made as asked: ``field`` names the input, ``message`` says why."""
-
-    def __init__(self, field: str, message, code: str = "invalid") -> None:
-        super().__init__(field)
-        self.field, self.message, self.code = field, message, code
 
 
 def _locked(report: Report, actor) -> tuple[Report, str]:
@@ -44,7 +33,7 @@ def _locked(report: Report, actor) -> tuple[Report, str]:
     )
     role = REPORTER if actor is None else actor_role(actor, current)
     if role is None:
-        raise NotPermitted()
+        raise NotPermitted
     return current, role
 
 
@@ -74,7 +63,7 @@ def report_transition(
 ) -> Report:
     """Move a report to status ``to``. ``actor`` None is the reporter (through the follow-up mail's link).
 
-    Raises NotPermitted, workflow.TransitionError or InvalidChange.
+    Raises NotPermitted, TransitionError or InvalidChange (reports.errors).
     """
     if to == Status.DUPLICATE and duplicate_of is not None:
         return report_mark_duplicate(report=report, original=duplicate_of, actor=actor, message=message, note=note)
@@ -230,7 +219,7 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
                   note: str = "") -> Report:
     """Correct a report's category or location; routing decides anew and the decision is recorded.
 
-    Raises geo.routing.OutsideServiceArea for a location outside the service area, and InvalidChange
+    Raises OutsideServiceArea (reports.errors) for a location outside the service area, and InvalidChange
     (code "not_permitted") when the new routing would take the report to another authority and the actor's
     role may not forward reports.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from geo.models import Category, PublishingPolicy
 from geo.routing import Decision, route
 from reports.deadlines import due_at
+from reports.errors import IdempotencyConflict, MissingLocation
 from reports.models import EventKind, Moderation, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, hash_secret
 from reports.photos import ProcessedPhoto
 from reports.services.common import (
@@ -30,18 +32,6 @@ from reports.workflow import Status
 
 # A device position and a photo's position further apart than this are worth a note to staff.
 LOCATION_DISCREPANCY_M = 200
-
-
-class MissingLocation(Exception):
-    """Neither the device nor a photo gave a usable position."""
-
-    message = _("Give the place as lat and lon, or attach a photo with a GPS position.")
-
-
-class IdempotencyConflict(Exception):
-    """The idempotency key was used before for a different request."""
-
-    message = _("This Idempotency-Key was already used for a different report.")
 
 
 @dataclass(frozen=True)
@@ -61,6 +51,17 @@ def replay_secret(idempotency_key: uuid.UUID, public_id: uuid.UUID) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
+def submission_fingerprint(values: Iterable[object], photos: Iterable[bytes]) -> str:
+    """What makes two submissions the same request, for an idempotency key: the values a front end received
+    (in its fixed order) and the photos' bytes. A replay must give the same fingerprint, another request never."""
+    digest = hashlib.sha256()
+    for value in values:
+        digest.update(repr(value).encode())
+    for content in photos:
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
 def report_submit(
     *,
     category: Category,
@@ -76,7 +77,7 @@ def report_submit(
 ) -> SubmitResult:
     """Store a new report, its photos and its first events; or, for a repeated idempotency key, the earlier one.
 
-    Raises MissingLocation, geo.routing.OutsideServiceArea or IdempotencyConflict.
+    Raises MissingLocation, OutsideServiceArea or IdempotencyConflict (reports.errors).
     """
     if idempotency_key is not None:
         earlier = earlier_submission(idempotency_key, fingerprint)
@@ -84,7 +85,7 @@ def report_submit(
             return earlier
     location, location_note = resolve_location(device_location, list(photos))
     if location is None:
-        raise MissingLocation()
+        raise MissingLocation
     decision = route(category, location)
     try:
         with files_removed_on_failure(), transaction.atomic():
@@ -110,7 +111,7 @@ def earlier_submission(idempotency_key: uuid.UUID, fingerprint: str) -> SubmitRe
     if report is None:
         return None
     if not hmac.compare_digest(report.idempotency_fingerprint, fingerprint):
-        raise IdempotencyConflict()
+        raise IdempotencyConflict
     return SubmitResult(report=report, secret=replay_secret(idempotency_key, report.public_id), created=False)
 
 

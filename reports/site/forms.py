@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import timedelta
 
 from django import forms
@@ -14,13 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, AuthorityKind, Category
 from reports.models import StatusLabel
+from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.publicdata import Filters, statuses_for
+from reports.services import submission_fingerprint
+from reports.validation import TEXT_MAX_LENGTH, without_control_characters
 from reports.workflow import Status, StatusType
-
-MAX_PHOTOS = 5
-MAX_DESCRIPTION = 4000
-# Control characters other than tab and newline have no place in a description.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
 
@@ -112,8 +108,8 @@ class MultiplePhotoField(forms.FileField):
 
     def clean(self, data, initial=None) -> list:
         items = data if isinstance(data, (list, tuple)) else [data] if data else []
-        if len(items) > MAX_PHOTOS:
-            raise ValidationError(_("At most %(max)d photos.") % {"max": MAX_PHOTOS}, code="max_length")
+        if len(items) > MAX_PHOTOS_PER_UPLOAD:
+            raise ValidationError(_("At most %(max)d photos.") % {"max": MAX_PHOTOS_PER_UPLOAD}, code="max_length")
         return [super(MultiplePhotoField, self).clean(item, initial) for item in items]
 
 
@@ -153,7 +149,7 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     description = forms.CharField(
-        label=_("Description"), required=False, max_length=MAX_DESCRIPTION,
+        label=_("Description"), required=False, max_length=TEXT_MAX_LENGTH,
         help_text=_("What is wrong, and where exactly? Please do not name people."),
         widget=forms.Textarea(attrs={"rows": 5}),
     )
@@ -184,7 +180,7 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
         return self.categories[self.cleaned_data["category"]]
 
     def clean_description(self) -> str:
-        return _CONTROL.sub("", self.cleaned_data["description"]).strip()
+        return without_control_characters(self.cleaned_data["description"])
 
     def clean(self) -> dict:
         data = super().clean()
@@ -199,9 +195,5 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
     def fingerprint(self, photo_bytes: list[bytes]) -> str:
         """What makes two submissions the same (for the submission key)."""
         data = self.cleaned_data
-        digest = hashlib.sha256()
-        for part in (data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"]):
-            digest.update(repr(part).encode())
-        for content in photo_bytes:
-            digest.update(hashlib.sha256(content).digest())
-        return digest.hexdigest()
+        values = (data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"])
+        return submission_fingerprint(values, photo_bytes)

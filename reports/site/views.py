@@ -7,6 +7,7 @@ API), submissions go through ``reports.services.report_submit`` like the API's.
 from __future__ import annotations
 
 import uuid
+
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db.models import Prefetch
@@ -16,17 +17,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.throttling import ClientRateThrottle
 from geo import geocoding
 from geo.models import Category
-from geo.routing import OutsideServiceArea
 from reports import publicdata
+from reports.errors import DomainError, IdempotencyConflict, MissingLocation, add_to_form
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
-from reports.photos import MAX_BYTES, PhotoError, processed_photos
+from reports.photos import MAX_BYTES, processed_photos
+from reports.services import report_submit
 from reports.site.forms import ReportFilterForm, WebReportForm
-from reports.services import IdempotencyConflict, MissingLocation, report_submit
 from reports.workflow import Status
 
 PAGE_SIZE = 25
@@ -38,6 +40,15 @@ HISTORY_KINDS = {
 SUBMITTED_SESSION_KEY = "public:submitted"
 # What the form shows again after an address search without the script.
 SEARCH_KEEPS = ("category", "address", "lat", "lon", "description", "email", "submission")
+# How the form shows what the domain refuses: the place is chosen with the address field (and the map), and
+# some errors are said in the words of this page rather than an app's.
+FORM_FIELDS = {"location": "address"}
+FORM_WORDING = {
+    MissingLocation: gettext_lazy("Choose the place: search for an address, click the map or enter the coordinates."),
+    IdempotencyConflict: gettext_lazy(
+        "This form was already sent with other content. Please reload the page and try again."
+    ),
+}
 
 
 def _map_config(**extra) -> dict:
@@ -179,17 +190,10 @@ def _submit(request: HttpRequest, form: WebReportForm) -> Report | None:
             language=request.LANGUAGE_CODE, idempotency_key=data.get("submission"),
             fingerprint=form.fingerprint(contents) if data.get("submission") else "",
         )
-    except PhotoError as exc:
-        form.add_error("photos", [str(exc.message)])
-    except MissingLocation:
-        form.add_error("address", _("Choose the place: search for an address, click the map or enter the coordinates."))
-    except OutsideServiceArea as exc:
-        form.add_error("address", str(exc))
-    except IdempotencyConflict:
-        form.add_error(None, _("This form was already sent with other content. Please reload the page and try again."))
-    else:
-        return result.report
-    return None
+    except DomainError as error:
+        add_to_form(form, error, fields=FORM_FIELDS, wording=FORM_WORDING)  # every refusal is a 400 on this page
+        return None
+    return result.report
 
 
 def _form_page(request: HttpRequest, form: WebReportForm, status: int = 200, **extra) -> HttpResponse:

@@ -10,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
 from reports.permissions import is_staff
+from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.selectors import get_staff_report
+from reports.validation import TEXT_MAX_LENGTH
 from reports.workflow import Status
-
-TEXT_LIMIT = 4000
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -96,11 +96,11 @@ class TransitionForm(forms.Form):
     prefix = "transition"
     to = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
     message = forms.CharField(
-        label=_("Public answer"), required=False, max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Public answer"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Shown to the reporter and on the public report."),
     )
     note = forms.CharField(
-        label=_("Internal note"), required=False, max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Internal note"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Only staff see this."),
     )
     duplicate_of = forms.CharField(
@@ -131,7 +131,7 @@ class TransitionForm(forms.Form):
 class AnswerForm(forms.Form):
     prefix = "answer"
     message = forms.CharField(
-        label=_("Public answer"), max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Public answer"), max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Shown to the reporter and on the public report."),
     )
 
@@ -139,7 +139,7 @@ class AnswerForm(forms.Form):
 class NoteForm(forms.Form):
     prefix = "note"
     note = forms.CharField(
-        label=_("Internal note"), max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Internal note"), max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Only staff see this."),
     )
 
@@ -150,7 +150,7 @@ class ReassignForm(forms.Form):
         label=_("Department"), queryset=Department.objects.none(), empty_label=_("Choose a department"),
     )
     note = forms.CharField(
-        label=_("Internal note"), required=False, max_length=TEXT_LIMIT, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Internal note"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, departments=None, **kwargs) -> None:
@@ -172,7 +172,6 @@ class MultipleFileField(forms.FileField):
 
 class PhotoForm(forms.Form):
     prefix = "fix"
-    MAX_PHOTOS = 5
 
     photos = MultipleFileField(
         label=_("Fix photo"),
@@ -183,6 +182,8 @@ class PhotoForm(forms.Form):
 
     def clean_photos(self):
         photos = self.cleaned_data["photos"]
-        if len(photos) > self.MAX_PHOTOS:
-            raise ValidationError(_("At most 5 photos at once."), code="max_length")
+        if len(photos) > MAX_PHOTOS_PER_UPLOAD:
+            raise ValidationError(
+                _("At most %(max)d photos at once.") % {"max": MAX_PHOTOS_PER_UPLOAD}, code="max_length"
+            )
         return photos

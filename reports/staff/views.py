@@ -1,36 +1,45 @@
 """The staff web app (/staff/): server-rendered pages for the phone next to the pothole and the desk.
 
 Views only parse forms and call reports.services; every rule (who may do what, what a transition
-needs) lives there and in reports.workflow. A report of another authority does not exist here (404).
+needs) lives there and in reports.workflow. What they refuse (reports.errors) is shown on the form by
+reports.errors.add_to_form. A report of another authority does not exist here (404).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.throttling import ClientRateThrottle
 from geo.models import Department, Membership
 from reports import permissions, services
+from reports.errors import DomainError, add_to_form
 from reports.filters import ListOptions, ReportFilter, order_reports
-from reports.staff.forms import (
-    AnswerForm, NoteForm, PhotoForm, ReassignForm, StaffAuthenticationForm, TaskFilterForm, TransitionForm,
-)
 from reports.models import PhotoKind, Report, StatusLabel
-from reports.photos import PhotoError, processed_photos
+from reports.photos import processed_photos
 from reports.selectors import forward_targets, get_staff_report
-from reports.workflow import Status, TransitionError, allowed_transitions, is_open
+from reports.staff.forms import (
+    AnswerForm,
+    NoteForm,
+    PhotoForm,
+    ReassignForm,
+    StaffAuthenticationForm,
+    TaskFilterForm,
+    TransitionForm,
+)
+from reports.workflow import Status, allowed_transitions, is_open
 
 PAGE_SIZE = 20
 DETAIL_TEMPLATE = "staff/report_detail.html"
@@ -192,7 +201,8 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
 def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Report, dict], str]) -> HttpResponse:
     """Validate ``form``, run ``perform`` (a service call returning the success message), then show the report.
 
-    Errors the service raises are shown next to the field they concern, with a 4xx status.
+    Errors the service raises are shown next to the field they concern, with the status of their kind (400 or
+    409; a report the user may not touch is a 404).
     """
     report = get_staff_report(request.user, key)
     form = form(report)
@@ -200,26 +210,14 @@ def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Rep
     if form.is_valid():
         try:
             done = perform(report, form.cleaned_data)
-        except services.NotPermitted:
-            raise Http404 from None
-        except TransitionError as error:
-            _add_error(form, error.field, error.message)
-            status = 400 if error.code == "required" else 409
-        except services.InvalidChange as error:
-            _add_error(form, error.field, error.message)
-        except PhotoError as error:
-            form.add_error("photos", str(error.message))
+        except DomainError as error:
+            status = add_to_form(form, error)
         else:
             messages.success(request, done)
             if not permissions.may_see(request.user, report):
                 return redirect("staff:tasks")  # forwarded out of the user's reach
             return redirect("staff:report", key=report.reference)
     return render(request, DETAIL_TEMPLATE, _detail_context(request, report, {name: form}), status=status)
-
-
-def _add_error(form, field: str, message) -> None:
-    visible = field in form.fields and not form.fields[field].widget.is_hidden
-    form.add_error(field if visible else None, str(message))
 
 
 @require_POST

@@ -1,12 +1,15 @@
 import json
 import math
 
+from django.conf import settings
 from django.contrib.gis.gdal import CoordTransform, DataSource, GDALException, SpatialReference
 from django.contrib.gis.geos import Point
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import override
 
+from geo.errors import OutsideServiceArea
 from geo.models import Authority, Category
-from geo.routing import Decision, OutsideServiceArea, route
+from geo.routing import Decision, route
 
 
 def _authority(authority: Authority | None) -> dict | None:
@@ -48,6 +51,11 @@ class Command(BaseCommand):
         parser.add_argument("--points", help="A file of points (any OGR format, any CRS).")
 
     def handle(self, *args, **options) -> None:
+        # Messages in the installation's language, also when called from code that has another one active.
+        with override(settings.LANGUAGE_CODE):
+            self._handle(**options)
+
+    def _handle(self, **options) -> None:
         category = None
         if options["category"]:
             category = Category.objects.filter(slug=options["category"]).first()
@@ -71,7 +79,7 @@ class Command(BaseCommand):
             return {"lat": lat, "lon": lon, **decision_json(route(category, Point(lon, lat, srid=4326)))}
         except OutsideServiceArea as exc:
             return {
-                "lat": lat, "lon": lon, "error": "outside_service_area", "message": str(exc),
+                "lat": lat, "lon": lon, "error": exc.code, "message": str(exc),
                 "nearest": _authority(exc.nearest),
                 "distance_m": None if exc.distance_m is None else round(exc.distance_m, 1),
             }

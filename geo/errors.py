@@ -43,7 +43,7 @@ def lazy_message(render: Callable[[], str]) -> Promise:
 
     ``gettext_lazy("…") % params`` would translate at once, in whatever language is active where the error is raised.
     """
-    return lazy(render, str)()
+    return lazy(render, str)()  # type: ignore[return-value]  # a Promise; the stubs say str
 
 
 class DomainError(Exception):

@@ -58,10 +58,10 @@ def route(category: Category | None, point: Point) -> Decision:
         covering = [place.authority for place in places if place.covers]
         if not covering:
             raise OutsideServiceArea(point, *_nearest_authority(point))
-        decision = _by_road(category, point) if by_road else None
-        if decision is None and by_road:
+        decision = _by_road(category, point) if by_road and category is not None else None
+        if decision is None and by_road and category is not None:
             responsible = routing_sql.responsible_department(category, point, covering=covering)
-        if decision is None and responsible is not None:
+        if decision is None and responsible is not None and category is not None:  # a category found it
             decision = _by_responsibility(category, responsible)
         if decision is None:
             decision = _by_area(category, covering)
@@ -82,7 +82,7 @@ def _by_road(category: Category, point: Point) -> Decision | None:
         .order_by("distance", "pk")
         .first()
     )
-    if road is None:
+    if road is None or road.owner is None:  # (owner__isnull=False above)
         return None
     owner = road.owner
     department = routing_sql.responsible_department(category, point, authority=owner) or owner.default_department
@@ -125,7 +125,8 @@ def _by_area(category: Category | None, covering: list[Authority]) -> Decision:
         reason = _("%(authority)s covers the place.") % {"authority": authority}
     else:
         reason = _(
-            "No responsibility for %(category)s is configured here; %(target)s receives it as %(authority)s covers the place."
+            "No responsibility for %(category)s is configured here; "
+            "%(target)s receives it as %(authority)s covers the place."
         ) % {"category": category.name, "target": department.name if department else authority, "authority": authority}
     return Decision(authority=authority, department=department, reason=reason)
 
@@ -158,7 +159,7 @@ def _near_border(point: Point, places: list[routing_sql.Place], covering: list[A
     # The places are ordered smallest first, as the neighbour is chosen.
     for place in candidates:
         metres = metres_to[place.authority.pk] if place.covers else place.distance
-        if metres <= distance:
+        if metres is not None and metres <= distance:  # (a candidate that does not cover has one)
             return NearBorder(distance_m=metres, candidates=(here, place.authority))
     return None
 

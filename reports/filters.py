@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category
 from reports.errors import InvalidParameter
-from reports.models import Report
+from reports.models import Report, ReportQuerySet
 from reports.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status
 
 # (min_lon, min_lat, max_lon, max_lat) in WGS 84 degrees.
@@ -101,7 +101,7 @@ def parse_lat_lon(value: str) -> Point:
     return Point(lon, lat, srid=4326)
 
 
-def parse_integer(value: str, *, minimum: int, maximum: int) -> int:
+def parse_integer(value: str | int, *, minimum: int, maximum: int) -> int:
     """A whole number in [minimum, maximum] (digits only: no 1e3, no 2.0, no 20 digits a bigint cannot hold)."""
     text = str(value).strip()
     if not _WHOLE_NUMBER.fullmatch(text):
@@ -254,14 +254,14 @@ class ListOptions(forms.Form):
     ordering = _OrderingField()
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data  # Form.clean returns cleaned_data
         if not self.errors and data.get("ordering") == "distance" and data.get("near") is None:
             message = _("Sorting by distance needs near=lat,lon.")
             self.add_error("ordering", forms.ValidationError(message, code="invalid"))
         return {key: value for key, value in data.items() if value is not None}
 
 
-def within_bbox(queryset: QuerySet, bbox: Polygon) -> QuerySet:
+def within_bbox(queryset: ReportQuerySet, bbox: Polygon) -> ReportQuerySet:
     """The reports whose location lies in ``bbox`` (from ListOptions), through the spatial index where there is one."""
     return queryset.in_area(bbox)
 

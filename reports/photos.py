@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from zoneinfo import ZoneInfo
 
 import pillow_heif
@@ -89,7 +89,7 @@ class ProcessedPhoto:
     thumbnail_height: int
     captured_at: datetime | None
     gps: tuple[float, float] | None
-    source_format: str
+    source_format: str | None  # Pillow's format of the upload (always known for an opened file)
 
 
 def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> ProcessedPhoto:
@@ -207,7 +207,7 @@ _DECODED_IN_FULL = ("PNG", "WEBP", "HEIF")
 # Peak bytes per (decoded) pixel from decoding to the thumbnail, measured with Pillow 12 / pillow-heif 1.x:
 # WebP decodes to RGBA and is then converted; HEIF is copied once from libheif's buffer; a JPEG after
 # draft() decodes at most about 10 MP. PNG covers 16-bit greyscale, which passes through 32-bit integers.
-_BYTES_PER_PIXEL = {"JPEG": 8, _MULTI_PICTURE_JPEG: 8, "PNG": 12, "WEBP": 18, "HEIF": 8}
+_BYTES_PER_PIXEL: dict[str | None, int] = {"JPEG": 8, _MULTI_PICTURE_JPEG: 8, "PNG": 12, "WEBP": 18, "HEIF": 8}
 
 
 def _decode_cost(im: Image.Image) -> int:
@@ -325,15 +325,20 @@ def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
+def _apply(im: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
+    # Not in place: always a new image (None only comes back for inPlace=True).
+    return cast(Image.Image, ImageCms.applyTransform(im, transform))
+
+
 def _to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
     """Convert to sRGB, the colour space a browser assumes for an image without a profile."""
     if im.mode == "CMYK":
         transform = _srgb_transform(icc_profile, "CMYK") if icc_profile else None
-        return ImageCms.applyTransform(im, transform) if transform else im.convert("RGB")
+        return _apply(im, transform) if transform else im.convert("RGB")
     if im.mode == "RGB" and icc_profile:
         transform = _srgb_transform(icc_profile, "RGB")
         if transform is not None:
-            return ImageCms.applyTransform(im, transform)
+            return _apply(im, transform)
     # Greyscale profiles change little; they are dropped like every other piece of metadata.
     return im
 

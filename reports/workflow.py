@@ -121,7 +121,7 @@ def is_open(status: str) -> bool:
 def allowed_transitions(status: str, role: str | None = None) -> list[str]:
     """Where a report in ``status`` may go; for ``role`` only what that role may do. Sorted as the graph reads."""
     order = list(Status.values)
-    targets = TRANSITIONS.get(status, frozenset())
+    targets: frozenset[str] | set[str] = TRANSITIONS.get(status, frozenset())
     if role is not None:
         targets = {t for t in targets if _role_may(role, status, t)}
     return sorted(targets, key=order.index)
@@ -147,7 +147,9 @@ def check_transition(from_status: str, to_status: str, role: str, *, given: set[
         if can_transition(from_status, to_status):
             message = format_lazy(_("Your role may not set this status. Allowed for you: {}."), names)
             raise TransitionError("not_permitted", "to", message, allowed)
-        message = format_lazy(_("A report in status '{}' cannot go to '{}'. Allowed: {}."), from_status, to_status, names)
+        message = format_lazy(
+            _("A report in status '{}' cannot go to '{}'. Allowed: {}."), from_status, to_status, names
+        )
         raise TransitionError("invalid_transition", "to", message, allowed)
     need = NEEDS.get(to_status)
     if need is not None and need not in given:

@@ -8,6 +8,8 @@ is answered by backend.api_errors (404, 400, or 409 with the allowed transitions
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib.gis.geos import Point
 from django.http import Http404
@@ -54,7 +56,7 @@ class StaffView(APIView):
     throttle_scope = "staff"
 
     def context(self, request: Request) -> dict:
-        return {"request": request, "roles": request.staff_roles}
+        return {"request": request, "roles": request.staff_roles}  # type: ignore[attr-defined]  # set by IsStaff
 
 
 # --- Token -----------------------------------------------------------------------------------
@@ -66,7 +68,9 @@ class TokenLogin(APIView):
     throttle_scope = "login"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=AuthTokenSerializer, responses=inline_serializer("Token", {"token": serializers.CharField()}))
+    @extend_schema(
+        request=AuthTokenSerializer, responses=inline_serializer("Token", {"token": serializers.CharField()})
+    )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -84,7 +88,7 @@ class TokenLogout(StaffView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user, key=getattr(request.auth, "key", None)).delete()
+        Token.objects.filter(user=request.user, key=getattr(request.auth, "key", None)).delete()  # type: ignore[misc]  # IsStaff: a User
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -157,7 +161,9 @@ class ReportList(StaffView, generics.ListAPIView):
 
 
 class ChangeSerializer(serializers.Serializer):
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True), required=False)
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.filter(active=True), required=False
+    )
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False)
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False)
     note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
@@ -171,6 +177,8 @@ class ChangeSerializer(serializers.Serializer):
 
 
 class ReportResponses:
+    context: Callable[[Request], dict]  # StaffView's, which these views also are
+
     def detail(self, request: Request, report: Report, code: int = status.HTTP_200_OK) -> Response:
         return Response(StaffReportDetailSerializer(report, context=self.context(request)).data, status=code)
 
@@ -237,7 +245,9 @@ class TransitionInput(serializers.Serializer):
     message = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
     note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
     duplicate_of = VisibleReportField(required=False)
-    authority = serializers.SlugRelatedField(slug_field="slug", queryset=Authority.objects.filter(active=True), required=False)
+    authority = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Authority.objects.filter(active=True), required=False
+    )
 
 
 class Transition(ActionView):
@@ -288,7 +298,9 @@ class Moderate(ActionView):
         return super().post(request, key)
 
     def perform(self, request, report, data):
-        return services.report_moderate(report=report, actor=request.user, moderation=data["moderation"], note=data["note"])
+        return services.report_moderate(
+            report=report, actor=request.user, moderation=data["moderation"], note=data["note"]
+        )
 
 
 class NoteInput(serializers.Serializer):
@@ -321,7 +333,9 @@ class Reassign(ActionView):
         return super().post(request, key)
 
     def perform(self, request, report, data):
-        return services.report_reassign(report=report, department=data["department"], actor=request.user, note=data["note"])
+        return services.report_reassign(
+            report=report, department=data["department"], actor=request.user, note=data["note"]
+        )
 
 
 class ForwardInput(serializers.Serializer):
@@ -405,13 +419,15 @@ class Departments(StaffView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        roles = request.staff_roles
+        roles = request.staff_roles  # type: ignore[attr-defined]  # set by IsStaff
         departments = (
             Department.objects.select_related("authority").filter(authority_id__in=list(roles))
             .order_by("authority__name", "name")
         )
         authorities = forward_targets()
         return Response({
-            "departments": [{"id": d.pk, "slug": d.slug, "name": d.name, "authority": str(d.authority)} for d in departments],
+            "departments": [
+                {"id": d.pk, "slug": d.slug, "name": d.name, "authority": str(d.authority)} for d in departments
+            ],
             "authorities": [{"slug": a.slug, "name": str(a), "kind": a.kind} for a in authorities],
         })

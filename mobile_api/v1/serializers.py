@@ -68,6 +68,9 @@ class NearbyQuerySerializer(PointQuerySerializer):
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True))
     radius = serializers.IntegerField(min_value=1, max_value=500, required=False)
 
+    def point(self) -> Point:  # lat and lon are required here
+        return Point(self.validated_data["lon"], self.validated_data["lat"], srid=4326)
+
 
 class SupportSerializer(serializers.Serializer):
     device_id = serializers.CharField(min_length=8, max_length=200, required=False)

@@ -165,7 +165,10 @@ class ReportsNearby(CitizenView):
     """Open reports of a category near a place: "already reported — support it instead?"."""
     throttle_scope = "read"
 
-    @extend_schema(parameters=[NearbyQuerySerializer], responses=inline_serializer("Nearby", {"reports": ReportSerializer(many=True)}))
+    @extend_schema(
+        parameters=[NearbyQuerySerializer],
+        responses=inline_serializer("Nearby", {"reports": ReportSerializer(many=True)}),
+    )
     def get(self, request: Request) -> Response:
         query = NearbyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -176,7 +179,7 @@ class ReportsNearby(CitizenView):
         distances = {r.pk: r.distance.m for r in nearby}
         reports.sort(key=lambda r: (distances[r.pk], r.pk))
         data = ReportSerializer(reports, many=True, context={"request": request}).data
-        for item, report in zip(data, reports):
+        for item, report in zip(data, reports, strict=True):
             item["distance_m"] = round(distances[report.pk], 1)
         return Response({"radius_m": radius, "reports": data})
 
@@ -191,7 +194,9 @@ class ReportSupport(CitizenView):
         supporter = SupportSerializer(data=request.data)
         supporter.is_valid(raise_exception=True)
         count, new = report_support(report=report, supporter=supporter.supporter())
-        return Response({"support_count": count, "supported": True}, status=status.HTTP_201_CREATED if new else status.HTTP_200_OK)
+        return Response(
+            {"support_count": count, "supported": True}, status=status.HTTP_201_CREATED if new else status.HTTP_200_OK
+        )
 
 
 class PersonalData(CitizenView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import cast
 
 from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
@@ -50,9 +51,9 @@ def store_photo(report: Report, photo: ProcessedPhoto, kind: str) -> Photo:
                    width=photo.width, height=photo.height,
                    exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
     stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
-    written.append(stored.image.name)
+    written.append(cast(str, stored.image.name))  # set by save()
     stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
-    written.append(stored.thumbnail.name)
+    written.append(cast(str, stored.thumbnail.name))
     stored.save()
     return stored
 

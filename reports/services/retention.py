@@ -34,7 +34,9 @@ def expired(now: datetime | None = None, days: int | None = None):
 def personal_data(report: Report) -> dict:
     """Everything personal the platform holds about the reporter of this report."""
     return {
-        "report": {"id": str(report.public_id), "reference": report.reference, "created_at": report.created_at.isoformat()},
+        "report": {
+            "id": str(report.public_id), "reference": report.reference, "created_at": report.created_at.isoformat(),
+        },
         "name": report.reporter_name,
         "email": report.reporter_email,
         "phone": report.reporter_phone,
@@ -59,7 +61,9 @@ def report_anonymise(*, report: Report, reason: str) -> bool:
     """Remove the report's personal data now; False if there was none."""
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report.pk)
-        photos = Photo.objects.filter(report=report).filter(Q(captured_at__isnull=False) | Q(exif_location__isnull=False))
+        photos = Photo.objects.filter(report=report).filter(
+            Q(captured_at__isnull=False) | Q(exif_location__isnull=False)
+        )
         had = bool(report.reporter_name or report.reporter_email or report.reporter_phone) or photos.exists()
         if not had:
             return False
@@ -68,7 +72,8 @@ def report_anonymise(*, report: Report, reason: str) -> bool:
         report.updated_at = timezone.now()
         report.save(update_fields=["reporter_name", "reporter_email", "reporter_phone", "updated_at"])
         event = ReportEvent.objects.create(
-            report=report, kind=EventKind.ANONYMISED, is_public=False, created_at=report.updated_at, data={"reason": reason}
+            report=report, kind=EventKind.ANONYMISED, is_public=False, created_at=report.updated_at,
+            data={"reason": reason},
         )
         publish_after_commit([event])
     return True

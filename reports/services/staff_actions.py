@@ -29,7 +29,9 @@ def _locked(report: Report, actor) -> tuple[Report, str]:
     """The report, re-read under a row lock, and the actor's role (REPORTER for actor None)."""
     # of=self: PostgreSQL cannot lock the nullable side of the outer join to department.
     current = (
-        Report.objects.select_for_update(of=("self",)).select_related("category", "authority", "department").get(pk=report.pk)
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category", "authority", "department")
+        .get(pk=report.pk)
     )
     role = REPORTER if actor is None else actor_role(actor, current)
     if role is None:
@@ -112,7 +114,9 @@ def report_moderate(*, report: Report, actor, moderation: str, note: str = "") -
         if report.moderation == moderation:
             raise InvalidChange("moderation", _("The report is already in this state."))
         events = [
-            new_event(report, EventKind.MODERATED, actor, public=False, data={"from": report.moderation, "to": moderation}),
+            new_event(
+                report, EventKind.MODERATED, actor, public=False, data={"from": report.moderation, "to": moderation}
+            ),
             *_note_event(report, actor, note),
         ]
         report.moderation = moderation
@@ -125,7 +129,9 @@ def report_reassign(*, report: Report, department: Department, actor, note: str 
     with transaction.atomic():
         report, _role = _locked(report, actor)
         if department.authority_id != report.authority_id:
-            raise InvalidChange("department", _("This department belongs to another authority; forward the report instead."))
+            raise InvalidChange(
+                "department", _("This department belongs to another authority; forward the report instead.")
+            )
         if department.pk == report.department_id:
             raise InvalidChange("department", _("The report is already with this department."))
         _require_open(report)
@@ -175,7 +181,8 @@ def report_forward(*, report: Report, authority: Authority, actor, message: str 
 
 
 def report_mark_duplicate(*, report: Report, original: Report, actor, message: str = "", note: str = "") -> Report:
-    """Close a report as a duplicate of ``original``; its supporters (and, through the event, its subscribers) move there."""
+    """Close a report as a duplicate of ``original``; its supporters (and, through the event, its subscribers)
+    move there."""
     with transaction.atomic():
         report, role = _locked(report, actor)
         check_transition(report.status, Status.DUPLICATE, role, given={Need.ORIGINAL})
@@ -260,7 +267,8 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
         events.append(routed)
         if decision.authority.pk != report.authority_id:
             report.due_at = due_at(timezone.now(), report.category.target_working_days, decision.authority.ars)
-        report.authority, report.department, report.routing_reason = decision.authority, decision.department, decision.reason
+        report.authority, report.department = decision.authority, decision.department
+        report.routing_reason = decision.reason
         for event in events:
             event.report = report
         events += _note_event(report, actor, note)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -67,7 +67,7 @@ def report_submit(
     category: Category,
     device_location: Point | None,
     description: str = "",
-    photos: list[ProcessedPhoto] = (),
+    photos: Sequence[ProcessedPhoto] = (),
     reporter_name: str = "",
     reporter_email: str = "",
     source: str = Source.APP,
@@ -150,9 +150,13 @@ def _create(*, category, location, decision, description, photos, reporter_name,
     events = opening_events(decision, now)
     if location_note:
         events.append(
-            ReportEvent(report=report, kind=EventKind.INTERNAL_NOTE, is_public=False, created_at=now, data=location_note,
-                        message=str(_("The device position and the photo's position differ by %(m)d m; the device position was used.")
-                                    % {"m": location_note["distance_m"]}))
+            ReportEvent(
+                report=report, kind=EventKind.INTERNAL_NOTE, is_public=False, created_at=now, data=location_note,
+                message=str(
+                    _("The device position and the photo's position differ by %(m)d m; the device position was used.")
+                    % {"m": location_note["distance_m"]}
+                ),
+            )
         )
     for photo in photos:
         stored = store_photo(report, photo, PhotoKind.REPORT)
@@ -219,6 +223,6 @@ def report_set_address(*, report: Report, address: str) -> bool:
         if report.address == address:
             return False
         report.address = address
-        record(report, [new_event(report, EventKind.ADDRESS_RESOLVED, None, message=address, data={"address": address})],
-                "address")
+        event = new_event(report, EventKind.ADDRESS_RESOLVED, None, message=address, data={"address": address})
+        record(report, [event], "address")
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,10 +19,15 @@ from reports.services import submission_fingerprint
 from reports.validation import TEXT_MAX_LENGTH, without_control_characters
 from reports.workflow import Status, StatusType
 
+if TYPE_CHECKING:
+    _Form = forms.Form  # the forms DescribedErrorsMixin is mixed into
+else:
+    _Form = object
+
 PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
 
 
-class DescribedErrorsMixin:
+class DescribedErrorsMixin(_Form):
     """Ties each field's error message to the field (aria-describedby), so screen readers read it with the field."""
 
     def add_error(self, field, error) -> None:
@@ -56,15 +62,19 @@ class ReportFilterForm(DescribedErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = grouped_choices(public_categories(), _("All categories"))
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["category"]).choices = grouped_choices(
+            public_categories(), _("All categories")
+        )
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             ("", _("All statuses")),
             (_("Summarised"), [(StatusType.OPEN, _("All open")), (StatusType.FIXED, _("All fixed")),
                                (StatusType.CLOSED, _("All closed without a fix"))]),
             (_("Single statuses"), [(s.value, StatusLabel.label(s.value)) for s in Status]),
         ]
-        self.fields["gemeinde"].choices = [("", _("All municipalities")), *[(a.slug, str(a)) for a in municipalities()]]
-        self.fields["period"].choices = [
+        cast(forms.ChoiceField, self.fields["gemeinde"]).choices = [
+            ("", _("All municipalities")), *[(a.slug, str(a)) for a in municipalities()]
+        ]
+        cast(forms.ChoiceField, self.fields["period"]).choices = [
             ("", _("Any time")),
             ("7", _("the last 7 days")),
             ("30", _("the last 30 days")),
@@ -155,7 +165,9 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
     )
     photos = MultiplePhotoField(
         label=_("Photos"), required=False,
-        help_text=_("Up to 5 photos (JPEG, PNG, WebP or HEIC, each at most 15 MB). Location and camera data are removed."),
+        help_text=_(
+            "Up to 5 photos (JPEG, PNG, WebP or HEIC, each at most 15 MB). Location and camera data are removed."
+        ),
         widget=MultipleImageInput(attrs={"accept": "image/*"}),
     )
     email = forms.EmailField(
@@ -174,7 +186,9 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.categories = {c.slug: c for c in Category.objects.filter(active=True)}
-        self.fields["category"].choices = grouped_choices(self.categories.values(), _("Please choose"))
+        cast(forms.ChoiceField, self.fields["category"]).choices = grouped_choices(
+            self.categories.values(), _("Please choose")
+        )
 
     def clean_category(self) -> Category:
         return self.categories[self.cleaned_data["category"]]
@@ -183,7 +197,7 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
         return without_control_characters(self.cleaned_data["description"])
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data  # Form.clean returns cleaned_data
         if data.get("lat") is None and data.get("lon") is None and data.get("place"):
             data["lat"], data["lon"] = _place(data["place"])
         has_lat, has_lon = data.get("lat") is not None, data.get("lon") is not None

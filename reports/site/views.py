@@ -96,10 +96,11 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 def _find(key: str) -> Report:
     reports = publicdata.visible_reports().select_related("category", "authority").prefetch_related(
-        "photos", Prefetch("events", queryset=ReportEvent.objects.filter(is_public=True).order_by("id"), to_attr="public_events")
+        "photos",
+        Prefetch("events", queryset=ReportEvent.objects.filter(is_public=True).order_by("id"), to_attr="public_events"),
     )
     try:
-        lookup = {"public_id": uuid.UUID(key)}
+        lookup: dict[str, uuid.UUID | str] = {"public_id": uuid.UUID(key)}
     except ValueError:
         lookup = {"reference": key}
     report = reports.filter(**lookup).first()
@@ -115,7 +116,7 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
         # The map's live updates know only the public id; the page has one address.
         return redirect("public:detail", report.reference)
     released = publicdata.is_released(report)
-    history = [event for event in report.public_events if event.kind in HISTORY_KINDS]
+    history = [event for event in report.public_events if event.kind in HISTORY_KINDS]  # type: ignore[attr-defined]  # to_attr
     photos = [photo for photo in report.photos.all() if photo.is_public] if released else []
     return render(request, "public/detail.html", {
         "report": report,
@@ -227,7 +228,9 @@ def report_submitted(request: HttpRequest) -> HttpResponse:
 def statistics_page(request: HttpRequest) -> HttpResponse:
     since = publicdata.twelve_months_ago(timezone.now())  # the same period as /api/v1/stats/
     figures = publicdata.statistics(since=since)
-    return render(request, "public/statistics.html", {"statistics": figures, "since": since, "tables": _tables(figures)})
+    return render(
+        request, "public/statistics.html", {"statistics": figures, "since": since, "tables": _tables(figures)}
+    )
 
 
 def _tables(figures: dict) -> list[dict]:
@@ -235,7 +238,9 @@ def _tables(figures: dict) -> list[dict]:
     counts = [_("Reports"), _("Still open"), _("Fixed"), _("Median days to fix")]
 
     def count_rows(rows: list[dict]) -> list[dict]:
-        return [{"name": r["name"], "values": [r["reports"], r["open"], r["fixed"], r["median_days_to_fix"]]} for r in rows]
+        return [
+            {"name": r["name"], "values": [r["reports"], r["open"], r["fixed"], r["median_days_to_fix"]]} for r in rows
+        ]
 
     return [
         {"id": "by-category", "heading": _("By category"), "caption": _("Reports per category"),
@@ -245,5 +250,7 @@ def _tables(figures: dict) -> list[dict]:
         {"id": "backlog", "heading": _("Open backlog"),
          "caption": _("Open reports today, whenever reported, and how many of them are overdue"),
          "first": _("Authority"), "columns": [_("Open"), _("Overdue")],
-         "rows": [{"name": r["name"], "values": [r["open"], r["overdue"]]} for r in figures["backlog"]["by_authority"]]},
+         "rows": [
+             {"name": r["name"], "values": [r["open"], r["overdue"]]} for r in figures["backlog"]["by_authority"]
+         ]},
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -58,7 +60,7 @@ class TaskFilterForm(forms.Form):
 
     def __init__(self, *args, status_label, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (self.STATUS_OPEN, _("Open")), (self.STATUS_ANY, _("Any status")),
             *((value, status_label(value)) for value in Status.values),
         ]
@@ -116,7 +118,7 @@ class TransitionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.request = request
         if authorities is not None:
-            self.fields["authority"].queryset = authorities
+            cast(forms.ModelChoiceField, self.fields["authority"]).queryset = authorities
 
     def clean_duplicate_of(self):
         reference = self.cleaned_data["duplicate_of"].strip()
@@ -156,7 +158,7 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, departments=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if departments is not None:
-            self.fields["department"].queryset = departments
+            cast(forms.ModelChoiceField, self.fields["department"]).queryset = departments
 
 
 class MultipleImageInput(forms.FileInput):

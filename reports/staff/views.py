@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -45,6 +46,13 @@ PAGE_SIZE = 20
 DETAIL_TEMPLATE = "staff/report_detail.html"
 
 
+class StaffRequest(HttpRequest):
+    """A request that passed staff_required: every staff page reads the user's roles and memberships."""
+
+    staff_roles: dict[int, str]
+    staff_memberships: list[Membership]
+
+
 def staff_required(view: Callable) -> Callable:
     """Logged in (else to the login page) and working for a department (else a page that says so)."""
 
@@ -55,9 +63,10 @@ def staff_required(view: Callable) -> Callable:
         roles = permissions.staff_roles(request.user)
         if not roles and not request.user.is_superuser:
             return render(request, "staff/not_staff.html", status=403)
-        request.staff_roles = roles
+        staff_request = cast(StaffRequest, request)
+        staff_request.staff_roles = roles
         # Shown in every page's header: which department, in which role, the user is working as.
-        request.staff_memberships = list(
+        staff_request.staff_memberships = list(
             Membership.objects.filter(user=request.user).select_related("department").order_by("department__name")
         )
         return view(request, *args, **kwargs)
@@ -69,7 +78,7 @@ class StaffLoginView(LoginView):
     template_name = "staff/login.html"
     authentication_form = StaffAuthenticationForm
     redirect_authenticated_user = True
-    next_page = reverse_lazy("staff:tasks")
+    next_page = reverse_lazy("staff:tasks")  # type: ignore[assignment]  # a lazy URL works; the stubs say str
     # Password guesses through this form and the API's token login count against one budget.
     throttle_scope = "login"
 
@@ -83,7 +92,7 @@ class StaffLoginView(LoginView):
 
 
 class StaffLogoutView(LogoutView):
-    next_page = reverse_lazy("staff:login")
+    next_page = reverse_lazy("staff:login")  # type: ignore[assignment]  # a lazy URL works; the stubs say str
 
 
 # --- "Meine Aufgaben" -------------------------------------------------------------------------
@@ -91,7 +100,8 @@ class StaffLogoutView(LogoutView):
 @require_GET
 @staff_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    my_departments = list(Membership.objects.filter(user=request.user).values_list("department_id", flat=True))
+    memberships = Membership.objects.filter(user=request.user)  # type: ignore[misc]  # staff_required: a User
+    my_departments = list(memberships.values_list("department_id", flat=True))
     form = TaskFilterForm(request.GET, status_label=StatusLabel.label)
     status = 200
     source = form
@@ -143,7 +153,10 @@ def _forward_targets(report: Report):
 
 
 def _sibling_departments(report: Report):
-    return Department.objects.filter(authority_id=report.authority_id, active=True).exclude(pk=report.department_id)
+    # Without a department, nothing is excluded (pk IS NULL matches none).
+    return Department.objects.filter(authority_id=report.authority_id, active=True).exclude(
+        pk=report.department_id  # type: ignore[misc]
+    )
 
 
 def _template_text(templates: list[dict], chosen: str | None) -> str:

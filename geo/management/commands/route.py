@@ -16,7 +16,8 @@ def _authority(authority: Authority | None) -> dict | None:
     if authority is None:
         return None
     return {
-        "name": str(authority), "slug": authority.slug, "kind": authority.kind, "ars": authority.ars, "ags": authority.ags or None,
+        "name": str(authority), "slug": authority.slug, "kind": authority.kind, "ars": authority.ars,
+        "ags": authority.ags or None,
     }
 
 
@@ -90,7 +91,7 @@ class Command(BaseCommand):
         except GDALException as exc:
             raise CommandError(f"{path}: not a readable geodata file ({exc}).") from None
         wgs84 = SpatialReference(4326)
-        for layer in source:
+        for layer in source:  # type: ignore[attr-defined]  # iterable at runtime (__getitem__), not in the stubs
             if layer.srs is None:
                 raise CommandError(f"{path} (layer {layer.name}): has no coordinate reference system.")
             transform = CoordTransform(layer.srs, wgs84)
@@ -101,4 +102,5 @@ class Command(BaseCommand):
                 if geometry.geom_type.name != "Point":
                     yield {"feature": number, "properties": properties, "error": "not_a_point"}
                     continue
-                yield {"feature": number, "properties": properties, **self._route_point(category, geometry.y, geometry.x)}
+                routed = self._route_point(category, geometry.y, geometry.x)
+                yield {"feature": number, "properties": properties, **routed}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import cast
@@ -25,7 +26,7 @@ _written_files: ContextVar[list[str] | None] = ContextVar("written_files", defau
 
 
 @contextmanager
-def files_removed_on_failure():
+def files_removed_on_failure() -> Iterator[None]:
     """Photo files are written before their transaction commits: if it does not, remove them again,
     so a failed submission (database or disk failing half-way) leaves neither rows nor files behind."""
     written: list[str] = []

@@ -238,15 +238,18 @@ stop_redis() {
 servers_workdir() {
     tmp=$(mktemp -d)
     trap _servers_cleanup EXIT
-    # A signal ends the script with the usual status; the EXIT trap then cleans up.
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    # A signal ends the script with the usual status; the EXIT trap then cleans up. Further INT/TERM are ignored
+    # from then on: a second one (timeout(1) signals the child and then its whole group; Ctrl-C pressed twice)
+    # would otherwise end the cleanup half-way and leave servers running.
+    trap 'trap "" INT TERM; exit 130' INT
+    trap 'trap "" INT TERM; exit 143' TERM
 }
 
 # shellcheck disable=SC2317 # called from a trap
 _servers_cleanup() {
-    # No set -e in here: every step must run even if one fails.
+    # No set -e in here: every step must run even if one fails; and no signal may cut it short.
     set +e
+    trap '' INT TERM
     stop_redis
     stop_postgres
     rm -rf "$tmp"

@@ -90,6 +90,7 @@ _stop_leftovers() {
 # shellcheck disable=SC2317 # called from a trap
 _test_cleanup() {
     set +e
+    trap '' INT TERM # a second Ctrl-C or SIGTERM must not cut the cleanup short (see servers_workdir)
     local pid interrupted=
     for pid in "${run_pids[@]}"; do
         if _ours "$pid"; then

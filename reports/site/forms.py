@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, AuthorityKind, Category
+from reports.errors import lazy_message
 from reports.models import StatusLabel
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.publicdata import Filters, statuses_for
@@ -165,9 +166,9 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
     )
     photos = MultiplePhotoField(
         label=_("Photos"), required=False,
-        help_text=_(
-            "Up to 5 photos (JPEG, PNG, WebP or HEIC, each at most 15 MB). Location and camera data are removed."
-        ),
+        help_text=lazy_message(lambda: str(_(
+            "Up to %(max)d photos (JPEG, PNG, WebP or HEIC, each at most 15 MB). Location and camera data are removed."
+        )) % {"max": MAX_PHOTOS_PER_UPLOAD}),
         widget=MultipleImageInput(attrs={"accept": "image/*"}),
     )
     email = forms.EmailField(

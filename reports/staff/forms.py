@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
+from reports.errors import lazy_message
 from reports.permissions import is_staff
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.selectors import get_staff_report
@@ -177,7 +178,9 @@ class PhotoForm(forms.Form):
 
     photos = MultipleFileField(
         label=_("Fix photo"),
-        help_text=_("Take a photo with the camera or choose one or more images (at most 5)."),
+        help_text=lazy_message(lambda: str(_(
+            "Take a photo with the camera or choose one or more images (at most %(max)d)."
+        )) % {"max": MAX_PHOTOS_PER_UPLOAD}),
         # capture opens the phone's rear camera straight away; desktops show a file chooser.
         widget=MultipleImageInput(attrs={"accept": "image/*", "capture": "environment"}),
     )

@@ -18,6 +18,9 @@
 # both runs wait for it. Everything is stopped and removed on exit, also on failure, Ctrl-C or SIGTERM (the
 # runs get a Ctrl-C first, so their fixtures stop what they started). Both runs happen even if one fails;
 # the exit status is non-zero if either failed (pytest's "no tests collected" counts as failed).
+#
+# The static checks (scripts/lint.sh: ruff and mypy) run alongside, in the background from the start; their
+# output is printed before the summary, and a finding fails the whole run as a failed test would.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,6 +45,7 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execvp(sys.argv[1], sys.argv[1:])'
 run_pids=()     # pytest processes running in the background
 smoke_pid=      # the build of the smoke tests' virtualenv
+lint_pid=       # scripts/lint.sh
 spatialite_log= # the SpatiaLite run's output while both run
 declare -A started_at=() # PID -> its start time: bash reaps ended children at once, and a PID can be reused
 
@@ -99,6 +103,7 @@ _test_cleanup() {
         fi
     done
     [ -z "$smoke_pid" ] || _stop_group "$smoke_pid" 10 &
+    [ -z "$lint_pid" ] || _stop_group "$lint_pid" 10 &
     wait # for the _stop_group above: the runs end in parallel
     if [ -n "$interrupted" ] && [ -n "$spatialite_log" ] && [ -s "$spatialite_log" ]; then
         echo
@@ -116,6 +121,11 @@ export SMOKE_VENV="$tmp/smoke-venv"
     </dev/null >"$tmp/smoke-venv.builder.log" 2>&1 &
 smoke_pid=$!
 _track "$smoke_pid"
+
+# Static checks: a few seconds of CPU, overlapping with the servers' start.
+/usr/bin/python3 -c "$OWN_GROUP" bash "$REPO/scripts/lint.sh" </dev/null >"$tmp/lint.log" 2>&1 &
+lint_pid=$!
+_track "$lint_pid"
 
 start_postgres "$tmp"
 mkdir -p "$tmp/postgis/data" "$tmp/spatialite/data"
@@ -256,8 +266,22 @@ else
     report_run SpatiaLite spatialite "$rc" 1
 fi
 
+lint_rc=0
+wait "$lint_pid" || lint_rc=$?
+lint_pid=
+echo
+echo "=== Static checks (ruff, mypy) ==="
+cat "$tmp/lint.log"
+if [ "$lint_rc" -eq 0 ]; then
+    lint_line="passed"
+else
+    lint_line="FAILED (scripts/lint.sh exit $lint_rc; findings above)"
+    overall=1
+fi
+
 echo
 echo "=== Summary ==="
+echo "Static checks (ruff, mypy): $lint_line"
 for i in "${!names[@]}"; do
     echo "${names[$i]}: ${statuses[$i]}"
 done

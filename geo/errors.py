@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.utils.formats import number_format
-from django.utils.functional import Promise, lazy
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.gis.geos import Point
+    from django.utils.functional import _StrPromise  # the stubs' name for a lazy str
 
     from geo.models import Authority
 
@@ -38,12 +39,12 @@ class Kind(enum.Enum):
 _HTTP_STATUS = {Kind.INVALID: 400, Kind.CONFLICT: 409, Kind.NOT_FOUND: 404}
 
 
-def lazy_message(render: Callable[[], str]) -> Promise:
+def lazy_message(render: Callable[[], str]) -> _StrPromise:
     """A message rendered when it is shown (so in the language active then), e.g. a template with numbers filled in.
 
     ``gettext_lazy("…") % params`` would translate at once, in whatever language is active where the error is raised.
     """
-    return lazy(render, str)()  # type: ignore[return-value]  # a Promise; the stubs say str
+    return lazy(render, str)()  # type: ignore[return-value]  # a lazy str; the stubs say str
 
 
 class DomainError(Exception):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the test suite twice: against PostGIS and against SpatiaLite (both supported backends).
-# Tests marked backend_independent (their outcome cannot depend on the database backend) run in the
-# PostGIS run only; the total counts every test once per run it took part in.
+# Tests marked backend_independent (their outcome cannot depend on the database backend) run once: their
+# modules are shared out between the two runs (tests/conftest.py, TESTS_BACKEND_INDEPENDENT_SHARE); the
+# total counts every test once per run it took part in.
 #
 #   scripts/test.sh [pytest args...]        (make test PYTEST_ARGS="tests/notifications -x")
 #   TEST_SEQUENTIAL=1 scripts/test.sh ...   (make test TEST_SEQUENTIAL=1: one run after the other)
@@ -159,10 +160,10 @@ EOF
 
 # The command of one run, in $command: its own database, Redis, DATA_DIR, JUnit report and pytest cache.
 pytest_command() {
-    local slug=$1 url=$2 once=$3 redis_port=$4
+    local slug=$1 url=$2 share=$3 redis_port=$4
     shift 4 # the rest are the pytest arguments
-    # TESTS_BACKEND_INDEPENDENT_RAN (tests/conftest.py): leave out the backend_independent tests.
-    command=(env "DATABASE_URL=$url" "TESTS_BACKEND_INDEPENDENT_RAN=$once"
+    # TESTS_BACKEND_INDEPENDENT_SHARE (tests/conftest.py): which share of the backend_independent tests to run.
+    command=(env "DATABASE_URL=$url" "TESTS_BACKEND_INDEPENDENT_SHARE=$share"
         "REDIS_URL=redis://127.0.0.1:$redis_port/0" "DATA_DIR=$tmp/$slug/data"
         "$REPO/.venv/bin/python" -m pytest --junitxml="$tmp/$slug.xml" -o "cache_dir=$REPO/.pytest_cache/$slug" "$@")
 }
@@ -173,19 +174,17 @@ sum_passed=0
 sum_failed=0
 sum_skipped=0
 overall=0
-first_rc=5
 
-# The summary line of a run that has ended with status $3.
+# The summary line of run $1 (slug $2), which ended with status $3; the other run ended with status $4.
 report_run() {
-    local name=$1 slug=$2 rc=$3 once=$4 counts passed failed skipped line
-    if [ "$rc" -eq 5 ] && [ -n "$once" ] && [ "$first_rc" -ne 5 ]; then
-        # Everything selected was backend-independent and ran in the first run already.
-        echo "$name: every selected test is backend-independent and ran on PostGIS."
+    local name=$1 slug=$2 rc=$3 other_rc=$4 counts passed failed skipped line
+    if [ "$rc" -eq 5 ] && [ "$other_rc" -ne 5 ]; then
+        # Everything selected was backend-independent and fell to the other run's share.
+        echo "$name: every selected test is backend-independent and ran in the other run."
         names+=("$name")
-        statuses+=("nothing left to run (all selected tests are backend-independent)")
+        statuses+=("nothing left to run (the selected tests are backend-independent and ran in the other run)")
         return
     fi
-    first_rc=$rc
 
     counts=$(junit_counts "$tmp/$slug.xml")
     if [ -n "$counts" ]; then
@@ -213,22 +212,18 @@ report_run() {
 
 postgis_url="postgis://postgres@127.0.0.1:$PGPORT/openmelder"
 spatialite_url="spatialite:///$tmp/spatialite/openmelder.sqlite3"
+postgis_rc=0
+spatialite_rc=0
 
 if [ -n "$SEQUENTIAL" ]; then
-    for backend in PostGIS SpatiaLite; do
-        if [ "$backend" = PostGIS ]; then
-            pytest_command postgis "$postgis_url" "" "$postgis_redis" "$@"
-            once=
-        else
-            pytest_command spatialite "$spatialite_url" 1 "$spatialite_redis" "$@"
-            once=1
-        fi
-        echo
-        echo "=== $backend ==="
-        rc=0
-        "${command[@]}" || rc=$?
-        report_run "$backend" "$(printf '%s' "$backend" | tr '[:upper:]' '[:lower:]')" "$rc" "$once"
-    done
+    echo
+    echo "=== PostGIS ==="
+    pytest_command postgis "$postgis_url" 1/2 "$postgis_redis" "$@"
+    "${command[@]}" || postgis_rc=$?
+    echo
+    echo "=== SpatiaLite ==="
+    pytest_command spatialite "$spatialite_url" 2/2 "$spatialite_redis" "$@"
+    "${command[@]}" || spatialite_rc=$?
 else
     spatialite_log=$tmp/spatialite.log
     echo
@@ -236,35 +231,34 @@ else
     echo "[test] SpatiaLite run's when both have ended (TEST_SEQUENTIAL=1: one after the other)."
     echo
     echo "=== PostGIS ==="
-    pytest_command postgis "$postgis_url" "" "$postgis_redis" "$@"
+    pytest_command postgis "$postgis_url" 1/2 "$postgis_redis" "$@"
     /usr/bin/python3 -c "$OWN_GROUP" "${command[@]}" </dev/null &
     postgis_pid=$!
     _track "$postgis_pid"
     run_pids+=("$postgis_pid")
-    pytest_command spatialite "$spatialite_url" 1 "$spatialite_redis" "$@"
+    pytest_command spatialite "$spatialite_url" 2/2 "$spatialite_redis" "$@"
     /usr/bin/python3 -c "$OWN_GROUP" "${command[@]}" </dev/null >"$spatialite_log" 2>&1 &
     spatialite_pid=$!
     _track "$spatialite_pid"
     run_pids+=("$spatialite_pid")
 
-    rc=0
-    wait "$postgis_pid" || rc=$?
+    wait "$postgis_pid" || postgis_rc=$?
     run_pids=("$spatialite_pid")
     _stop_leftovers "$postgis_pid" PostGIS
-    report_run PostGIS postgis "$rc" ""
     if _ours "$spatialite_pid"; then
         echo "[test] The PostGIS run has ended; waiting for the SpatiaLite run." >&2
     fi
-    rc=0
-    wait "$spatialite_pid" || rc=$?
+    wait "$spatialite_pid" || spatialite_rc=$?
     run_pids=()
     _stop_leftovers "$spatialite_pid" SpatiaLite
     echo
     echo "=== SpatiaLite ==="
     cat "$spatialite_log"
     spatialite_log=
-    report_run SpatiaLite spatialite "$rc" 1
 fi
+echo
+report_run PostGIS postgis "$postgis_rc" "$spatialite_rc"
+report_run SpatiaLite spatialite "$spatialite_rc" "$postgis_rc"
 
 lint_rc=0
 wait "$lint_pid" || lint_rc=$?
@@ -285,5 +279,5 @@ echo "Static checks (ruff, mypy): $lint_line"
 for i in "${!names[@]}"; do
     echo "${names[$i]}: ${statuses[$i]}"
 done
-echo "Total: $sum_passed passed, $sum_failed failed, $sum_skipped skipped (tests marked backend_independent ran in the PostGIS run only)"
+echo "Total: $sum_passed passed, $sum_failed failed, $sum_skipped skipped (tests marked backend_independent ran in one of the two runs)"
 exit "$overall"

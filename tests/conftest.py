@@ -36,9 +36,12 @@ def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) ->
     )
 
 
-# scripts/test.sh runs the suite on PostGIS and then on SpatiaLite; in the second run it sets this, and the tests
-# whose outcome cannot depend on the run's database backend (marked backend_independent) are left out there.
-ONCE_ENV = "TESTS_BACKEND_INDEPENDENT_RAN"
+# scripts/test.sh runs the suite on PostGIS and on SpatiaLite. The tests whose outcome cannot depend on the run's
+# database backend (marked backend_independent) need to run once, not twice: the runner sets this to "1/2" in the
+# PostGIS run and to "2/2" in the SpatiaLite run, and each run keeps its share of them. Shares go by module (a
+# module's servers and fixtures are started in one run only): the modules with such tests, in the order of their
+# paths, alternate between the runs, so both runs end at about the same time. Unset: every test runs.
+SHARE_ENV = "TESTS_BACKEND_INDEPENDENT_SHARE"
 DATABASE_FIXTURES = {
     "db",
     "transactional_db",
@@ -48,15 +51,50 @@ DATABASE_FIXTURES = {
 }
 
 
+def _share(value: str) -> tuple[int, int]:
+    """``"k/n"`` → (k, n): this run keeps the k-th of n shares (1-based)."""
+    try:
+        index, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f'{SHARE_ENV}={value!r}: expected "k/n", e.g. "1/2"') from None
+    if not 1 <= index <= count:
+        raise pytest.UsageError(f"{SHARE_ENV}={value!r}: k must be between 1 and n")
+    return index, count
+
+
+def _module_path(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     once = [item for item in items if item.get_closest_marker("backend_independent")]
     for item in once:
         # In-process database code is what differs between the backends: such a test must run on both.
         if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(item.fixturenames):
             raise pytest.UsageError(f"{item.nodeid} is marked backend_independent but uses the test database")
-    if os.environ.get(ONCE_ENV) and once:
-        config.hook.pytest_deselected(items=once)
-        items[:] = [item for item in items if not item.get_closest_marker("backend_independent")]
+    share = os.environ.get(SHARE_ENV)
+    if not share or not once:
+        return
+    index, count = _share(share)
+    # Every module of the whole suite that has such tests, not only the selected ones: a module's share must not
+    # depend on which other tests were selected (-k, paths), or a test could be left out of both runs.
+    modules = sorted({_module_path(item) for item in once} | _backend_independent_modules(config))
+    mine = {module for position, module in enumerate(modules) if position % count == index - 1}
+    left_out = [item for item in once if _module_path(item) not in mine]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        dropped = set(map(id, left_out))
+        items[:] = [item for item in items if id(item) not in dropped]
+
+
+def _backend_independent_modules(config: pytest.Config) -> set[str]:
+    """The test modules (paths relative to the root, as in node ids) that mark tests backend_independent."""
+    root = config.rootpath
+    found = set()
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        if "backend_independent" in path.read_text(encoding="utf-8"):
+            found.add(path.relative_to(root).as_posix())
+    return found
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from backend.throttling import ClientRateThrottle
 from geo import geocoding
 from geo.models import Category
 from reports import publicdata
+from reports.publicdata.lists import with_municipalities
 from reports.errors import DomainError, IdempotencyConflict, MissingLocation, add_to_form
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
 from reports.photos import MAX_BYTES, processed_photos
@@ -90,6 +91,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     reports = publicdata.public_list(filters) if filters is not None else Report.objects.none()
     page = publicdata.ListPaginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_municipalities(page.object_list)
     query = urlencode(form.active_filters())
     return render(request, "public/list.html", {"form": form, "page": page, "query": query, "filtered": bool(query)})
 
@@ -115,6 +117,7 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
     if key != report.reference:
         # The map's live updates know only the public id; the page has one address.
         return redirect("public:detail", report.reference)
+    with_municipalities([report])
     released = publicdata.is_released(report)
     history = [event for event in report.public_events if event.kind in HISTORY_KINDS]  # type: ignore[attr-defined]  # to_attr
     photos = [photo for photo in report.photos.all() if photo.is_public] if released else []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from django import forms
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -143,13 +145,32 @@ class CoordinateField(forms.FloatField):
         return super().to_python(value)
 
 
+_NUMBER = r"-?\d{1,3}(?:[.,]\d+)?"
+_PAIR = re.compile(rf"\s*({_NUMBER})\s*(?:[,;]\s*|\s+)({_NUMBER})\s*")
+
+
+def coordinate_pair(text: str) -> tuple[str, str] | None:
+    """Two numbers typed (or pasted) into one coordinate field, "52.11, 9.36"; None for one number."""
+    text = text.strip()
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        match = _PAIR.fullmatch(text)
+        return (match[1], match[2]) if match else None
+    return None  # one number, perhaps with a German decimal comma
+
+
+def _served(lat: float, lon: float) -> bool:
+    return Authority.objects.filter(active=True, boundary__covers=Point(lon, lat, srid=4326)).exists()
+
+
 class WebReportForm(DescribedErrorsMixin, forms.Form):
     """The citizen's report on the web; the same rules as the API, checked by the same service."""
 
     category = forms.ChoiceField(label=_("What is the problem?"))
     address = forms.CharField(
         label=_("Address or place"), required=False, max_length=200,
-        help_text=_("Search for an address, or choose the place on the map, or enter the coordinates below."),
+        help_text=_("Search for an address, use your location, tap the map or enter coordinates."),
     )
     lat = CoordinateField(
         label=_("Latitude"), required=False, min_value=-90, max_value=90,
@@ -162,7 +183,7 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
     description = forms.CharField(
         label=_("Description"), required=False, max_length=TEXT_MAX_LENGTH,
         help_text=_("What is wrong, and where exactly? Please do not name people."),
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     photos = MultiplePhotoField(
         label=_("Photos"), required=False,
@@ -187,6 +208,14 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.categories = {c.slug: c for c in Category.objects.filter(active=True)}
+        # "Did you mean …?": the two coordinates the other way round, when only that way is in our area.
+        self.swapped: tuple[float, float] | None = None
+        if self.is_bound and not self.data.get("lon", "").strip():
+            pair = coordinate_pair(self.data.get("lat", ""))
+            if pair is not None:
+                data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict or dict when bound
+                data["lat"], data["lon"] = pair
+                self.data = data
         cast(forms.ChoiceField, self.fields["category"]).choices = grouped_choices(
             self.categories.values(), _("Please choose")
         )
@@ -205,6 +234,12 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
         if has_lat != has_lon:
             missing = "lon" if has_lat else "lat"
             self.add_error(missing, ValidationError(_("Give latitude and longitude together."), code="required"))
+        elif has_lat and not _served(data["lat"], data["lon"]) and _served(data["lon"], data["lat"]):
+            self.swapped = (data["lon"], data["lat"])
+            self.add_error("lat", ValidationError(
+                _("This place is outside our area. Did you mean %(lat)s, %(lon)s (latitude and longitude swapped)?")
+                % {"lat": data["lon"], "lon": data["lat"]}, code="swapped",
+            ))
         return data
 
     def fingerprint(self, photo_bytes: list[bytes]) -> str:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("melden/", views.report_new, name="new"),
     path("melden/adresse/", views.address_search, name="address-search"),
     path("melden/gesendet/", views.report_submitted, name="submitted"),
+    path("melden/entwurf/<str:draft>/<int:number>.jpg", views.draft_photo, name="draft-photo"),
     path("statistik/", views.statistics_page, name="statistics"),
 ]

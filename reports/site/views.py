@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -27,8 +28,9 @@ from reports import publicdata
 from reports.publicdata.lists import with_municipalities
 from reports.errors import DomainError, IdempotencyConflict, MissingLocation, add_to_form
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
-from reports.photos import MAX_BYTES, processed_photos
+from reports.photos import MAX_BYTES, MAX_PHOTOS_PER_UPLOAD, ProcessedPhoto, processed_photos
 from reports.services import report_submit
+from reports.site import drafts
 from reports.site.forms import ReportFilterForm, WebReportForm
 from reports.workflow import Status
 
@@ -169,28 +171,62 @@ def report_new(request: HttpRequest) -> HttpResponse:
         results, answered = _address_results(request.POST.get("address", "")[:200])
         return _form_page(request, form, address_results=results, searched=True, geocoder_down=not answered)
     form = WebReportForm(request.POST, request.FILES)
+    old_draft = request.POST.get("draft", "")[:500]
     if _throttled(request, "submit"):
         form.is_valid()
         form.add_error(None, _("Too many reports from your connection. Please try again later."))
         return _form_page(request, form, status=429)
-    if not form.is_valid():
-        return _form_page(request, form, status=400)
-    report = _submit(request, form)
-    if report is None:
-        return _form_page(request, form, status=400)
-    request.session[SUBMITTED_SESSION_KEY] = report.reference
-    return redirect("public:submitted")
+    valid = form.is_valid()
+    # Every mistake at once, and the chosen photos kept: they go through the pipeline now and wait in a draft.
+    photos, contents = _photos(request, form, old_draft)
+    if valid and not form.errors:
+        report = _submit(request, form, photos, contents)
+        if report is not None:
+            drafts.discard(old_draft)
+            request.session[SUBMITTED_SESSION_KEY] = report.reference
+            return redirect("public:submitted")
+    elif not _place_given(request, photos) and "address" not in form.errors:
+        form.add_error("address", ValidationError(FORM_WORDING[MissingLocation], code="required"))
+    draft = drafts.save(photos)
+    drafts.discard(old_draft)
+    return _form_page(request, form, status=400, draft=draft, draft_photos=range(len(photos)))
 
 
-def _submit(request: HttpRequest, form: WebReportForm) -> Report | None:
+def _photos(request: HttpRequest, form: WebReportForm, draft: str) -> tuple[list[ProcessedPhoto], list[bytes]]:
+    """The photos of this submission: those kept from the draft (unless removed) and the new uploads, all as
+    the pipeline made them; and the bytes that identify them for the submission key."""
+    removed = set(request.POST.getlist("draft_remove"))
+    kept = [item.photo for item in drafts.load(draft) if str(item.number) not in removed]
+    uploads = (form.cleaned_data.get("photos") or []) if "photos" not in form.errors else []
+    if len(kept) + len(uploads) > MAX_PHOTOS_PER_UPLOAD:
+        form.add_error("photos", ValidationError(
+            _("At most %(max)d photos.") % {"max": MAX_PHOTOS_PER_UPLOAD}, code="max_length"
+        ))
+        return kept, []
+    contents = [upload.read(MAX_BYTES + 1) for upload in uploads]  # the pipeline refuses more
+    try:
+        new = processed_photos(contents)
+    except DomainError as error:
+        add_to_form(form, error, fields=FORM_FIELDS, wording=FORM_WORDING)
+        return kept, []
+    return kept + new, [photo.image for photo in kept] + contents
+
+
+def _place_given(request: HttpRequest, photos: list[ProcessedPhoto]) -> bool:
+    """Whether the visitor gave the place somehow (checked for its form elsewhere), or a photo knows it."""
+    typed = any(request.POST.get(name, "").strip() for name in ("lat", "lon", "place"))
+    return typed or any(photo.gps for photo in photos)
+
+
+def _submit(request: HttpRequest, form: WebReportForm, photos: list[ProcessedPhoto],
+            contents: list[bytes]) -> Report | None:
     """File the report through the same service as the API; problems become errors on the form."""
     data = form.cleaned_data
-    contents = [upload.read(MAX_BYTES + 1) for upload in data["photos"]]  # the pipeline refuses more
     location = Point(data["lon"], data["lat"], srid=4326) if data.get("lat") is not None else None
     try:
         result = report_submit(
             category=data["category"], device_location=location, description=data["description"],
-            photos=processed_photos(contents), reporter_email=data["email"], source=Source.WEB,
+            photos=photos, reporter_email=data["email"], source=Source.WEB,
             language=request.LANGUAGE_CODE, idempotency_key=data.get("submission"),
             fingerprint=form.fingerprint(contents) if data.get("submission") else "",
         )
@@ -198,6 +234,17 @@ def _submit(request: HttpRequest, form: WebReportForm) -> Report | None:
         add_to_form(form, error, fields=FORM_FIELDS, wording=FORM_WORDING)  # every refusal is a 400 on this page
         return None
     return result.report
+
+
+@require_GET
+def draft_photo(request: HttpRequest, draft: str, number: int) -> HttpResponse:
+    """A thumbnail of a photo waiting in a draft, for whoever holds the form it was chosen in."""
+    thumbnail = drafts.thumbnail(draft, number)
+    if thumbnail is None:
+        raise Http404
+    response = HttpResponse(thumbnail, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _form_page(request: HttpRequest, form: WebReportForm, status: int = 200, **extra) -> HttpResponse:
@@ -211,7 +258,29 @@ def _form_page(request: HttpRequest, form: WebReportForm, status: int = 200, **e
         ),
         "chosen": _("Place chosen: %(label)s"),
     }
-    context = {"form": form, "map_config": _map_config(pick=True, search=search), **extra}
+    phone = {
+        "locating": _("Finding your location …"),
+        "located": _("Place chosen from your location: %(lat)s, %(lon)s"),
+        "locateFailed": _(
+            "Your location is not available (not allowed or not found). "
+            "Please tap the map, search for an address or enter the coordinates."
+        ),
+        "nearbyUrl": reverse("api-v1:reports-nearby"),
+        "supportUrl": reverse("api-v1:report-support", args=[uuid.UUID(int=0)]).replace(str(uuid.UUID(int=0)), "ID"),
+        "detailUrl": reverse("public:detail", args=["KEY"]),
+        "nearbyFound": _("Open reports of this category nearby: %(count)s."),
+        "distance": _("%(metres)s m away"),
+        "supporters": _("Supporters: %(count)s"),
+        "support": _("This is my concern — support it"),
+        "supported": _("Supported"),
+        "supportedStatus": _("Thank you: you support %(reference)s, now %(count)s supporters."),
+        "supportFailed": _("Your support could not be sent. Please try again later."),
+        "preview": _("Preview of chosen photo %(number)s"),
+        "sending": _("Sending your report …"),
+        "progress": _("Sending your report … %(percent)s"),
+        "sendFailed": _("The report could not be sent: no connection. Please try again."),
+    }
+    context = {"form": form, "map_config": _map_config(pick=True, search=search, form=phone), **extra}
     return render(request, "public/form.html", context, status=status)
 
 

@@ -16,20 +16,21 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.throttling import ClientRateThrottle
 from geo import geocoding
 from geo.models import Category
 from reports import publicdata
-from reports.publicdata.lists import with_municipalities
 from reports.errors import DomainError, IdempotencyConflict, MissingLocation, add_to_form
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
 from reports.photos import MAX_BYTES, MAX_PHOTOS_PER_UPLOAD, ProcessedPhoto, processed_photos
-from reports.services import report_submit
+from reports.publicdata.lists import with_municipalities
+from reports.services import report_submit, report_support
 from reports.site import drafts
 from reports.site.forms import ReportFilterForm, WebReportForm
 from reports.workflow import Status
@@ -41,6 +42,9 @@ HISTORY_KINDS = {
     EventKind.PHOTO_ADDED,
 }
 SUBMITTED_SESSION_KEY = "public:submitted"
+# The reports this browser supported without the script (the page thanks for it); the newest few.
+SUPPORTED_SESSION_KEY = "public:supported"
+SUPPORTED_REMEMBERED = 50
 # What the form shows again after an address search without the script.
 SEARCH_KEEPS = ("category", "address", "lat", "lon", "description", "email", "submission")
 # How the form shows what the domain refuses: the place is chosen with the address field (and the map), and
@@ -119,6 +123,10 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
     if key != report.reference:
         # The map's live updates know only the public id; the page has one address.
         return redirect("public:detail", report.reference)
+    return _detail_page(request, report)
+
+
+def _detail_page(request: HttpRequest, report: Report, status: int = 200, **extra) -> HttpResponse:
     with_municipalities([report])
     released = publicdata.is_released(report)
     history = [event for event in report.public_events if event.kind in HISTORY_KINDS]  # type: ignore[attr-defined]  # to_attr
@@ -128,7 +136,52 @@ def report_detail(request: HttpRequest, key: str) -> HttpResponse:
         "released": released,
         "history": history,
         "photos": photos,
+        "supported": report.reference in request.session.get(SUPPORTED_SESSION_KEY, []),
         "map_config": _map_config(point=[report.location.y, report.location.x], pointZoom=17),
+        **extra,
+    }, status=status)
+
+
+@require_POST
+def report_support_page(request: HttpRequest, key: str) -> HttpResponse:
+    """ "Me too" without the script (the page's script calls the citizen API instead): once per browser session."""
+    report = _find(key)
+    if not publicdata.is_released(report):
+        raise Http404  # as in the API: only published reports can be supported
+    if _throttled(request, "support"):
+        error = _("Too many requests from your connection. Please try again later.")
+        return _detail_page(request, report, status=429, support_error=error)
+    if not request.session.session_key:
+        request.session.save()
+    report_support(report=report, supporter=f"web-session:{request.session.session_key}")
+    supported = [r for r in request.session.get(SUPPORTED_SESSION_KEY, []) if r != report.reference]
+    request.session[SUPPORTED_SESSION_KEY] = [*supported, report.reference][-SUPPORTED_REMEMBERED:]
+    return redirect(reverse("public:detail", args=[report.reference]) + "#support")
+
+
+@require_GET
+def report_preview(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    """What a map popup shows of a report: date, place and the first public photo's thumbnail."""
+    report = (
+        publicdata.visible_reports().select_related("category", "authority").prefetch_related("photos")
+        .filter(public_id=public_id).first()
+    )
+    if report is None:
+        raise Http404
+    with_municipalities([report])
+    photo = next((p for p in report.photos.all() if p.is_public), None) if publicdata.is_released(report) else None
+    municipality = report.municipality  # type: ignore[attr-defined]  # set by with_municipalities
+    return JsonResponse({
+        "reference": report.reference,
+        "url": reverse("public:detail", args=[report.reference]),
+        "category": report.category.name,
+        "status": report.status,
+        "status_label": report.status_label,
+        "created": date_format(timezone.localtime(report.created_at), "SHORT_DATE_FORMAT"),
+        "created_at": report.created_at.isoformat(),
+        "address": report.address,
+        "municipality": str(municipality) if municipality else "",
+        "thumbnail": photo.thumbnail.url if photo else None,
     })
 
 

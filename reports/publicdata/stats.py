@@ -1,19 +1,26 @@
-"""Public statistics: reports, open and fixed per category and authority, days to fix, the open backlog."""
+"""Public statistics: reports, open, fixed and closed without fix per category and authority, days to fix,
+reports in and fixed per month, the open backlog."""
 
 from __future__ import annotations
 
 import statistics as stats
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from reports.models import Report
 from reports.publicdata.lists import visible_reports
-from reports.workflow import OPEN_STATUSES, Status
+from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status, StatusType
+
+# Closed without a fix: rejected, a duplicate, or forwarded to a body outside OpenMelder. With the open and the
+# fixed ones they add up to all reports.
+CLOSED_WITHOUT_FIX = frozenset(s for s, t in STATUS_TYPE.items() if t == StatusType.CLOSED)
+TREND_MONTHS = 12
 
 
 def twelve_months_ago(now: datetime) -> datetime:
@@ -40,8 +47,10 @@ def statistics_last_12_months() -> dict:
 
 def statistics(*, since: datetime, until: datetime | None = None) -> dict:
     """Figures of the visible reports created in [since, until): per category and per authority the
-    number of reports, how many are open and fixed, and the median days from report to fix (of those
-    now fixed, from ``closed_at``); plus the open backlog today, whenever reported.
+    number of reports, how many are open, fixed and closed without a fix, and the median calendar days from
+    report to fix (of those now fixed, from ``closed_at``); the reports in and fixed in each of the last
+    12 calendar months up to ``until`` (``monthly``, oldest first, the last month so far); plus the open
+    backlog today, whenever reported.
 
     Names are in the active language; rows are sorted by number of reports, then name.
     """
@@ -63,10 +72,12 @@ def statistics(*, since: datetime, until: datetime | None = None) -> dict:
             "reports": sum(r["reports"] for r in by_category),
             "open": sum(r["open"] for r in by_category),
             "fixed": sum(r["fixed"] for r in by_category),
+            "closed_without_fix": sum(r["closed_without_fix"] for r in by_category),
             "median_days_to_fix": _median(every),
         },
         "by_category": by_category,
         "by_authority": by_authority,
+        "monthly": _monthly(until),
         "backlog": _backlog(),
     }
 
@@ -79,6 +90,7 @@ def _counts(reports: QuerySet[Report], key: str, slug: str, name: str, designati
             reports=Count("pk"),
             open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
             fixed=Count("pk", filter=Q(status=Status.FIXED)),
+            closed_without_fix=Count("pk", filter=Q(status__in=CLOSED_WITHOUT_FIX)),
         )
         .order_by()
     )
@@ -90,10 +102,45 @@ def _counts(reports: QuerySet[Report], key: str, slug: str, name: str, designati
             "reports": row["reports"],
             "open": row["open"],
             "fixed": row["fixed"],
+            "closed_without_fix": row["closed_without_fix"],
         }
         for row in rows
     ]
     return sorted(result, key=lambda r: (-r["reports"], r["name"]))
+
+
+def trend_months(until: datetime) -> list[date]:
+    """The first days of the TREND_MONTHS calendar months up to ``until`` (local time), oldest first."""
+    month = timezone.localtime(until).date().replace(day=1)
+    months = [month]
+    for _ in range(TREND_MONTHS - 1):
+        month = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+        months.append(month)
+    return months[::-1]
+
+
+def _monthly(until: datetime) -> list[dict]:
+    """Reports in (by ``created_at``) and fixed (by ``closed_at``) per calendar month, as "YYYY-MM"."""
+    months = trend_months(until)
+    start = timezone.make_aware(datetime.combine(months[0], datetime.min.time()))
+    visible = visible_reports()
+
+    def per_month(reports: QuerySet[Report], field: str) -> dict[str, int]:
+        rows = (
+            reports.filter(**{f"{field}__gte": start, f"{field}__lt": until})
+            .annotate(month=TruncMonth(field))
+            .values("month")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        return {timezone.localtime(row["month"]).strftime("%Y-%m"): row["n"] for row in rows}
+
+    came_in = per_month(visible, "created_at")
+    fixed = per_month(visible.filter(status=Status.FIXED), "closed_at")
+    return [
+        {"month": key, "reports": came_in.get(key, 0), "fixed": fixed.get(key, 0)}
+        for key in (m.strftime("%Y-%m") for m in months)
+    ]
 
 
 def _days_to_fix(reports: QuerySet[Report]) -> dict[str, dict[int, list[float]]]:

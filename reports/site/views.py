@@ -33,6 +33,7 @@ from reports.publicdata.lists import with_municipalities
 from reports.services import report_submit, report_support
 from reports.site import drafts
 from reports.site.forms import ReportFilterForm, WebReportForm
+from reports.site.statistics_chart import monthly_chart
 from reports.workflow import Status
 
 PAGE_SIZE = 25
@@ -353,18 +354,20 @@ def report_submitted(request: HttpRequest) -> HttpResponse:
 def statistics_page(request: HttpRequest) -> HttpResponse:
     since = publicdata.twelve_months_ago(timezone.now())  # the same period as /api/v1/stats/
     figures = publicdata.statistics(since=since)
-    return render(
-        request, "public/statistics.html", {"statistics": figures, "since": since, "tables": _tables(figures)}
-    )
+    return render(request, "public/statistics.html", {
+        "statistics": figures, "since": since, "tables": _tables(figures), "trend": monthly_chart(figures["monthly"]),
+    })
 
 
 def _tables(figures: dict) -> list[dict]:
     """The statistics as tables: a row header (name) and numeric columns."""
-    counts = [_("Reports"), _("Still open"), _("Fixed"), _("Median days to fix")]
+    counts = [_("Reports"), _("Still open"), _("Fixed"), _("Closed without fix"), _("Median days to fix")]
 
     def count_rows(rows: list[dict]) -> list[dict]:
         return [
-            {"name": r["name"], "values": [r["reports"], r["open"], r["fixed"], r["median_days_to_fix"]]} for r in rows
+            {"name": r["name"],
+             "values": [r["reports"], r["open"], r["fixed"], r["closed_without_fix"], r["median_days_to_fix"]]}
+            for r in rows
         ]
 
     return [

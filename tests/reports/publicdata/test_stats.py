@@ -49,7 +49,9 @@ def test_statistics_count_reports_and_median_days_to_fix_per_category_and_author
     response = client.get("/api/v1/stats/", secure=True, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     stats = response.json()
-    assert stats["totals"] == {"reports": 6, "open": 1, "fixed": 4, "median_days_to_fix": 3.0}
+    assert stats["totals"] == {
+        "reports": 6, "open": 1, "fixed": 4, "closed_without_fix": 1, "median_days_to_fix": 3.0,
+    }
     assert stats["by_category"] == [
         {
             "slug": "schlagloch",
@@ -57,18 +59,26 @@ def test_statistics_count_reports_and_median_days_to_fix_per_category_and_author
             "reports": 5,
             "open": 1,
             "fixed": 3,
+            "closed_without_fix": 1,
             "median_days_to_fix": 2.0,
         },
-        {"slug": "graffiti", "name": "Graffiti", "reports": 1, "open": 0, "fixed": 1, "median_days_to_fix": 4.0},
+        {
+            "slug": "graffiti", "name": "Graffiti", "reports": 1, "open": 0, "fixed": 1, "closed_without_fix": 0,
+            "median_days_to_fix": 4.0,
+        },
     ]
     assert stats["by_authority"] == [
-        {"slug": "hameln", "name": "Stadt Hameln", "reports": 4, "open": 1, "fixed": 3, "median_days_to_fix": 4.0},
+        {
+            "slug": "hameln", "name": "Stadt Hameln", "reports": 4, "open": 1, "fixed": 3, "closed_without_fix": 0,
+            "median_days_to_fix": 4.0,
+        },
         {
             "slug": "bad-pyrmont",
             "name": "Stadt Bad Pyrmont",
             "reports": 2,
             "open": 0,
             "fixed": 1,
+            "closed_without_fix": 1,
             "median_days_to_fix": 1.0,
         },
     ]
@@ -86,11 +96,16 @@ def test_the_statistics_page_function_takes_any_period_and_names_things_in_germa
     from reports.publicdata import statistics
 
     last_week = statistics(since=timezone.now() - timedelta(days=7))
-    assert last_week["totals"] == {"reports": 3, "open": 1, "fixed": 1, "median_days_to_fix": 1.0}
+    assert last_week["totals"] == {
+        "reports": 3, "open": 1, "fixed": 1, "closed_without_fix": 1, "median_days_to_fix": 1.0,
+    }
     assert {row["name"] for row in last_week["by_category"]} == {"Schlagloch / Straßenschaden"}
 
 
 def test_statistics_of_an_empty_installation_are_zeros_not_errors(client, demo):
     stats = client.get("/api/v1/stats/", secure=True).json()
-    assert stats["totals"] == {"reports": 0, "open": 0, "fixed": 0, "median_days_to_fix": None}
+    assert stats["totals"] == {
+        "reports": 0, "open": 0, "fixed": 0, "closed_without_fix": 0, "median_days_to_fix": None,
+    }
     assert stats["by_category"] == [] and stats["by_authority"] == [] and stats["backlog"]["open"] == 0
+    assert len(stats["monthly"]) == 12 and {(m["reports"], m["fixed"]) for m in stats["monthly"]} == {(0, 0)}

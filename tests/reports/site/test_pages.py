@@ -73,13 +73,14 @@ def test_statistics_are_tables_with_headers_per_category_authority_and_backlog(d
     report_transition(report=fixed, to=Status.FIXED, actor=personas.hameln_lead, message="Verfüllt")
     page = visitor.get("/statistik/").content.decode()
     table = re.search(r'<table class="stats-table" id="by-category">(.*?)</table>', page, re.S).group(1)
-    assert "<caption>Reports per category</caption>" in table
+    assert '<caption id="by-category-caption">Reports per category</caption>' in table
     assert '<th scope="col">Category</th>' in table
     row = re.search(r'<th scope="row">Pothole / road damage</th>(.*?)</tr>', table, re.S).group(1)
     assert [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] == [
         "2",
         "1",
         "1",
+        "0",
         "0.0",
     ]
     assert "Dead animal" not in page

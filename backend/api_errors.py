@@ -20,6 +20,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from backend import error_pages
 from geo.errors import DomainError
 
 
@@ -89,8 +90,11 @@ def _json_or_page(request, status: int, code: str, message, page_view, **kwargs)
 
 
 def not_found(request, exception=None):
-    """404 for URLs no view matched: JSON under /api/, the usual page elsewhere."""
-    return _json_or_page(request, 404, "not_found", _("Not found."), defaults.page_not_found, exception=exception)
+    """404 for URLs no view matched: JSON under /api/, the site's designed page for its web pages, Django's
+    plain page elsewhere (the admin, files)."""
+    if request.path.startswith("/api/") or not error_pages.is_site_page(request):
+        return _json_or_page(request, 404, "not_found", _("Not found."), defaults.page_not_found, exception=exception)
+    return error_pages.error_page(request, 404)
 
 
 # A database that is down or a full or failing media disk is a temporary outage, not a bug:
@@ -114,8 +118,12 @@ def server_error(request):
             response = JsonResponse(
                 {"errors": [{"field": None, "code": "service_unavailable", "message": str(message)}]}, status=503
             )
+        elif error_pages.is_site_page(request):
+            response = error_pages.error_page(request, 503)
         else:
             response = HttpResponse(str(message), content_type="text/plain; charset=utf-8", status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return _json_or_page(request, 500, "server_error", _("A server error occurred."), defaults.server_error)
+    if request.path.startswith("/api/") or not error_pages.is_site_page(request):
+        return _json_or_page(request, 500, "server_error", _("A server error occurred."), defaults.server_error)
+    return error_pages.error_page(request, 500)

@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Only with DEBUG: the site's designed 404/500 pages instead of Django's technical ones.
+    "backend.error_pages.DebugErrorPages",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -152,6 +154,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates as read in Germany (6 Dec 2026, 14:30), not the US month/day/year of Django's "en".
+FORMAT_MODULE_PATH = ["backend.formats"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True
@@ -181,6 +185,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Files browsers ask for at the root of the site (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "backend" / "root_files"
 
 # Channels: in-memory in the embedded default (one process), Redis when REDIS_URL is set.
 if REDIS_URL:

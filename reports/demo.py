@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -278,21 +279,32 @@ def _response_templates(result: DemoResult) -> None:
         result.count("response templates", created)
 
 
-# The way a report went, by how old it is: (weight, statuses after "new").
-PATHS_RECENT = [(5, []), (3, [Status.ACKNOWLEDGED]), (2, [Status.ACKNOWLEDGED, Status.IN_PROGRESS])]
-PATHS_OLDER = [
-    (1, []),
-    (2, [Status.ACKNOWLEDGED]),
-    (2, [Status.ACKNOWLEDGED, Status.IN_PROGRESS]),
+# The way a report went, by whether its due date has passed: (weight, statuses after "new"). Most reports are
+# handled in time, so only a minority of the open ones is overdue (as in a Bauhof that keeps up, mostly):
+# still before its due date, a report is mostly open, some already fixed; past it, most are closed.
+PATHS_IN_TIME = [
+    (5, []),
+    (4, [Status.ACKNOWLEDGED]),
+    (4, [Status.ACKNOWLEDGED, Status.IN_PROGRESS]),
+    (2, [Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.FIXED]),
+    (1, [Status.ACKNOWLEDGED, Status.FIXED]),
+]
+PATHS_PAST_DUE = [
+    (0.1, []),
+    (0.2, [Status.ACKNOWLEDGED]),
+    (0.4, [Status.ACKNOWLEDGED, Status.IN_PROGRESS]),
     (9, [Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.FIXED]),
     (3, [Status.ACKNOWLEDGED, Status.FIXED]),
     (2, [Status.REJECTED]),
     (1, [Status.DUPLICATE]),
-    (1, [Status.ACKNOWLEDGED, Status.FIXED, Status.REOPENED, Status.IN_PROGRESS]),
+    (0.2, [Status.ACKNOWLEDGED, Status.FIXED, Status.REOPENED, Status.IN_PROGRESS]),
 ]
+# Reports reach back a year, more of them recent (the square of a uniform draw): about one in five in the last
+# fortnight, so the open ones still within their due date fill the first page of a Bauhof's tasks.
+DEMO_DAYS = 365
 
 
-def _weighted(rng: random.Random, options: list[tuple[int, T]]) -> T:
+def _weighted(rng: random.Random, options: Sequence[tuple[float, T]]) -> T:
     return rng.choices([o for _, o in options], weights=[w for w, _ in options])[0]
 
 
@@ -321,9 +333,10 @@ def _reports(categories, municipalities, count, now, result) -> None:
         municipality = _weighted(rng, weights)
         category = rng.choice(category_list)
         point = _random_point(rng, municipality)
-        age = timedelta(days=rng.uniform(0, 365), minutes=rng.randint(0, 24 * 60))
+        age = timedelta(days=DEMO_DAYS * rng.random() ** 2, minutes=rng.randint(0, 24 * 60))
         created_at = now - age
-        path = _weighted(rng, PATHS_RECENT if age < timedelta(days=10) else PATHS_OLDER)
+        due = due_at(created_at, category.target_working_days, municipality.ars)
+        path = _weighted(rng, PATHS_IN_TIME if due is None or due > now else PATHS_PAST_DUE)
         description = rng.choice(DESCRIPTIONS.get(category.slug, ["Mangel vor Ort."]))
         with_email = rng.random() < 0.4
         gaps = [timedelta(hours=rng.uniform(2, 24 * min(8, max(age.days, 1) / (len(path) + 1)))) for _ in path]
@@ -369,8 +382,10 @@ def _create_report(number, key, category, point, created_at, path, description, 
                 .first()
             )
             if original is None:
-                break
-            report.duplicate_of = original
+                # Nothing earlier to be a duplicate of: the Bauhof fixed it instead (not left "new" for a year).
+                to_status = Status.FIXED
+            else:
+                report.duplicate_of = original
         if to_status == Status.IN_PROGRESS and number % 3 == 0:
             events.append(ReportEvent(
                 kind=EventKind.INTERNAL_NOTE, is_public=False, message=NOTES[number % len(NOTES)], created_at=when

@@ -58,6 +58,12 @@ _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,25}")
 
 DATE_RANGE = _("Give a date from 1900-01-01 to 9998-12-31.")
 
+# Search text of the staff lists: long enough for any reference, address or phrase, short enough for LIKE.
+SEARCH_MAX_LENGTH = 200
+# A reference's running number as typed alone ("290"): at most 9 digits, far beyond any year's reports.
+_REFERENCE_NUMBER = re.compile(r"[0-9]{1,9}")
+_REFERENCE_NUMBER_MAX = 10**9 - 1
+
 
 def _finite_numbers(value: str, count: int, message: str | Promise) -> list[float]:
     try:
@@ -188,7 +194,7 @@ class ReportFilter(django_filters.FilterSet):
     authority = KnownListFilter(field_name="authority__slug", lookup_expr="in", known=_known_authorities)
     open = django_filters.BooleanFilter(method="filter_open")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
-    q = django_filters.CharFilter(method="filter_text")
+    q = django_filters.CharFilter(method="filter_text", max_length=SEARCH_MAX_LENGTH)
 
     class Meta:
         model = Report
@@ -203,10 +209,24 @@ class ReportFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         text = value.strip()
+        if not text:
+            return queryset
         return queryset.filter(
-            Q(reference__iexact=text) | Q(description__icontains=text) | Q(address__icontains=text)
+            reference_matches(text) | Q(description__icontains=text) | Q(address__icontains=text)
             | Q(category__name_de__icontains=text) | Q(category__name_en__icontains=text)
         )
+
+
+def reference_matches(text: str) -> Q:
+    """Reports whose reference is ``text`` or contains it, in any case ("hm-2026-000290", "2026-000290", "000290");
+    digits alone are the running number without its leading zeros ("290" finds HM-2026-000290, not
+    HM-2026-002901), which is what people read off a sign or say on the phone."""
+    text = text.strip()
+    matches = Q(reference__icontains=text)
+    if _REFERENCE_NUMBER.fullmatch(text):
+        number = parse_integer(text, minimum=0, maximum=_REFERENCE_NUMBER_MAX)
+        matches = Q(reference__iendswith=f"-{number:06d}")
+    return matches
 
 
 ORDERINGS = ("due_at", "-due_at", "created_at", "-created_at", "distance", "-support_count")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.models import Authority, Category, Department
 from reports.errors import lazy_message
+from reports.filters import SEARCH_MAX_LENGTH
 from reports.permissions import is_staff
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.selectors import get_staff_report
@@ -28,6 +29,8 @@ class StaffAuthenticationForm(AuthenticationForm):
             "This account does not work for any department, so it cannot use the staff pages. "
             "Ask your administrator to add it to a department."
         ),
+        # Django's own text ("Please enter a correct username and password …") does not say what went wrong.
+        "invalid_login": _("The username or password is wrong. Both are case-sensitive."),
     }
 
     def confirm_login_allowed(self, user) -> None:
@@ -52,7 +55,10 @@ class TaskFilterForm(forms.Form):
         empty_label=_("All categories"),
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Reference or part of it (e.g. 290), words of the description, address or category."),
+    )
     ordering = forms.ChoiceField(
         label=_("Sort by"), required=False,
         choices=[("due_at", _("Due date")), ("-created_at", _("Newest first")), ("distance", _("Distance from me"))],
@@ -174,6 +180,8 @@ class MultipleFileField(forms.FileField):
 
 
 class PhotoForm(forms.Form):
+    """Fix photos: on their own (``required``), or optional as part of the step to "fixed"."""
+
     prefix = "fix"
 
     photos = MultipleFileField(
@@ -185,8 +193,12 @@ class PhotoForm(forms.Form):
         widget=MultipleImageInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
 
+    def __init__(self, *args, required: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photos"].required = required
+
     def clean_photos(self):
-        photos = self.cleaned_data["photos"]
+        photos = [photo for photo in self.cleaned_data["photos"] if photo]
         if len(photos) > MAX_PHOTOS_PER_UPLOAD:
             raise ValidationError(
                 _("At most %(max)d photos at once.") % {"max": MAX_PHOTOS_PER_UPLOAD}, code="max_length"

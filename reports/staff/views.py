@@ -16,15 +16,17 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.throttling import ClientRateThrottle
-from geo.models import Department, Membership
+from geo.models import Department, Membership, StaffRole
 from reports import permissions, services
 from reports.errors import DomainError, add_to_form
 from reports.filters import ListOptions, ReportFilter, order_reports
@@ -40,7 +42,7 @@ from reports.staff.forms import (
     TaskFilterForm,
     TransitionForm,
 )
-from reports.workflow import Status, allowed_transitions, is_open
+from reports.workflow import ROLES_FOR_TARGET, Status, allowed_transitions, is_open
 
 PAGE_SIZE = 20
 DETAIL_TEMPLATE = "staff/report_detail.html"
@@ -95,6 +97,34 @@ class StaffLogoutView(LogoutView):
     next_page = reverse_lazy("staff:login")  # type: ignore[assignment]  # a lazy URL works; the stubs say str
 
 
+# --- Who may do what ---------------------------------------------------------------------------
+
+# What setting each status means, as a verb for "may …" (the statuses and who may set them are the workflow's).
+STEP_VERBS: dict[str, str | Promise] = {
+    Status.ACKNOWLEDGED: gettext_lazy("acknowledge"),
+    Status.IN_PROGRESS: gettext_lazy("start work"),
+    Status.FIXED: gettext_lazy("mark fixed"),
+    Status.DUPLICATE: gettext_lazy("mark as duplicate"),
+    Status.REJECTED: gettext_lazy("reject"),
+    Status.FORWARDED: gettext_lazy("forward"),
+    Status.REOPENED: gettext_lazy("reopen"),
+}
+
+
+def role_summaries(roles: dict[int, str]) -> list[dict]:
+    """For each of the user's roles: its name, and the steps it may and may not take (reports.workflow's table)."""
+    summaries = []
+    for role in sorted(set(roles.values()), key=list(StaffRole.values).index):
+        # In the order work goes (STEP_VERBS'), then any status the workflow adds later.
+        steps = [s for s in STEP_VERBS if s in ROLES_FOR_TARGET] + [s for s in ROLES_FOR_TARGET if s not in STEP_VERBS]
+        summaries.append({
+            "role": StaffRole(role).label,
+            "may": [STEP_VERBS.get(s, StatusLabel.label(s)) for s in steps if role in ROLES_FOR_TARGET[s]],
+            "may_not": [STEP_VERBS.get(s, StatusLabel.label(s)) for s in steps if role not in ROLES_FOR_TARGET[s]],
+        })
+    return summaries
+
+
 # --- "Meine Aufgaben" -------------------------------------------------------------------------
 
 @require_GET
@@ -132,6 +162,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "page_query": _query_without(request, "page"),
         "distance_query": _query_without(request, "page", "near", "ordering"),
         "has_departments": bool(my_departments),
+        "roles": role_summaries(cast(StaffRequest, request).staff_roles),
+        "filtering": any(request.GET.get(name) for name in ("scope", "status", "category", "overdue", "q")),
     }, status=status)
 
 
@@ -174,6 +206,8 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
     transitions = allowed_transitions(report.status, role) if role else []
     transition_form = bound.get("transition")
     target = transition_form["to"].value() if transition_form is not None else request.GET.get("to")
+    if target is None and "photos" in bound and Status.FIXED in transitions:
+        target = Status.FIXED  # fix photos are taken in the step to "fixed": show their errors there
     if target not in transitions:
         target = None
     template = request.GET.get("template")
@@ -201,7 +235,8 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
         "answer_templates": answer_templates,
         "note_form": bound.get("note") or NoteForm(),
         "reassign_form": bound.get("reassign") or ReassignForm(departments=_sibling_departments(report)),
-        "photo_form": bound.get("photos") or PhotoForm(),
+        "photo_form": bound.get("photos") or PhotoForm(required=target != Status.FIXED),
+        "roles": role_summaries({report.authority_id: role} if role else {}),
         "is_open": is_open(report.status),
         "report_photos": [p for p in photos if p.kind == PhotoKind.REPORT],
         "fix_photos": [p for p in photos if p.kind == PhotoKind.FIX],
@@ -236,14 +271,39 @@ def _act(request: HttpRequest, key: str, name: str, form, perform: Callable[[Rep
 @require_POST
 @staff_required
 def report_transition(request: HttpRequest, key: str) -> HttpResponse:
+    # The step to "fixed" may bring the fix photos along (the same form); any other step ignores files.
+    # Photos are checked (and turned into JPEGs) before anything is stored.
+    photos: list = []
+    if request.POST.get("transition-to") == Status.FIXED:
+        photo_form = PhotoForm(request.POST, request.FILES, required=False)
+        status = 400
+        if photo_form.is_valid():
+            try:
+                photos = processed_photos(photo_form.cleaned_data["photos"])
+            except DomainError as error:
+                status = add_to_form(photo_form, error)
+        if photo_form.errors:
+            report = get_staff_report(request.user, key)
+            transition_form = TransitionForm(request.POST, request=request, authorities=_forward_targets(report))
+            transition_form.is_valid()
+            context = _detail_context(request, report, {"transition": transition_form, "photos": photo_form})
+            return render(request, DETAIL_TEMPLATE, context, status=status)
+
     def perform(report: Report, data: dict) -> str:
-        services.report_transition(
-            report=report, to=data["to"], actor=request.user, message=data["message"], note=data["note"],
-            duplicate_of=data.get("duplicate_of"), authority=data.get("authority"),
-        )
+        # The step and its photos are recorded together or not at all.
+        with transaction.atomic():
+            services.report_transition(
+                report=report, to=data["to"], actor=request.user, message=data["message"], note=data["note"],
+                duplicate_of=data.get("duplicate_of"), authority=data.get("authority"),
+            )
+            if photos:
+                services.report_add_photos(report=report, actor=request.user, photos=photos)
         if data["to"] == Status.FORWARDED and data.get("authority"):
             return _("Forwarded to %(authority)s.") % {"authority": data["authority"]}
-        return _("Status set to “%(status)s”.") % {"status": StatusLabel.label(data["to"])}
+        done = _("Status set to “%(status)s”.") % {"status": StatusLabel.label(data["to"])}
+        if photos:
+            done += " " + ngettext("Photo added.", "%(count)d photos added.", len(photos)) % {"count": len(photos)}
+        return done
 
     def form(report: Report) -> TransitionForm:
         return TransitionForm(request.POST, request=request, authorities=_forward_targets(report))

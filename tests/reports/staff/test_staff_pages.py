@@ -108,7 +108,7 @@ def test_a_wrong_password_keeps_the_login_page_with_a_message(personas):
     response = Browser().post("/staff/login/", {"username": "hameln-worker", "password": "wrong"})
 
     assert response.status_code == 200
-    assert "Please enter a correct username and password" in text(response)
+    assert "The username or password is wrong." in text(response)
 
 
 def test_a_citizen_account_without_a_department_is_told_why_it_cannot_log_in(personas):
@@ -363,7 +363,7 @@ def test_reassigning_offers_and_accepts_only_departments_of_the_same_authority(h
 
 
 def test_the_fix_photo_field_opens_the_phone_camera(hameln_report, worker):
-    body = text(worker.get(page(hameln_report)))
+    body = text(worker.get(page(hameln_report), {"to": "fixed"}))  # part of the step to "fixed"
 
     assert re.search(
         r'<input type="file" name="fix-photos"[^>]*accept="image/\*"[^>]*capture="environment"[^>]*multiple', body

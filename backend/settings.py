@@ -354,19 +354,23 @@ SPECTACULAR_SETTINGS = {
 # Map widgets (admin now, public map later): tiles are configurable; the boundary data's
 # attribution (BKG) is always shown next to the tile provider's.
 TILE_URL = env_str("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-TILE_ATTRIBUTION = env_str(
-    "TILE_ATTRIBUTION",
-    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
+# The public map's credit line follows the reader's language (lazy: read per request); a TILE_ATTRIBUTION set by
+# the operator is shown as given. The admin's map widget gets the German text (its settings are read once).
+_TILE_ATTRIBUTION_ENV = env_str("TILE_ATTRIBUTION")
+TILE_ATTRIBUTION: Any = _TILE_ATTRIBUTION_ENV or _(
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-BOUNDARY_ATTRIBUTION = (
-    '&copy; <a href="https://www.bkg.bund.de">GeoBasis-DE / BKG</a> 2021 (Daten verändert)'
+BOUNDARY_ATTRIBUTION: Any = _('&copy; <a href="https://www.bkg.bund.de">GeoBasis-DE / BKG</a> 2021 (data modified)')
+_ADMIN_MAP_ATTRIBUTION = (
+    (_TILE_ATTRIBUTION_ENV or '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende')
+    + ' | &copy; <a href="https://www.bkg.bund.de">GeoBasis-DE / BKG</a> 2021 (Daten verändert)'
 )
 LEAFLET_CONFIG: dict[str, Any] = {
     "DEFAULT_CENTER": (52.10, 9.36),  # Hameln
     "DEFAULT_ZOOM": 10,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
-    "TILES": [("OpenStreetMap", TILE_URL, {"attribution": f"{TILE_ATTRIBUTION} | {BOUNDARY_ATTRIBUTION}"})],
+    "TILES": [("OpenStreetMap", TILE_URL, {"attribution": _ADMIN_MAP_ATTRIBUTION})],
     "RESET_VIEW": False,
 }
 

@@ -26,6 +26,7 @@ from django.utils.translation import override
 from geo import routing_sql
 from geo.errors import OutsideServiceArea
 from geo.models import Authority, AuthorityKind, Category, Department, Road
+from geo.routing_reasons import BY_AREA, BY_AREA_WITHOUT_RESPONSIBILITY, BY_RESPONSIBILITY, BY_ROAD
 from geo.spatial_sql import envelope, index_candidates
 
 
@@ -48,8 +49,8 @@ class Decision:
 
 def route(category: Category | None, point: Point) -> Decision:
     """Route a report of ``category`` at ``point``; without a category, only the area decides."""
-    # The reason is stored and shown to staff: always in the installation's language, whatever
-    # the language of the request that caused the routing.
+    # The reason is stored in the installation's language, whatever the language of the request that caused the
+    # routing; geo.routing_reasons words it again for a reader of another language.
     with override(settings.LANGUAGE_CODE):
         by_road = category is not None and category.is_road_category
         # A road's owner may differ from the authorities here: for road categories the responsibility
@@ -89,7 +90,7 @@ def _by_road(category: Category, point: Point) -> Decision | None:
     return Decision(
         authority=owner,
         department=department,
-        reason=_("%(road)s (%(road_class)s) is maintained by %(owner)s; %(target)s receives %(category)s here.") % {
+        reason=_(BY_ROAD) % {
             "road": road.ref,
             "road_class": road.get_road_class_display(),
             "owner": owner,
@@ -104,7 +105,7 @@ def _by_responsibility(category: Category, department: Department) -> Decision:
     return Decision(
         authority=department.authority,
         department=department,
-        reason=_("%(department)s: %(category)s in the area of %(authority)s") % {
+        reason=_(BY_RESPONSIBILITY) % {
             "department": department.name,
             "category": category.name,
             "authority": department.authority,
@@ -122,12 +123,11 @@ def _by_area(category: Category | None, covering: list[Authority]) -> Decision:
     )
     department = authority.default_department
     if category is None:
-        reason = _("%(authority)s covers the place.") % {"authority": authority}
+        reason = _(BY_AREA) % {"authority": authority}
     else:
-        reason = _(
-            "No responsibility for %(category)s is configured here; "
-            "%(target)s receives it as %(authority)s covers the place."
-        ) % {"category": category.name, "target": department.name if department else authority, "authority": authority}
+        reason = _(BY_AREA_WITHOUT_RESPONSIBILITY) % {
+            "category": category.name, "target": department.name if department else authority, "authority": authority,
+        }
     return Decision(authority=authority, department=department, reason=reason)
 
 

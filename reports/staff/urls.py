@@ -8,6 +8,8 @@ app_name = "staff"
 
 urlpatterns = [
     path("", views.task_list, name="tasks"),
+    path("karte/", views.task_map, name="map"),
+    path("karte/daten/", views.task_map_data, name="map_data"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     path("reports/<str:key>/", views.report_detail, name="report"),

@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.contrib.gis.db.models import Extent
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.functional import Promise
@@ -28,11 +30,12 @@ from django.views.decorators.http import require_GET, require_POST
 from backend.throttling import ClientRateThrottle
 from geo.models import Department, Membership, StaffRole
 from reports import permissions, services
-from reports.errors import DomainError, add_to_form
-from reports.filters import ListOptions, ReportFilter, order_reports
+from reports.errors import DomainError, InvalidParameter, add_to_form
+from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
 from reports.models import PhotoKind, Report, StatusLabel
 from reports.photos import processed_photos
-from reports.selectors import forward_targets, get_staff_report
+from reports.publicdata.map import max_view_degrees
+from reports.selectors import forward_targets, get_staff_report, staff_map_features
 from reports.staff.forms import (
     AnswerForm,
     NoteForm,
@@ -45,6 +48,7 @@ from reports.staff.forms import (
 from reports.workflow import ROLES_FOR_TARGET, Status, allowed_transitions, is_open
 
 PAGE_SIZE = 20
+MAX_MAP_ZOOM = 19
 DETAIL_TEMPLATE = "staff/report_detail.html"
 
 
@@ -127,9 +131,9 @@ def role_summaries(roles: dict[int, str]) -> list[dict]:
 
 # --- "Meine Aufgaben" -------------------------------------------------------------------------
 
-@require_GET
-@staff_required
-def task_list(request: HttpRequest) -> HttpResponse:
+def _my_tasks(request: HttpRequest) -> tuple[TaskFilterForm, QuerySet[Report], list[int], int]:
+    """The filter form, the reports it selects (what the user may see), the user's departments, and 400 for
+    filters that needed correcting (then the default filters apply)."""
     memberships = Membership.objects.filter(user=request.user)  # type: ignore[misc]  # staff_required: a User
     my_departments = list(memberships.values_list("department_id", flat=True))
     form = TaskFilterForm(request.GET, status_label=StatusLabel.label)
@@ -143,6 +147,15 @@ def task_list(request: HttpRequest) -> HttpResponse:
         source.filter_data(my_departments),
         queryset=Report.objects.for_staff(request.user).select_related("category", "department", "authority"),
     ).qs
+    return form, reports, my_departments, status
+
+
+@require_GET
+@staff_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    form, reports, my_departments, status = _my_tasks(request)
+    source = form if status == 200 else TaskFilterForm({}, status_label=StatusLabel.label)
+    source.is_valid()
     query = ListOptions(source.list_query())
     if not query.is_valid():
         status = 400
@@ -164,11 +177,59 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "has_departments": bool(my_departments),
         "roles": role_summaries(cast(StaffRequest, request).staff_roles),
         "filtering": any(request.GET.get(name) for name in ("scope", "status", "category", "overdue", "q")),
+        "map_query": _query_without(request, "page", "near", "ordering"),
     }, status=status)
+
+
+# --- The tasks on a map -----------------------------------------------------------------------
+
+@require_GET
+@staff_required
+def task_map(request: HttpRequest) -> HttpResponse:
+    """The tasks of "Meine Aufgaben" (with its filters) on a map; the data comes from task_map_data."""
+    _form, reports, _departments, _status = _my_tasks(request)
+    extent = reports.aggregate(extent=Extent("location"))["extent"]
+    return render(request, "staff/task_map.html", {
+        # The map opens on the tasks (without any: where the map settings centre it).
+        "extent": ",".join(f"{value:.6f}" for value in extent) if extent else "",
+        "query": _query_without(request, "page", "near", "ordering", "bbox", "zoom"),
+        "roles": role_summaries(cast(StaffRequest, request).staff_roles),
+    })
+
+
+@require_GET
+@staff_required
+def task_map_data(request: HttpRequest) -> HttpResponse:
+    """GeoJSON of the user's filtered tasks in ``bbox`` at ``zoom``: clusters as on the public map, then points."""
+    form, reports, _departments, status = _my_tasks(request)
+    if status != 200:
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    try:
+        zoom = parse_integer(request.GET.get("zoom", ""), minimum=0, maximum=MAX_MAP_ZOOM)
+    except InvalidParameter as error:
+        return _parameter_error("zoom", error)
+    try:
+        bbox = parse_bbox(request.GET.get("bbox", ""))
+    except InvalidParameter as error:
+        return _parameter_error("bbox", error)
+    if bbox[2] - bbox[0] > max_view_degrees(zoom) or bbox[3] - bbox[1] > max_view_degrees(zoom):
+        message = _("The map section is too large for this zoom level.")
+        return JsonResponse({"errors": {"bbox": [{"message": message, "code": "too_large"}]}}, status=400)
+    features = staff_map_features(reports, bbox=bbox_polygon(bbox), zoom=zoom)
+    for feature in features["features"]:
+        reference = feature["properties"].get("reference")
+        if reference:
+            feature["properties"]["url"] = reverse("staff:report", kwargs={"key": reference})
+            feature["properties"]["status_label"] = StatusLabel.label(feature["properties"]["status"])
+    return JsonResponse(features)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
     return urlencode([(k, v) for k, values in request.GET.lists() if k not in names for v in values])
+
+
+def _parameter_error(name: str, error: InvalidParameter) -> JsonResponse:
+    return JsonResponse({"errors": {name: [{"message": str(error.message), "code": error.code}]}}, status=400)
 
 
 # --- A report ---------------------------------------------------------------------------------

@@ -45,9 +45,11 @@ def page(server):
             geolocation={"latitude": HAMELN_MARKET[0], "longitude": HAMELN_MARKET[1]}, permissions=["geolocation"],
         )
         blocked: list[str] = []
-        context.on("page", lambda p: p.on(
-            "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ))
+        def watch(message) -> None:
+            if "Content Security Policy" in message.text:
+                blocked.append(message.text)
+
+        context.on("page", lambda p: p.on("console", watch))
         yield context.new_page()
         browser.close()
         assert blocked == []
@@ -144,6 +146,33 @@ def test_a_worker_navigates_to_the_place_and_closes_the_report_with_a_fix_photo(
     expect(page.get_by_alt_text("Fix photo 1")).to_be_visible()
     assert fits_the_screen(page)
     assert_accessible(page)
+
+
+def test_the_tasks_map_shows_the_same_tasks_in_clusters_and_opens_a_report_from_its_pin(page):
+    log_in(page)
+    tasks = int(re.match(r"\d+", page.locator(".count").inner_text()).group())
+    page.get_by_role("link", name="Show on a map").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("My tasks on a map")
+    the_map = page.locator("#tasks-map")
+    expect(the_map).to_have_attribute("data-loaded", re.compile(r"^\d+$"))
+    expect(page.locator("#map-status")).to_have_text(f"{tasks} tasks in this map section.")
+    counts = page.locator(".task-cluster").evaluate_all("els => els.map(e => e.dataset.count)")
+    assert sum(int(c) for c in counts) == tasks
+    assert fits_the_screen(page)
+    assert_accessible(page)
+
+    for _ in range(6):  # a cluster zooms in on itself, until single tasks show as pins
+        if page.locator(".task-pin").count():
+            break
+        seen = the_map.get_attribute("data-loaded")
+        page.locator(".task-cluster").first.click()
+        expect(the_map).not_to_have_attribute("data-loaded", seen or "")
+    pin = page.locator(".task-pin").first
+    reference = re.match(r"[A-Z]+-\d{4}-\d{6}", pin.get_attribute("title") or "").group()
+    pin.click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
 
 def fits_the_screen(page) -> bool:

@@ -211,3 +211,52 @@ def test_only_a_minority_of_the_demos_open_reports_is_overdue(demo):
     cards = first_page.count('<li class="report-row')
     badges = first_page.count("overdue-badge")
     assert cards >= 10 and badges < cards / 2
+
+
+# --- The tasks on a map ------------------------------------------------------------------------------
+
+HAMELN_BBOX = "9.0,51.9,9.7,52.3"
+
+
+def test_the_map_shows_only_the_users_tasks_in_clusters_and_then_as_pins(personas, worker):
+    from tests.personas import HILDESHEIM_MARKET
+
+    mine = [submit(), submit(at=(52.0960, 9.3700))]
+    submit(at=HILDESHEIM_MARKET)  # another authority's: never on this worker's map
+    clerk = logged_in(personas.hildesheim_clerk)
+
+    page_html = text(worker.get("/staff/karte/"))
+    assert '<div id="tasks-map"' in page_html and "Show as a list" in page_html
+    clusters = worker.get("/staff/karte/daten/", {"zoom": "10", "bbox": HAMELN_BBOX}).json()
+    assert clusters["properties"]["clustered"] is True
+    assert sum(f["properties"]["count"] for f in clusters["features"]) == 2
+    assert all(f["properties"]["cluster"] for f in clusters["features"])
+
+    pins = worker.get("/staff/karte/daten/", {"zoom": "15", "bbox": "9.30,52.05,9.42,52.13"}).json()
+    assert sorted(f["properties"]["reference"] for f in pins["features"]) == sorted(r["reference"] for r in mine)
+    assert {f["properties"]["url"] for f in pins["features"]} == {page(r) for r in mine}
+    assert clerk.get("/staff/karte/daten/", {"zoom": "10", "bbox": HAMELN_BBOX}).json()["features"] == []
+
+
+def test_the_map_follows_the_lists_filters(personas, worker):
+    late = submit()
+    submit(category="graffiti")
+
+    found = worker.get("/staff/karte/daten/", {"zoom": "15", "bbox": "9.30,52.05,9.42,52.13", "category": "schlagloch"})
+
+    assert [f["properties"]["reference"] for f in found.json()["features"]] == [late["reference"]]
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"zoom": "99", "bbox": HAMELN_BBOX}, "zoom"),
+    ({"zoom": "1e3", "bbox": HAMELN_BBOX}, "zoom"),
+    ({"bbox": HAMELN_BBOX}, "zoom"),
+    ({"zoom": "10", "bbox": "9,52,1e200,53"}, "bbox"),
+    ({"zoom": "10"}, "bbox"),
+    ({"zoom": "15", "bbox": "0,40,20,60"}, "bbox"),  # far larger than a phone shows at that zoom
+])
+def test_bad_map_parameters_are_a_400_naming_the_parameter(personas, worker, params, field):
+    response = worker.get("/staff/karte/daten/", params)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]

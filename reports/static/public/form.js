@@ -295,6 +295,9 @@
     sending.hidden = true;
   }
 
+  // form.action would be the search button named "action", not the attribute.
+  var target = new URL(form.getAttribute("action") || location.pathname, location.href).href;
+
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     if (submitter && submitter.name === "action") return;  // the address search without the script
@@ -305,7 +308,7 @@
     progress.removeAttribute("value");
     sendingLabel.textContent = strings.sending;
     var request = new XMLHttpRequest();
-    request.open("POST", form.action);
+    request.open("POST", target);
     request.upload.addEventListener("progress", function (progressEvent) {
       if (!progressEvent.lengthComputable) return;
       var percent = Math.round(100 * progressEvent.loaded / progressEvent.total);
@@ -314,7 +317,7 @@
     });
     request.addEventListener("load", function () {
       var url = request.responseURL || "";
-      if (request.status < 400 && url && url.split("?")[0] !== form.action.split("?")[0]) {
+      if (request.status < 400 && url && url.split("?")[0] !== target.split("?")[0]) {
         window.location.assign(url);  // filed: the confirmation page
         return;
       }

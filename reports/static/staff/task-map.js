@@ -4,6 +4,16 @@
 
   function format(template, count) { return template.replace("%(count)s", String(count)); }
 
+  // Markers are focusable: Enter (and Space for the buttons) does what a tap does.
+  function activateWithKeys(element, action) {
+    element.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || (event.key === " " && element.getAttribute("role") === "button")) {
+        event.preventDefault();
+        action();
+      }
+    });
+  }
+
   // Called by django-leaflet once the map exists.
   window.staffTasksMapInit = function (map) {
     var element = document.getElementById("tasks-map");
@@ -23,21 +33,29 @@
         var p = feature.properties;
         if (p.cluster) {
           total += p.count;
-          var label = format(element.dataset.group, p.count);
+          var label = p.count === 1 ? element.dataset.groupOne : format(element.dataset.group, p.count);
           var icon = L.divIcon({className: "task-cluster", html: "<span>" + p.count + "</span>", iconSize: [40, 40]});
           var marker = L.marker([lat, lon], {icon: icon, title: label, alt: label, keyboard: true});
-          marker.on("click", function () { map.setView([lat, lon], Math.min(map.getZoom() + 2, 18)); });
+          var zoomIn = function () { map.setView([lat, lon], Math.min(map.getZoom() + 2, 18)); };
+          marker.on("click", zoomIn);
           marker.addTo(layer);
           var el = marker.getElement();
-          if (el) { el.setAttribute("role", "button"); el.setAttribute("aria-label", label); el.dataset.count = p.count; }
+          if (el) {
+            el.setAttribute("role", "button"); el.setAttribute("aria-label", label); el.dataset.count = p.count;
+            activateWithKeys(el, zoomIn);
+          }
         } else {
           total += 1;
           var title = p.reference + " (" + p.status_label + ")";
           var pin = L.marker([lat, lon], {title: title, alt: title, keyboard: true});
-          pin.on("click", function () { window.location.href = p.url; });
+          var open = function () { window.location.href = p.url; };
+          pin.on("click", open);
           pin.addTo(layer);
           var pinElement = pin.getElement();
-          if (pinElement) { pinElement.setAttribute("role", "link"); pinElement.classList.add("task-pin"); }
+          if (pinElement) {
+            pinElement.setAttribute("role", "link"); pinElement.classList.add("task-pin");
+            activateWithKeys(pinElement, open);
+          }
         }
       });
       element.dataset.loaded = String(drawn);

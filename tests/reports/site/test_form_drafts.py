@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -11,8 +14,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reports.models import Report
+from reports.site import drafts
 from tests.personas import HAMELN_MARKET
-from tests.reports.site.conftest import PHOTO
+from tests.reports.site.conftest import PHOTO, SecureClient
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +133,26 @@ def test_both_coordinates_pasted_into_one_field_are_understood(demo, visitor):
     german = f"{lat}".replace(".", ",") + "; " + f"{lon}".replace(".", ",")
     assert visitor.post("/melden/", {"category": "schlagloch", "lat": german, "lon": ""}).status_code == 302
     assert Report.objects.get().location.y == pytest.approx(lat)
+
+
+def test_drafts_older_than_a_few_hours_are_removed_when_the_next_one_is_made(demo, visitor):
+    before = set(_drafts_on_disk())
+    visitor.post("/melden/", {"category": "", "photos": _photo()})
+    (old,) = set(_drafts_on_disk()) - before
+    stale = time.time() - drafts.MAX_AGE - 60
+    os.utime(old, (stale, stale))
+    visitor.post("/melden/", {"category": "", "photos": _photo()})
+    assert not old.exists()
+    assert len(set(_drafts_on_disk()) - before) == 1
+
+
+def test_the_phone_helpers_speak_german_with_sie(demo):
+    german = SecureClient(HTTP_ACCEPT_LANGUAGE="de")
+    page = german.get("/melden/").content.decode()
+    assert "Meinen Standort verwenden" in page
+    config = json.loads(re.search(r'<script id="map-config" type="application/json">(.*?)</script>', page, re.S)[1])
+    assert config["form"]["support"] == "Das ist mein Anliegen — unterstützen"
+    assert "tippen Sie auf die Karte" in config["form"]["locateFailed"]
+    lat, lon = HAMELN_MARKET
+    refused = german.post("/melden/", {"category": "schlagloch", "lat": str(lon), "lon": str(lat)}).content.decode()
+    assert f"Meinten Sie {lat}, {lon}" in refused

@@ -52,7 +52,9 @@ SEARCH_KEEPS = ("category", "address", "lat", "lon", "description", "email", "su
 # some errors are said in the words of this page rather than an app's.
 FORM_FIELDS = {"location": "address"}
 FORM_WORDING = {
-    MissingLocation: gettext_lazy("Choose the place: search for an address, click the map or enter the coordinates."),
+    MissingLocation: gettext_lazy(
+        "Choose the place: use your location, search for an address, tap the map or enter the coordinates."
+    ),
     IdempotencyConflict: gettext_lazy(
         "This form was already sent with other content. Please reload the page and try again."
     ),

@@ -121,7 +121,7 @@ def test_a_chosen_photo_survives_a_mistake_and_is_filed_with_the_report(phone):
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text(re.compile(r"What is the problem\?:? This field is required."))
-    expect(summary).to_contain_text("Address or place: Choose the place")
+    expect(summary).to_contain_text("Address or place: Choose the place: use your location")
     kept = page.get_by_role("img", name="Chosen photo 1")
     expect(kept).to_be_visible()
     assert kept.evaluate("image => image.naturalWidth") > 0

@@ -270,11 +270,24 @@ RESPONSE_TEMPLATES = [
 ]
 
 
+# The titles staff see in the English app.
+RESPONSE_TEMPLATE_TITLES_EN = {
+    "Eingang bestätigt": "Receipt confirmed",
+    "Auftrag eingeplant": "Work scheduled",
+    "Mangel behoben": "Problem fixed",
+    "Privatgrund": "Private land",
+    "Bereits gemeldet": "Already reported",
+}
+
+
 def _response_templates(result: DemoResult) -> None:
     for order, (title, status, german, english) in enumerate(RESPONSE_TEMPLATES):
         _, created = ResponseTemplate.objects.get_or_create(
             title=title, status=status, category=None, authority=None,
-            defaults={"text": german, "text_en": english, "sort_order": order},
+            defaults={
+                "title_en": RESPONSE_TEMPLATE_TITLES_EN.get(title, ""), "text": german, "text_en": english,
+                "sort_order": order,
+            },
         )
         result.count("response templates", created)
 

@@ -344,6 +344,7 @@ class ResponseTemplate(models.Model):
     """
 
     title = models.CharField(_("title"), max_length=100)
+    title_en = models.CharField(_("title (English)"), max_length=100, blank=True)
     text = models.TextField(_("text (German)"))
     text_en = models.TextField(_("text (English)"), blank=True)
     status = models.CharField(_("for status"), max_length=20, choices=Status.choices, blank=True)

@@ -10,8 +10,8 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import override
 
 from geo.models import Authority, AuthorityKind, Category, Department, StaffRole
 from geo.routing import route
@@ -287,12 +287,14 @@ class _Placeholders(dict):
 
 
 def response_templates(report: Report, *, status: str | None = None, language: str = "de") -> list[dict]:
-    """The prepared answers offered for this report (and a target status), placeholders filled in, in ``language``."""
+    """The prepared answers offered for this report (and a target status), placeholders filled in, in ``language``;
+    their titles in the language of the staff member who reads them."""
+    reader_english = (get_language() or "de").startswith("en")
     with override(language):
-        return _response_templates(report, status, language)
+        return _response_templates(report, status, language, reader_english)
 
 
-def _response_templates(report: Report, status: str | None, language: str) -> list[dict]:
+def _response_templates(report: Report, status: str | None, language: str, reader_english: bool) -> list[dict]:
     templates = ResponseTemplate.objects.filter(
         Q(category__isnull=True) | Q(category=report.category_id),
         Q(authority__isnull=True) | Q(authority=report.authority_id),
@@ -308,6 +310,7 @@ def _response_templates(report: Report, status: str | None, language: str) -> li
     result = []
     for template in templates:
         text = template.text_en if language.startswith("en") and template.text_en else template.text
-        result.append({"id": template.pk, "title": template.title, "status": template.status or None,
+        title = template.title_en if reader_english and template.title_en else template.title
+        result.append({"id": template.pk, "title": title, "status": template.status or None,
                        "text": text.format_map(values)})
     return result

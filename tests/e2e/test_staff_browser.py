@@ -81,7 +81,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
 
         page.locator('button[name="to"][value="in_progress"]').click()
         page.wait_for_load_state()  # the script that fills in templates runs on load
-        page.locator("#transition").get_by_label("Response template").select_option(label="Auftrag eingeplant")
+        page.locator("#transition").get_by_label("Response template").select_option(label="Work scheduled")
         answer = page.locator("#id_transition-message")
         # The reporter wrote in German: the answer is offered in German, placeholders filled in.
         expect(answer).to_have_value(re.compile(rf"^Ihre Meldung {report['reference']} \(.+\) ist eingeplant"))
@@ -92,7 +92,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
 
         page.locator('button[name="to"][value="fixed"]').click()
         page.wait_for_load_state()  # the script that fills in templates runs on load
-        page.locator("#transition").get_by_label("Response template").select_option(label="Mangel behoben")
+        page.locator("#transition").get_by_label("Response template").select_option(label="Problem fixed")
         expect(answer).to_have_value(re.compile("^Der gemeldete Mangel"))
         fixed = answer.input_value()
         page.locator("#id_fix-photos").set_input_files(PHOTO)  # the fix photo is part of the step to "fixed"

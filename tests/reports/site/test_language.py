@@ -21,6 +21,8 @@ GERMAN_UI = [
     "Behebung", "Sprache", "Zurück", "Seite", "Ort ", "Straße:", "Bitte ", "Mitwirkende", "Daten verändert",
     # routing reasons, as geo.routing words them in German
     "ist für den Ort zuständig", "im Gebiet", "Weitergeleitet von", "unterhalten", "hier", "erhält",
+    # the demo's response template titles, offered on a staff ticket
+    "Eingang bestätigt", "Auftrag eingeplant", "Mangel behoben",
 ]
 US_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b(January|February|March|April|May|June|July|August|September|"
                      r"October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.? \d{1,2}, \d{4}\b")

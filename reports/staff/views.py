@@ -176,7 +176,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "distance_query": _query_without(request, "page", "near", "ordering"),
         "has_departments": bool(my_departments),
         "roles": role_summaries(cast(StaffRequest, request).staff_roles),
-        "filtering": any(request.GET.get(name) for name in ("scope", "status", "category", "overdue", "q")),
+        "active_filters": _active_filters(request),
         "map_query": _query_without(request, "page", "near", "ordering"),
     }, status=status)
 
@@ -222,6 +222,16 @@ def task_map_data(request: HttpRequest) -> HttpResponse:
             feature["properties"]["url"] = reverse("staff:report", kwargs={"key": reference})
             feature["properties"]["status_label"] = StatusLabel.label(feature["properties"]["status"])
     return JsonResponse(features)
+
+
+# The list's filters and the values that filter nothing (the defaults).
+_NEUTRAL = {"scope": ("", TaskFilterForm.SCOPE_MINE), "status": ("", TaskFilterForm.STATUS_OPEN),
+            "category": ("",), "overdue": ("",), "q": ("",)}
+
+
+def _active_filters(request: HttpRequest) -> int:
+    """How many filters narrow the list: the closed panel says so, instead of opening and pushing the list down."""
+    return sum(1 for name, neutral in _NEUTRAL.items() if request.GET.get(name, "").strip() not in neutral)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

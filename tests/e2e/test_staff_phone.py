@@ -82,10 +82,15 @@ def test_sorting_by_distance_keeps_the_first_task_in_the_first_screen(page):
         "may not reject, forward, reopen."
     )
     assert_accessible(page)
+    # As after "Apply" in the filter panel: a filter narrows the list, and sorting must not push it down either.
+    page.locator("details.filters summary").click()
+    page.get_by_label("Category").select_option(label="Illegal dumping")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("details.filters summary")).to_have_text("Filter and sort (1 active)")
 
     page.get_by_role("button", name="Sort by distance from my position").click()
 
-    expect(page).to_have_url(re.compile(r"near=52\.103900%2C9\.357600&ordering=distance"))
+    expect(page).to_have_url(re.compile(r"category=wilder-muell.*near=52\.103900%2C9\.357600&ordering=distance"))
     expect(page.locator("details.filters")).not_to_have_attribute("open", "")
     first = page.locator(".report-row").first
     expect(first).to_contain_text("m away")

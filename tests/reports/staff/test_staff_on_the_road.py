@@ -184,14 +184,17 @@ def test_other_steps_ignore_files(personas, worker):
 
 # --- Sorting keeps the list in view ----------------------------------------------------------------
 
-def test_sorting_by_distance_leaves_the_filter_panel_closed(personas, worker):
+def test_sorting_or_filtering_leaves_the_filter_panel_closed_and_its_summary_counts_the_filters(personas, worker):
     submit()
+    near = {"near": "52.1039,9.3576", "ordering": "distance"}
 
-    sorted_by_distance = worker.get("/staff/", {"near": "52.1039,9.3576", "ordering": "distance"}).content.decode()
-    filtered = worker.get("/staff/", {"q": "Loch"}).content.decode()
+    sorted_by_distance = text(worker.get("/staff/", {"scope": "mine", "status": "open", **near}))
+    filtered = text(worker.get("/staff/", {"q": "Loch", "overdue": "on", **near}))
+    mistyped = text(worker.get("/staff/", {"status": "nonsense"}))
 
-    assert re.search(r'<details class="filters"\s*>', sorted_by_distance)
-    assert re.search(r'<details class="filters"\s*open>', filtered)
+    assert re.search(r'<details class="filters"\s*> <summary>Filter and sort</summary>', sorted_by_distance)
+    assert re.search(r'<details class="filters"\s*> <summary>Filter and sort \(2 active\)</summary>', filtered)
+    assert re.search(r'<details class="filters"\s*open>', mistyped)
 
 
 # --- The demo's overdue badges mean something ------------------------------------------------------

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.throttling import ClientRateThrottle
@@ -61,6 +61,10 @@ FORM_WORDING = {
 }
 
 
+# Stands for a report's public id in the popup address the map script fills in.
+PREVIEW_KEY = uuid.UUID(int=0)
+
+
 def _map_config(**extra) -> dict:
     """What the map script needs; the strings are translated here so the script needs no catalogue."""
     center = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
@@ -72,14 +76,23 @@ def _map_config(**extra) -> dict:
         "dataUrl": "/api/v1/map/",
         "socketPath": "/ws/map/",
         "detailUrl": reverse("public:detail", args=["KEY"]),
+        "previewUrl": reverse("public:preview", args=[PREVIEW_KEY]),
+        "previewKey": str(PREVIEW_KEY),
         # Map points carry codes only; their names in the page's language come from here.
         "categories": {c.slug: c.name for c in Category.objects.filter(is_public=True)},
         "statuses": {s.value: StatusLabel.label(s.value) for s in Status},
         "strings": {
-            "cluster": _("%(count)s reports here – zoom in"),
+            "cluster": [  # for 1 and for other numbers: the script picks one
+                ngettext("%(count)s report here – zoom in", "%(count)s reports here – zoom in", n) for n in (1, 2)
+            ],
             "report": _("Report: %(category)s, %(status)s"),
             "open": _("Show report"),
-            "loaded": _("%(count)s reports in this map section."),
+            "loaded": [
+                ngettext("%(count)s report in this map section.", "%(count)s reports in this map section.", n)
+                for n in (1, 2)
+            ],
+            "reportedOn": _("Reported on %(date)s"),
+            "photo": _("Photo of the report"),
             "failed": _("The reports could not be loaded. Please use the list."),
             "live": _("New report on the map."),
             "chosen": _("Place chosen: %(lat)s, %(lon)s"),

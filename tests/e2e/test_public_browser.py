@@ -100,7 +100,7 @@ def test_the_map_shows_clusters_and_then_markers_of_the_demo_reports_without_a_t
         page.keyboard.press("Enter")
         _loaded(page, seen)
     marker = page.locator(".report-marker").first
-    expect(marker).to_have_attribute("alt", re.compile(r"^Report: .+, .+$"))
+    expect(marker).to_have_attribute("aria-label", re.compile(r"^Report: .+, .+$"))
     marker.click()
     page.locator(".leaflet-popup").get_by_role("link", name="Show report").click()
     expect(page).to_have_url(re.compile(r"/meldungen/[A-Z]+-\d{4}-\d{6}/$"))

@@ -78,6 +78,37 @@ class Subscription(models.Model):
         return f"{self.address} → {self.report}"
 
 
+class Follower(models.Model):
+    """Someone who follows a published report from its public page (not its reporter). Double opt-in for this
+    report alone: nothing but the confirmation mail until its link is used; then the report's status mails,
+    each with a link to stop them. Removed with the report's personal data (retention)."""
+
+    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="followers")
+    address = models.EmailField(_("address"))
+    language = models.CharField(_("language"), max_length=8, default="de")
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    # Only the hash of the newest confirmation link's token; it is cleared when used.
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        constraints = [models.UniqueConstraint(fields=["report", "address"], name="follower_once")]
+
+    def __str__(self) -> str:
+        return f"{self.address} → {self.report}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    def new_token(self) -> str:
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token
+
+
 class Webhook(models.Model):
     """Another system (e.g. an authority's ticket system) that receives the public events of its reports."""
 
@@ -127,6 +158,8 @@ class DeliveryKind(models.TextChoices):
     # A report that arrived at a department (new, reassigned, forwarded or routed there anew), to its address;
     # or, for an external body without a department on the platform, to the body's address.
     RESPONSIBLE = "responsible", _("Report for the responsible department")
+    # To someone who wants to follow a report from its public page: the link that starts the status mails.
+    FOLLOW_CONFIRMATION = "follow_confirm", _("Follow confirmation")
 
 
 class DeliveryStatus(models.TextChoices):

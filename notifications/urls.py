@@ -9,4 +9,7 @@ app_name = "notifications"
 urlpatterns = [
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("reopen/<str:token>/", views.reopen, name="reopen"),
+    path("follow/<str:key>/", views.follow, name="follow"),
+    path("follow-confirm/<str:token>/", views.follow_confirmation, name="follow-confirm"),
+    path("unfollow/<str:token>/", views.unfollow_page, name="unfollow"),
 ]

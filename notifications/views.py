@@ -3,11 +3,22 @@ not confirm addresses or reopen reports; the POST of the button does it."""
 
 from __future__ import annotations
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
+from backend.throttling import ClientRateThrottle
+from notifications.following import (
+    follow_confirm,
+    follow_request,
+    followable_reports,
+    follower_for_token,
+    unfollow,
+    unfollow_target,
+)
 from notifications.models import EmailAddress, hash_token
 from notifications.services import address_confirm, reopen_target, report_reopen_by_reporter
 
@@ -65,4 +76,96 @@ def reopen(request: HttpRequest, token: str) -> HttpResponse:
         request,
         title=_("Report %(reference)s is open again") % {"reference": report.reference},
         text=_("Thank you. The responsible department has been told."),
+    )
+
+
+# --- Following a report from its public page ----------------------------------------------------
+
+class FollowForm(forms.Form):
+    email = forms.EmailField(
+        label=gettext_lazy("Your e-mail address"), max_length=254,
+        error_messages={
+            "required": gettext_lazy("Please enter your e-mail address."),
+            "invalid": gettext_lazy("Please enter a valid e-mail address, e.g. name@example.org."),
+            "max_length": gettext_lazy("The address is too long: at most 254 characters."),
+        },
+    )
+
+
+def _follow_page(request: HttpRequest, *, report, form: FollowForm | None, status: int, title: str, text: str = "",
+                 error: str = "") -> HttpResponse:
+    return render(request, "notifications/follow.html", {
+        "report": report, "follow_form": form, "title": title, "text": text, "follow_error": error,
+    }, status=status)
+
+
+def _throttled(request: HttpRequest) -> bool:
+    """Each follow sends a mail: the limit of the support action holds (per client address)."""
+    view = type("FollowPage", (), {"throttle_scope": "support"})()
+    return not ClientRateThrottle().allow_request(request, view)
+
+
+@require_POST
+def follow(request: HttpRequest, key: str) -> HttpResponse:
+    report = followable_reports().select_related("category").filter(reference=key[:50]).first()
+    if report is None:
+        return _follow_page(
+            request, report=None, form=None, status=404, title=_("Report not found"),
+            text=_("Only published reports can be followed. Please check the address of the page."),
+        )
+    form = FollowForm(request.POST)
+    title = _("Follow report %(reference)s by e-mail") % {"reference": report.reference}
+    if _throttled(request):
+        return _follow_page(request, report=report, form=form, status=429, title=title,
+                            error=_("Too many requests from your connection. Please try again later."))
+    if not form.is_valid():
+        return _follow_page(request, report=report, form=form, status=400, title=title)
+    follow_request(report=report, address=form.cleaned_data["email"], language=request.LANGUAGE_CODE)
+    return _follow_page(
+        request, report=report, form=None, status=200, title=title,
+        text=_("Please confirm your address: we have sent you an e-mail."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def follow_confirmation(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        follower = follower_for_token(token)
+        if follower is None:
+            return _invalid(request)
+        return _page(
+            request,
+            title=_("Follow report %(reference)s by e-mail") % {"reference": follower.report.reference},
+            text=_("Confirm to be told by e-mail when the status of this report changes."),
+            button=_("Confirm and follow"),
+        )
+    follower = follow_confirm(token=token)
+    if follower is None:
+        return _invalid(request)
+    return _page(
+        request,
+        title=_("Thank you: you now follow report %(reference)s") % {"reference": follower.report.reference},
+        text=_("You will be told by e-mail when its status changes. Every mail has a link to stop them."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def unfollow_page(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        follower = unfollow_target(token)
+        if follower is None:
+            return _invalid(request)
+        return _page(
+            request,
+            title=_("Stop following report %(reference)s?") % {"reference": follower.report.reference},
+            text=_("You will get no more mails about this report."),
+            button=_("Stop the mails"),
+        )
+    report = unfollow(token=token)
+    if report is None:
+        return _invalid(request)
+    return _page(
+        request,
+        title=_("You no longer follow report %(reference)s") % {"reference": report.reference},
+        text=_("We have deleted your address for this report. You will get no more mails about it."),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
@@ -20,13 +20,14 @@ from django.utils.translation import gettext as _
 
 from notifications.delivery.planning import overdue_for_lead
 from notifications.delivery.transports import DeliveryError, NotApplicable
-from notifications.models import Delivery, DeliveryKind
+from notifications.models import Delivery, DeliveryKind, Follower
 from reports.models import EventKind, Moderation, Report, ReportEvent
 from reports.workflow import Status, is_open
 
 REOPEN_SALT = "notifications.reopen"
 # A follow-up's reopen link stays valid this long after it was sent.
 REOPEN_MAX_AGE = 90 * 24 * 3600
+UNFOLLOW_SALT = "notifications.unfollow"
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Mail:
     subject: str
     template: str
     context: dict
+    headers: dict = field(default_factory=dict)
 
 
 def public_url(path: str) -> str:
@@ -57,6 +59,29 @@ def read_reopen_token(token: str) -> tuple[str, int] | None:
     return data["r"], data["e"]
 
 
+def unfollow_token(follower: Follower) -> str:
+    # Signed, without expiry: every status mail's link stops the mails for as long as the follower exists.
+    return signing.dumps({"f": follower.pk, "r": str(follower.report.public_id)}, salt=UNFOLLOW_SALT)
+
+
+def read_unfollow_token(token: str) -> tuple[int, str] | None:
+    try:
+        data = signing.loads(token, salt=UNFOLLOW_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("f"), int) or not isinstance(data.get("r"), str):
+        return None
+    return data["f"], data["r"]
+
+
+def delivery_follower(delivery: Delivery) -> Follower | None:
+    """The follower a mail is for, if it is for one (``data["follower"]``); None if they stopped following."""
+    follower_id = delivery.data.get("follower") if isinstance(delivery.data, dict) else None
+    if follower_id is None:
+        return None
+    return Follower.objects.select_related("report").filter(pk=follower_id).first()
+
+
 def last_status_event(report: Report) -> ReportEvent | None:
     return report.events.filter(kind=EventKind.STATUS_CHANGED).order_by("-id").first()
 
@@ -64,8 +89,11 @@ def last_status_event(report: Report) -> ReportEvent | None:
 def mail_language(delivery: Delivery) -> str:
     if delivery.kind in (DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE):
         return settings.LANGUAGE_CODE  # for an authority, in the installation's language
+    follower = delivery_follower(delivery)
     report = delivery.report
     language = getattr(report, "language", "") if report is not None else ""
+    if follower is not None:
+        language = follower.language
     if not language and delivery.address is not None:
         language = delivery.address.language
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
@@ -94,11 +122,46 @@ def confirmation_mail(delivery: Delivery) -> Mail:
     )
 
 
+def follow_confirmation_mail(delivery: Delivery) -> Mail:
+    follower = delivery_follower(delivery)
+    if follower is None:
+        raise NotApplicable("the follower is gone")
+    if follower.is_confirmed:
+        raise NotApplicable("the follower confirmed meanwhile")
+    report = _report(delivery)
+    token = follower.new_token()
+    follower.save(update_fields=["token_hash"])
+    return Mail(
+        subject=_("Please confirm that you want to follow report %(reference)s") % {"reference": report.reference},
+        template="follow_confirmation",
+        context={
+            "report": report, "link": public_url(reverse("notifications:follow-confirm", args=[token])),
+            "report_url": public_url(reverse("public:detail", args=[report.reference])),
+        },
+    )
+
+
 def status_mail(delivery: Delivery) -> Mail:
     report = _report(delivery)
     events = list(ReportEvent.objects.filter(pk__in=delivery.data.get("events", []), is_public=True).order_by("id"))
     if not events:
         raise NotApplicable("the events are gone")
+    if isinstance(delivery.data, dict) and delivery.data.get("follower") is not None:
+        follower = delivery_follower(delivery)
+        if follower is None or not follower.is_confirmed:
+            raise NotApplicable("no longer following")
+        unfollow = public_url(reverse("notifications:unfollow", args=[unfollow_token(follower)]))
+        return Mail(
+            subject=_("Report %(reference)s you follow: %(status)s") % {
+                "reference": report.reference, "status": report.status_label,
+            },
+            template="follow_status",
+            context={
+                "report": report, "events": events, "unfollow": unfollow,
+                "report_url": public_url(reverse("public:detail", args=[report.reference])),
+            },
+            headers={"List-Unsubscribe": f"<{unfollow}>"},
+        )
     return Mail(
         subject=_("Your report %(reference)s: %(status)s") % {
             "reference": report.reference, "status": report.status_label,
@@ -202,13 +265,22 @@ BUILDERS: dict[str, Callable[[Delivery], Mail]] = {
     DeliveryKind.DIGEST: digest_mail,
     DeliveryKind.FORWARD: forward_mail,
     DeliveryKind.RESPONSIBLE: responsible_mail,
+    DeliveryKind.FOLLOW_CONFIRMATION: follow_confirmation_mail,
 }
 
 
 def require_confirmed(delivery: Delivery) -> None:
     # Only reporters' addresses need their consent; staff and authorities do not subscribe.
-    without_consent = (DeliveryKind.CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD, DeliveryKind.RESPONSIBLE)
+    without_consent = (
+        DeliveryKind.CONFIRMATION, DeliveryKind.FOLLOW_CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD,
+        DeliveryKind.RESPONSIBLE,
+    )
     if delivery.kind in without_consent:
+        return
+    if isinstance(delivery.data, dict) and delivery.data.get("follower") is not None:
+        follower = delivery_follower(delivery)
+        if follower is None or not follower.is_confirmed:
+            raise NotApplicable("the follower is not confirmed or stopped following")
         return
     if delivery.address is None or not delivery.address.is_confirmed:
         raise NotApplicable("the address is not confirmed")
@@ -222,7 +294,7 @@ class EmailTransport:
             context = {**mail.context, "public_url": settings.PUBLIC_URL}
             text = render_to_string(f"notifications/email/{mail.template}.txt", context)
             html = render_to_string(f"notifications/email/{mail.template}.html", context)
-        message = EmailMultiAlternatives(mail.subject, text, to=[delivery.target])
+        message = EmailMultiAlternatives(mail.subject, text, to=[delivery.target], headers=mail.headers or None)
         message.attach_alternative(html, "text/html")
         try:
             message.send()

@@ -19,6 +19,7 @@ from notifications.models import (
     DeliveryKind,
     DeliveryStatus,
     EmailAddress,
+    Follower,
     Subscription,
     Webhook,
     normalise_address,
@@ -56,6 +57,7 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
             take_over_subscribers(report, event)
         elif event.kind == EventKind.ANONYMISED:
             forget_subscribers(report)
+            forget_followers(report)
         elif event.kind == EventKind.FORWARDED and event.data.get("external") and event.data.get("email"):
             planned.append(Delivery(
                 key=f"forward:{event.pk}", event=event, report=report, channel=Channel.EMAIL,
@@ -64,6 +66,7 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
     mail_events = [e for e in events if e.is_public and e.kind in MAIL_EVENT_KINDS]
     if mail_events:
         planned += status_mails(report, mail_events)
+        planned += follower_status_mails(report, mail_events)
         fixed = [e for e in mail_events if e.kind == EventKind.STATUS_CHANGED and e.to_status == Status.FIXED]
         if fixed:
             planned += follow_up_mails(report, fixed[-1])
@@ -176,6 +179,34 @@ def status_mails(report: Report, events: list[ReportEvent]) -> list[Delivery]:
         )
         for sub in confirmed_subscriptions(report)
     ]
+
+
+def follower_status_mails(report: Report, events: list[ReportEvent]) -> list[Delivery]:
+    """The same status mail to each confirmed follower of a published report (not twice to a subscriber)."""
+    if not Report.objects.published().filter(pk=report.pk).exists():
+        return []
+    subscribed = {sub.address.address for sub in confirmed_subscriptions(report)}
+    last = events[-1]
+    return [
+        Delivery(
+            key=f"status:{last.pk}:follower:{follower.pk}", event=last, report=report, channel=Channel.EMAIL,
+            kind=DeliveryKind.STATUS, target=follower.address,
+            data={"events": [e.pk for e in events], "follower": follower.pk},
+        )
+        for follower in Follower.objects.filter(report=report, confirmed_at__isnull=False).order_by("pk")
+        if follower.address not in subscribed
+    ]
+
+
+def forget_followers(report: Report) -> None:
+    """The report's personal data was removed (DSGVO): so go its followers and the mails not yet sent to them."""
+    followers = list(Follower.objects.filter(report=report).values_list("pk", flat=True))
+    if not followers:
+        return
+    mails = Delivery.objects.filter(report=report, data__follower__in=followers)  # status and confirmation mails
+    mails.filter(status=DeliveryStatus.PENDING).update(status=DeliveryStatus.SKIPPED, target="")
+    mails.update(target="")
+    Follower.objects.filter(pk__in=followers).delete()
 
 
 def follow_up_mails(report: Report, fixed: ReportEvent) -> list[Delivery]:

@@ -1,0 +1,77 @@
+"""Following a report by e-mail on a 360 × 740 phone in headless Chromium: the form on a published report's
+page can be reached, filled in and sent with the keyboard and the touch screen, its errors and its answer are
+readable, axe-core finds no WCAG 2.1 A/AA violation and the strict CSP blocks nothing."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("follow-server")
+    with migrated_database(directory, demo_reports=20) as database:
+        env = {
+            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
+            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
+        }
+        with uvicorn(env) as base:
+            yield base
+
+
+@pytest.fixture
+def phone(server):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=server, locale="de-DE", viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True,
+        )
+        blocked: list[str] = []
+        context.on("page", lambda page: page.on(
+            "console",
+            lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+        ))
+        yield context.new_page()
+        context.close()
+        browser.close()
+        assert blocked == []
+
+
+def _assert_accessible(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{page.url} is wider than a phone"
+    results = Axe().run(page, options=WCAG_21_AA)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+def test_a_citizen_follows_a_published_report_by_email_on_a_phone(phone):
+    page = phone
+    page.goto("/meldungen/")
+    page.locator("table.reports tbody a").first.click()
+    form = page.locator("#follow")
+    expect(form.get_by_role("heading", name="Per E-Mail folgen")).to_be_visible()
+    _assert_accessible(page)
+
+    field = page.get_by_label("Ihre E-Mail-Adresse")
+    field.tap()
+    page.keyboard.type("kein-adresse")
+    page.keyboard.press("Enter")
+    expect(page.locator("#follow-email-error")).to_contain_text("gültige E-Mail-Adresse")
+    expect(page.get_by_label("Ihre E-Mail-Adresse")).to_have_attribute("aria-invalid", "true")
+    _assert_accessible(page)
+
+    page.get_by_label("Ihre E-Mail-Adresse").fill("bert@example.org")
+    button = page.get_by_role("button", name="Folgen", exact=True)
+    box = button.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= 360
+    button.tap()
+    expect(page.locator("#follow-result")).to_have_text(
+        "Bitte bestätigen Sie Ihre Adresse: wir haben Ihnen eine E-Mail geschickt."
+    )
+    assert "bert@example.org" not in page.content()
+    _assert_accessible(page)
+    page.get_by_role("link", name="Zurück zur Meldung").click()
+    expect(page.locator("#follow")).to_be_visible()

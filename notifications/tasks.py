@@ -22,8 +22,12 @@ __all__ = ["deliver", "schedule_sweep", "sweep"]
 
 @task()
 def sweep() -> dict:
-    """Recover deliveries of dead workers, queue due digests, then come back after the interval."""
-    result = {"requeued": worker.requeue_stale(), "digests": planning.queue_digests()}
+    """Recover deliveries of dead workers, queue due digests, forget expired followers, then come back after the
+    interval."""
+    result = {
+        "requeued": worker.requeue_stale(), "digests": planning.queue_digests(),
+        "followers_forgotten": planning.forget_expired_followers(),
+    }
     schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
     return result
 

@@ -25,7 +25,7 @@ from notifications.models import (
     normalise_address,
 )
 from reports.models import EventKind, Report, ReportEvent
-from reports.workflow import Status, is_open
+from reports.workflow import CLOSED_STATUSES, Status, is_open
 
 # Public events that a reporter hears about by mail.
 MAIL_EVENT_KINDS = {EventKind.STATUS_CHANGED, EventKind.PUBLIC_ANSWER}
@@ -207,6 +207,33 @@ def forget_followers(report: Report) -> None:
     mails.filter(status=DeliveryStatus.PENDING).update(status=DeliveryStatus.SKIPPED, target="")
     mails.update(target="")
     Follower.objects.filter(pk__in=followers).delete()
+
+
+# An address that never confirmed following a report is deleted after this many days.
+UNCONFIRMED_FOLLOWER_DAYS = 7
+
+
+def forget_expired_followers(now: datetime | None = None) -> int:
+    """Followers go with the retention of personal data even when the report had no reporter data to anonymise
+    (so no "anonymised" event): those of reports closed longer than RETENTION_DAYS ago, and those who never
+    confirmed within UNCONFIRMED_FOLLOWER_DAYS. Run by the periodic sweep; returns how many reports it touched."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.OPENMELDER["RETENTION_DAYS"])
+    expired = Report.objects.filter(
+        status__in=CLOSED_STATUSES, closed_at__lt=cutoff, followers__isnull=False
+    ).distinct()
+    count = 0
+    for report in expired.iterator():
+        forget_followers(report)
+        count += 1
+    stale = Follower.objects.filter(
+        confirmed_at__isnull=True, created_at__lt=now - timedelta(days=UNCONFIRMED_FOLLOWER_DAYS)
+    )
+    stale_ids = list(stale.values_list("pk", flat=True))
+    if stale_ids:
+        Delivery.objects.filter(data__follower__in=stale_ids).update(target="")
+        Follower.objects.filter(pk__in=stale_ids).delete()
+    return count
 
 
 def follow_up_mails(report: Report, fixed: ReportEvent) -> list[Delivery]:

@@ -4,12 +4,14 @@ followers' addresses removed with the report's personal data."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
 from geo.models import Authority, PublishingPolicy
@@ -208,3 +210,35 @@ def test_followers_are_never_shown_and_go_with_the_reports_personal_data(demo, p
     assert anonymise_expired() == 1
     assert not Follower.objects.exists()
     assert not Delivery.objects.filter(target="bert@example.org").exists()
+
+
+def test_followers_go_when_retention_ends_even_if_the_report_had_no_reporter_data(demo, personas, visitor):
+    report = file_report()  # no reporter address: nothing to anonymise, so no "anonymised" event
+    follow(visitor, report)
+    run_worker()
+    visitor.post(confirm_link("bert@example.org"))
+    change_status(str(report.public_id), "fixed", actor=personas.hameln_worker)
+    call_command("schedule_notifications", stdout=io.StringIO())
+    assert Follower.objects.exists(), "kept while the retention period runs"
+
+    Report.objects.filter(pk=report.pk).update(
+        closed_at=timezone.now() - timedelta(days=django_settings.OPENMELDER["RETENTION_DAYS"] + 1)
+    )
+    call_command("schedule_notifications", stdout=io.StringIO())
+    assert not Follower.objects.exists()
+    assert not Delivery.objects.filter(target="bert@example.org").exists()
+
+
+def test_an_address_that_never_confirms_is_forgotten_after_a_week(demo, visitor):
+    report = file_report()
+    follow(visitor, report)
+    run_worker()
+    path = confirm_link("bert@example.org")
+    Follower.objects.update(created_at=timezone.now() - timedelta(days=6))
+    call_command("schedule_notifications", stdout=io.StringIO())
+    assert Follower.objects.exists()
+    Follower.objects.update(created_at=timezone.now() - timedelta(days=8))
+    call_command("schedule_notifications", stdout=io.StringIO())
+    assert not Follower.objects.exists()
+    assert not Delivery.objects.filter(target="bert@example.org").exists()
+    assert visitor.post(path).status_code == 410

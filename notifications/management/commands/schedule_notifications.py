@@ -1,5 +1,6 @@
-"""Run when a worker starts: hand over deliveries a dead worker left behind, queue due digests, and start
-the periodic sweep (which then does both every SWEEP_INTERVAL_SECONDS)."""
+"""Run when a worker starts: hand over deliveries a dead worker left behind, queue due digests, forget the
+followers whose retention ended, and start the periodic sweep (which then does all three every
+SWEEP_INTERVAL_SECONDS)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -14,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         requeued = worker.requeue_stale()
         digests = planning.queue_digests()
+        planning.forget_expired_followers()
         scheduled = schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
         self.stdout.write(
             f"{requeued} deliveries re-queued; {digests} digests queued; "

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.throttling import ClientRateThrottle
@@ -149,6 +150,7 @@ def follow_confirmation(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@csrf_exempt  # RFC 8058 one-click: the mail client POSTs without a form; the signed token is the secret
 @require_http_methods(["GET", "POST"])
 def unfollow_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":

@@ -160,7 +160,8 @@ def status_mail(delivery: Delivery) -> Mail:
                 "report": report, "events": events, "unfollow": unfollow,
                 "report_url": public_url(reverse("public:detail", args=[report.reference])),
             },
-            headers={"List-Unsubscribe": f"<{unfollow}>"},
+            # RFC 8058: mail clients offer "unsubscribe" and POST to the link themselves.
+            headers={"List-Unsubscribe": f"<{unfollow}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         )
     return Mail(
         subject=_("Your report %(reference)s: %(status)s") % {

@@ -103,6 +103,7 @@ def test_after_confirming_status_changes_are_mailed_with_a_link_to_stop_them(dem
     (unfollow,) = links(status_mail.body, "unfollow")
     assert links(status_mail.alternatives[0][0], "unfollow") == [unfollow]
     assert status_mail.extra_headers["List-Unsubscribe"] == f"<{django_settings.PUBLIC_URL}{unfollow}>"
+    assert status_mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert not Delivery.objects.filter(kind="follow_up", target="bert@example.org").exists(), (
         "only the reporter is asked whether the defect is fixed"
     )
@@ -242,3 +243,16 @@ def test_an_address_that_never_confirms_is_forgotten_after_a_week(demo, visitor)
     assert not Follower.objects.exists()
     assert not Delivery.objects.filter(target="bert@example.org").exists()
     assert visitor.post(path).status_code == 410
+
+
+def test_a_mail_client_unsubscribes_with_one_click(demo, personas, visitor):
+    report = file_report()
+    follow(visitor, report)
+    run_worker()
+    visitor.post(confirm_link("bert@example.org"))
+    change_status(str(report.public_id), "in_progress", actor=personas.hameln_worker)
+    run_worker()
+    (unfollow,) = links(mails_to("bert@example.org")[-1].body, "unfollow")
+    mail_client = SecureClient(enforce_csrf_checks=True)  # RFC 8058: a POST without cookie or form token
+    answer = mail_client.post(unfollow, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 200 and not Follower.objects.exists()

@@ -127,6 +127,22 @@ def generous_rate_limits(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets channel layer objects of its own.
+
+    Every async test runs in an event loop of its own, while the channel layer object lives as long as the process.
+    With channels_redis, a consumer the previous test's communicator cancelled in the middle of receive() can leave
+    the layer's per-channel receive lock held and bound to that test's (now closed) loop; the next consumer waiting
+    on it then fails with "is bound to a different event loop". In a server there is one loop, so this is a test
+    artefact: a new layer object per test (the next get_channel_layer() makes one) has fresh locks.
+    """
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_status_labels():
     """Status labels a previous test edited (and its rollback undid) are not remembered."""
     from reports.models import StatusLabel

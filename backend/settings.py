@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from backend.env import (
@@ -354,17 +355,15 @@ SPECTACULAR_SETTINGS = {
 # Map widgets (admin now, public map later): tiles are configurable; the boundary data's
 # attribution (BKG) is always shown next to the tile provider's.
 TILE_URL = env_str("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-# The public map's credit line follows the reader's language (lazy: read per request); a TILE_ATTRIBUTION set by
-# the operator is shown as given. The admin's map widget gets the German text (its settings are read once).
+# The maps' credit line follows the reader's language (lazy: read per request, also by django-leaflet's maps of the
+# staff app and the admin, which serialise their settings at each render); a TILE_ATTRIBUTION set by the operator
+# is shown as given.
 _TILE_ATTRIBUTION_ENV = env_str("TILE_ATTRIBUTION")
 TILE_ATTRIBUTION: Any = _TILE_ATTRIBUTION_ENV or _(
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
 BOUNDARY_ATTRIBUTION: Any = _('&copy; <a href="https://www.bkg.bund.de">GeoBasis-DE / BKG</a> 2021 (data modified)')
-_ADMIN_MAP_ATTRIBUTION = (
-    (_TILE_ATTRIBUTION_ENV or '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende')
-    + ' | &copy; <a href="https://www.bkg.bund.de">GeoBasis-DE / BKG</a> 2021 (Daten verändert)'
-)
+_ADMIN_MAP_ATTRIBUTION = format_lazy("{} | {}", TILE_ATTRIBUTION, BOUNDARY_ATTRIBUTION)
 LEAFLET_CONFIG: dict[str, Any] = {
     "DEFAULT_CENTER": (52.10, 9.36),  # Hameln
     "DEFAULT_ZOOM": 10,

@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from geo.models import Authority, Category, Department
+from geo.routing_reasons import in_active_language
 from reports.models import EventKind, Photo, Report, ReportEvent, StatusLabel
 
 
@@ -55,7 +56,7 @@ class ReportSerializer(serializers.ModelSerializer):
     location = serializers.SerializerMethodField()
     authority = serializers.SerializerMethodField()
     department = serializers.SerializerMethodField()
-    reason = serializers.CharField(source="routing_reason")
+    reason = serializers.SerializerMethodField()
     near_border = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
@@ -67,6 +68,11 @@ class ReportSerializer(serializers.ModelSerializer):
             "authority", "department", "reason", "near_border", "photos", "support_count", "created_at",
             "updated_at", "closed_at", "links",
         ]
+
+    @extend_schema_field(serializers.CharField())
+    def get_reason(self, report: Report) -> str:
+        """Why the report went where it did: stored in the installation's language, read in the client's."""
+        return in_active_language(report.routing_reason)
 
     @extend_schema_field({"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}})
     def get_category(self, report: Report) -> dict:

@@ -119,3 +119,36 @@ def test_api_validation_messages_say_sie_in_german(demo, client):
     assert response.status_code == 400
     messages = [e["message"] for e in response.json()["errors"]]
     assert "Bitte geben Sie eine gültige E-Mail-Adresse ein." in messages, messages
+
+
+def test_the_staff_maps_credit_line_follows_the_language(routed_report, personas):
+    def credits(language: str) -> list[str]:
+        staff = SecureClient(HTTP_ACCEPT_LANGUAGE=language)
+        staff.force_login(personas.hameln_worker)
+        found = []
+        for path in ("/staff/karte/", f"/staff/reports/{routed_report.reference}/"):
+            page = staff.get(path).content.decode()
+            assert '"attribution"' in page, path  # the map's options
+            found.append(page)
+        return found
+
+    for page in credits("en"):
+        assert "OpenStreetMap</a> contributors" in page and "(data modified)" in page
+        assert "Mitwirkende" not in page and "Daten ver" not in page
+    for page in credits("de"):
+        assert "OpenStreetMap</a>-Mitwirkende" in page
+
+
+def test_the_citizen_api_gives_the_routing_reason_in_the_clients_language(demo):
+    def reason(language: str) -> str:
+        response = SecureClient().post(
+            "/api/v1/reports/",
+            {"category": "schlagloch", "lat": "52.1039", "lon": "9.3576", "description": "Loch"},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["reason"]
+
+    german, english = reason("de"), reason("en")
+    assert "im Gebiet" in german or "zuständig" in german
+    assert german != english and _german_in(english) == [], english

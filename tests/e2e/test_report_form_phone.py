@@ -19,6 +19,10 @@ from tests.conftest import REPO
 from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
+LOADED_WIDTH = """image => image.complete ? image.naturalWidth : new Promise(done => {
+    image.addEventListener("load", () => done(image.naturalWidth));
+    image.addEventListener("error", () => done(0));
+})"""
 PHONE = {"width": 360, "height": 740}
 MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
 
@@ -124,7 +128,8 @@ def test_a_chosen_photo_survives_a_mistake_and_is_filed_with_the_report(phone):
     expect(summary).to_contain_text("Address or place: Choose the place: use your location")
     kept = page.get_by_role("img", name="Chosen photo 1")
     expect(kept).to_be_visible()
-    assert kept.evaluate("image => image.naturalWidth") > 0
+    # Drawn (not a broken image): its width once it has loaded, or 0 if it fails to.
+    assert kept.evaluate(LOADED_WIDTH) > 0
     expect(page.get_by_label("Description")).to_have_value("Loch mit Foto")
     _assert_accessible(page)
 

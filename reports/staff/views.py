@@ -203,7 +203,10 @@ def task_map_data(request: HttpRequest) -> HttpResponse:
     """GeoJSON of the user's filtered tasks in ``bbox`` at ``zoom``: clusters as on the public map, then points."""
     form, reports, _departments, status = _my_tasks(request)
     if status != 200:
-        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+        return _json_errors([
+            (field, error["code"], error["message"])
+            for field, errors in form.errors.get_json_data().items() for error in errors
+        ])
     try:
         zoom = parse_integer(request.GET.get("zoom", ""), minimum=0, maximum=MAX_MAP_ZOOM)
     except InvalidParameter as error:
@@ -214,7 +217,7 @@ def task_map_data(request: HttpRequest) -> HttpResponse:
         return _parameter_error("bbox", error)
     if bbox[2] - bbox[0] > max_view_degrees(zoom) or bbox[3] - bbox[1] > max_view_degrees(zoom):
         message = _("The map section is too large for this zoom level.")
-        return JsonResponse({"errors": {"bbox": [{"message": message, "code": "too_large"}]}}, status=400)
+        return _json_errors([("bbox", "too_large", str(message))])
     features = staff_map_features(reports, bbox=bbox_polygon(bbox), zoom=zoom)
     for feature in features["features"]:
         reference = feature["properties"].get("reference")
@@ -239,7 +242,15 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 
 def _parameter_error(name: str, error: InvalidParameter) -> JsonResponse:
-    return JsonResponse({"errors": {name: [{"message": str(error.message), "code": error.code}]}}, status=400)
+    return _json_errors([(name, error.code, str(error.message))])
+
+
+def _json_errors(errors: list[tuple[str, str, str]]) -> JsonResponse:
+    """400 in the shape of every JSON API here: ``{"errors": [{"field", "code", "message"}, ...]}``."""
+    return JsonResponse(
+        {"errors": [{"field": field, "code": code, "message": message} for field, code, message in errors]},
+        status=400,
+    )
 
 
 # --- A report ---------------------------------------------------------------------------------

@@ -262,4 +262,6 @@ def test_bad_map_parameters_are_a_400_naming_the_parameter(personas, worker, par
     response = worker.get("/staff/karte/daten/", params)
 
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == [field]
+    errors = response.json()["errors"]
+    assert [error["field"] for error in errors] == [field]
+    assert all(error["message"] and error["code"] for error in errors)

@@ -286,3 +286,31 @@ def post_photo_report(base: str, photos: list[bytes], *, timeout: float = 30) ->
     except urllib.error.HTTPError as error:
         status = error.code
     return status, time.monotonic() - started
+
+
+# --- Browser helpers shared by the tests in tests/e2e -------------------------------------------------------------
+
+def assert_accessible(page) -> None:
+    """axe-core finds no WCAG 2.1 A or AA violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_21_AA)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+def assert_accessible_on_phone(page, width: int = 360) -> None:
+    """As ``assert_accessible``, and nothing makes the page wider than the phone's screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{page.url} is wider than a phone"
+    assert_accessible(page)
+
+
+def map_loaded(page, after: int = 0) -> int:
+    """Waits until the map has drawn an answer of the map API newer than ``after``; returns its number."""
+    # Polled from here: wait_for_function evaluates a string in the page, which the pages' CSP forbids.
+    deadline = time.monotonic() + 30
+    while True:
+        loaded = int(page.locator("#map").get_attribute("data-loaded") or 0)
+        if loaded > after:
+            return loaded
+        assert time.monotonic() < deadline, f"the map drew nothing newer than answer {after}"
+        page.wait_for_timeout(100)

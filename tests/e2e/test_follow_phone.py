@@ -5,10 +5,16 @@ readable, axe-core finds no WCAG 2.1 A/AA violation and the strict CSP blocks no
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    UNREACHABLE,
+    assert_accessible_on_phone,
+    migrated_database,
+    uvicorn,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +47,13 @@ def phone(server):
         assert blocked == []
 
 
-def _assert_accessible(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{page.url} is wider than a phone"
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-
-
 def test_a_citizen_follows_a_published_report_by_email_on_a_phone(phone):
     page = phone
     page.goto("/meldungen/")
     page.locator("table.reports tbody a").first.click()
     form = page.locator("#follow")
     expect(form.get_by_role("heading", name="Per E-Mail folgen")).to_be_visible()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
     field = page.get_by_label("Ihre E-Mail-Adresse")
     field.tap()
@@ -61,7 +61,7 @@ def test_a_citizen_follows_a_published_report_by_email_on_a_phone(phone):
     page.keyboard.press("Enter")
     expect(page.locator("#follow-email-error")).to_contain_text("gültige E-Mail-Adresse")
     expect(page.get_by_label("Ihre E-Mail-Adresse")).to_have_attribute("aria-invalid", "true")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
     page.get_by_label("Ihre E-Mail-Adresse").fill("bert@example.org")
     button = page.get_by_role("button", name="Folgen", exact=True)
@@ -72,6 +72,6 @@ def test_a_citizen_follows_a_published_report_by_email_on_a_phone(phone):
         "Bitte bestätigen Sie Ihre Adresse: wir haben Ihnen eine E-Mail geschickt."
     )
     assert "bert@example.org" not in page.content()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.get_by_role("link", name="Zurück zur Meldung").click()
     expect(page.locator("#follow")).to_be_visible()

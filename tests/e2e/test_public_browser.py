@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import REPO
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import (
+    UNREACHABLE,
+    assert_accessible_on_phone,
+    map_loaded,
+    migrated_database,
+    uvicorn,
+)
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 
@@ -41,14 +45,6 @@ def server(tmp_path_factory):
             yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def context(browser, server):
     context = browser.new_context(base_url=server, locale="en-US", viewport={"width": 1024, "height": 768})
@@ -62,18 +58,6 @@ def context(browser, server):
     assert blocked == []
 
 
-def _loaded(page, after: int = 0) -> int:
-    """Waits until the map has drawn an answer of the map API newer than ``after``; returns its number."""
-    # Polled from here: wait_for_function evaluates a string in the page, which the pages' CSP forbids.
-    deadline = time.monotonic() + 30
-    while True:
-        loaded = int(page.locator("#map").get_attribute("data-loaded") or 0)
-        if loaded > after:
-            return loaded
-        assert time.monotonic() < deadline, f"the map drew nothing newer than answer {after}"
-        page.wait_for_timeout(100)
-
-
 def _cluster_total(page) -> int:
     return sum(int(c) for c in page.locator(".cluster").evaluate_all("els => els.map(e => e.dataset.count)"))
 
@@ -81,7 +65,7 @@ def _cluster_total(page) -> int:
 def test_the_map_shows_clusters_and_then_markers_of_the_demo_reports_without_a_tile_server(context):
     page = context.new_page()
     page.goto("/")
-    _loaded(page)
+    map_loaded(page)
     clusters = page.locator(".cluster")
     expect(clusters.first).to_be_visible()
     total = _cluster_total(page)
@@ -95,10 +79,10 @@ def test_the_map_shows_clusters_and_then_markers_of_the_demo_reports_without_a_t
     for _ in range(4):
         if page.locator(".report-marker").count():
             break
-        seen = _loaded(page)
+        seen = map_loaded(page)
         page.locator(".cluster").first.focus()
         page.keyboard.press("Enter")
-        _loaded(page, seen)
+        map_loaded(page, seen)
     marker = page.locator(".report-marker").first
     expect(marker).to_have_attribute("aria-label", re.compile(r"^Report: .+, .+$"))
     marker.click()
@@ -108,9 +92,9 @@ def test_the_map_shows_clusters_and_then_markers_of_the_demo_reports_without_a_t
 
     # The filters redraw the map and carry over to the list.
     page.goto("/")
-    seen = _loaded(page)
+    seen = map_loaded(page)
     page.get_by_label("Category").select_option("graffiti")
-    _loaded(page, seen)
+    map_loaded(page, seen)
     assert 0 < _cluster_total(page) < total
     expect(page.locator("#list-link")).to_have_attribute("href", "/meldungen/?category=graffiti")
 
@@ -170,10 +154,10 @@ def test_a_report_from_the_web_form_appears_on_a_map_already_open_in_another_tab
 
     watcher = context.new_page()
     watcher.goto("/")
-    seen = _loaded(watcher)
+    seen = map_loaded(watcher)
     expect(watcher.locator("#map")).to_have_attribute("data-live", "connected")
     watcher.evaluate(f"openMelderMap.setView([{lat}, {lon}], 18)")
-    seen = _loaded(watcher, seen)
+    seen = map_loaded(watcher, seen)
     before = watcher.locator(".report-marker").count()
     watcher.evaluate("window.stillTheSamePage = true")
 
@@ -197,25 +181,19 @@ def test_axe_finds_no_wcag_21_aa_violations_and_every_page_fits_a_phone(browser,
     context = browser.new_context(base_url=server, locale="en-US", viewport={"width": 360, "height": 740})
     page = context.new_page()
     page.goto("/")
-    _loaded(page)
-    _assert_accessible(page)
+    map_loaded(page)
+    assert_accessible_on_phone(page)
     page.goto("/meldungen/?status=open")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.locator("table.reports tbody a").first.click()
     expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.goto("/melden/")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.get_by_role("button", name="Send report").click()  # nothing filled in: errors next to the fields
     expect(page.locator("#error-summary")).to_be_visible()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.goto("/statistik/")
     expect(page.locator("#by-category")).to_be_visible()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     context.close()
-
-
-def _assert_accessible(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{page.url} is wider than a phone"
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"

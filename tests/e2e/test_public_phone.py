@@ -6,15 +6,19 @@ axe-core finds no WCAG 2.1 A/AA violation and the strict Content-Security-Policy
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import REPO, manage
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import (
+    UNREACHABLE,
+    assert_accessible_on_phone,
+    map_loaded,
+    migrated_database,
+    uvicorn,
+)
 
 PHONE = {"width": 360, "height": 740}
 SPOT = (52.10124, 9.35571)  # lat, lon: a spot in Hameln's old town
@@ -54,14 +58,6 @@ def server(tmp_path_factory):
             yield base, reports
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(base_url=server[0], locale="en-US", viewport=PHONE)
@@ -74,23 +70,6 @@ def page(browser, server):
     assert blocked == []
 
 
-def _loaded(page, after: int = 0) -> int:
-    """Waits until the map has drawn an answer of the map API newer than ``after``; returns its number."""
-    deadline = time.monotonic() + 30
-    while True:
-        loaded = int(page.locator("#map").get_attribute("data-loaded") or 0)
-        if loaded > after:
-            return loaded
-        assert time.monotonic() < deadline, f"the map drew nothing newer than answer {after}"
-        page.wait_for_timeout(100)
-
-
-def _assert_accessible(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{page.url} is wider than a phone"
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-
-
 def _within_screen_width(locator) -> None:
     box = locator.bounding_box()
     assert box is not None and box["width"] > 0, "not shown"
@@ -99,7 +78,7 @@ def _within_screen_width(locator) -> None:
 
 def test_the_map_starts_on_the_first_screen_with_a_legend_of_the_pins(page):
     page.goto("/")
-    _loaded(page)
+    map_loaded(page)
     top = page.locator("#map").bounding_box()["y"]
     assert top + 250 <= PHONE["height"], f"the map starts {top} px down"
     legend = page.get_by_role("list", name="Legend")
@@ -109,15 +88,15 @@ def test_the_map_starts_on_the_first_screen_with_a_legend_of_the_pins(page):
     expect(page.get_by_label("Category")).to_be_hidden()
     page.get_by_text("Filter the map").click()
     expect(page.get_by_label("Category")).to_be_visible()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
 
 def test_reports_at_the_same_spot_fan_out_and_each_popup_shows_date_address_and_photo(page, server):
     (first, first_id), (second, second_id) = server[1]
     page.goto("/")
-    seen = _loaded(page)
+    seen = map_loaded(page)
     page.evaluate(f"openMelderMap.setView([{SPOT[0]}, {SPOT[1]}], 19)")
-    _loaded(page, seen)
+    map_loaded(page, seen)
     markers = [page.locator(f'.report-marker[data-report-id="{key}"]') for key in (first_id, second_id)]
     boxes = [marker.bounding_box() for marker in markers]
     assert boxes[0] != boxes[1], "the two reports lie on top of each other"
@@ -133,7 +112,7 @@ def test_reports_at_the_same_spot_fan_out_and_each_popup_shows_date_address_and_
         expect(popup.get_by_role("link", name=f"Show report {reference}")).to_be_visible()
         expect(popup.get_by_alt_text("Photo of the report")).to_have_count(1 if photo else 0)
         expect(popup).to_have_css("opacity", "1")  # faded in
-        _assert_accessible(page)
+        assert_accessible_on_phone(page)
         if reference == second:
             break
         popup.locator(".leaflet-popup-close-button").click()
@@ -146,7 +125,7 @@ def test_reports_at_the_same_spot_fan_out_and_each_popup_shows_date_address_and_
         ) > 1e-7
         page.evaluate(f"openMelderMap.setView([{SPOT[0]}, {SPOT[1]}], 19)")
         if panned:
-            _loaded(page, seen)
+            map_loaded(page, seen)
 
     # The second report's popup is still open: its link opens the report's page.
     page.locator(".leaflet-popup").get_by_role("link", name=f"Show report {second}").click()
@@ -166,7 +145,7 @@ def test_the_list_shows_status_and_place_of_every_report_within_a_phone_screen(p
     expect(first.locator(".place-cell")).to_have_text(f"{ADDRESS}Stadt Hameln")
     # Each value is read with its label, as the column header is no longer above it.
     expect(first.get_by_role("cell", name="Status: New", exact=True)).to_be_visible()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
 
 def test_me_too_on_a_report_page_raises_the_count_once(page, server):
@@ -174,12 +153,12 @@ def test_me_too_on_a_report_page_raises_the_count_once(page, server):
     page.goto(f"/meldungen/{reference}/")
     count = page.locator("#support-count")
     before = int(count.inner_text())
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.get_by_role("button", name="Me too").click()
     expect(count).to_have_text(str(before + 1))
     expect(page.locator("#support-status")).to_have_text("Thank you: you support this report.")
     expect(page.get_by_role("button", name="Me too")).to_be_disabled()
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     page.reload()
     expect(page.locator("#support-count")).to_have_text(str(before + 1))
     # The same device again: thanked, not counted twice.

@@ -12,11 +12,15 @@ import os
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import REPO
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import (
+    UNREACHABLE,
+    assert_accessible_on_phone,
+    migrated_database,
+    uvicorn,
+)
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 LOADED_WIDTH = """image => image.complete ? image.naturalWidth : new Promise(done => {
@@ -41,14 +45,6 @@ def server(tmp_path_factory):
             yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def phone(browser, server):
     """A phone-sized browser; pass geolocation options through ``phone(...)``."""
@@ -70,12 +66,6 @@ def phone(browser, server):
     assert blocked == []
 
 
-def _assert_accessible(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{page.url} is wider than a phone"
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-
-
 def test_use_my_location_fills_the_place_and_moves_the_pin(phone):
     context = phone(geolocation={"latitude": MARKET[0], "longitude": MARKET[1]}, permissions=["geolocation"])
     page = context.new_page()
@@ -85,7 +75,7 @@ def test_use_my_location_fills_the_place_and_moves_the_pin(phone):
     expect(page.get_by_label("Longitude")).to_have_value("9.357600")
     expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
     expect(page.locator("#locate-status")).to_have_text("Place chosen from your location: 52.10390, 9.35760")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
 
 def test_a_denied_location_says_how_else_to_give_the_place(phone):
@@ -99,7 +89,7 @@ def test_a_denied_location_says_how_else_to_give_the_place(phone):
     # The other ways still work: a tap on the map chooses the place.
     page.locator("#map").click()
     expect(page.get_by_label("Latitude")).not_to_have_value("")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
 
 def test_a_chosen_photo_survives_a_mistake_and_is_filed_with_the_report(phone):
@@ -131,7 +121,7 @@ def test_a_chosen_photo_survives_a_mistake_and_is_filed_with_the_report(phone):
     # Drawn (not a broken image): its width once it has loaded, or 0 if it fails to.
     assert kept.evaluate(LOADED_WIDTH) > 0
     expect(page.get_by_label("Description")).to_have_value("Loch mit Foto")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
 
     page.get_by_label("What is the problem?").select_option("schlagloch")
     page.get_by_label("Latitude").fill(str(MARKET[0]))
@@ -177,7 +167,7 @@ def test_an_open_report_nearby_is_offered_and_supporting_it_raises_its_count(pho
     expect(nearby).to_contain_text(report["reference"])
     expect(nearby).to_contain_text("Schlagloch am Pferdemarkt")
     expect(nearby).to_contain_text("Supporters: 0")
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)
     nearby.get_by_role("button", name="This is my concern — support it").click()
     expect(nearby).to_contain_text("Supporters: 1")
     expect(nearby.get_by_role("button", name="Supported")).to_be_disabled()
@@ -220,4 +210,4 @@ def test_the_form_is_compact_on_a_phone_and_the_send_button_always_in_reach(phon
         box = send.bounding_box()
         assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], "the send button is off screen"
         page.mouse.wheel(0, height / 3)
-    _assert_accessible(page)
+    assert_accessible_on_phone(page)

@@ -5,11 +5,10 @@ drawn, the favicon served, and axe-core finds no WCAG 2.1 A/AA violation."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import UNREACHABLE, assert_accessible, migrated_database, uvicorn
 
 PHONE = {"width": 360, "height": 740}
 
@@ -27,14 +26,6 @@ def server(tmp_path_factory):
             yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(params=["de-DE", "en-US"])
 def phone(request, browser, server):
     context = browser.new_context(base_url=server, locale=request.param, viewport=PHONE, is_mobile=True,
@@ -50,11 +41,6 @@ def phone(request, browser, server):
 
 def _no_wider_than_the_phone(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{page.url} is wider"
-
-
-def _accessible(page) -> None:
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
 def test_the_statistics_are_readable_on_a_phone(phone):
@@ -90,7 +76,7 @@ def test_the_statistics_are_readable_on_a_phone(phone):
             assert last_box and last_box["x"] + last_box["width"] <= PHONE["width"] + 1
     # The number column heads are whole words, not cut off: the last column of a count table is visible.
     expect(page.locator("#by-category thead th").nth(4)).to_be_visible()
-    _accessible(page)
+    assert_accessible(page)
 
 
 def test_an_unknown_address_shows_the_designed_404_page(phone):
@@ -102,7 +88,7 @@ def test_an_unknown_address_shows_the_designed_404_page(phone):
     )
     expect(page.get_by_role("link", name="OpenMelder")).to_be_visible()
     _no_wider_than_the_phone(page)
-    _accessible(page)
+    assert_accessible(page)
 
 
 def test_the_favicon_is_served(phone):

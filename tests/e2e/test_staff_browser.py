@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import REPO, manage
-from tests.live import CHROMIUM, CHROMIUM_ARGS, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, migrated_database, uvicorn
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -58,7 +57,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
 
         page.goto("/staff/")
         expect(page).to_have_url(f"{server}/staff/login/?next=/staff/")
-        _assert_accessible(page)
+        assert_accessible(page)
         page.get_by_label("Username").fill(WORKER)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
@@ -67,7 +66,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         expect(page.locator(".skip-link")).to_be_focused()
         page.get_by_text("Filter and sort").click()
         assert _fits_the_screen(page)
-        _assert_accessible(page)
+        assert_accessible(page)
 
         page.get_by_role("button", name="Sort by distance from my position").click()
         expect(page).to_have_url(re.compile(r"near=52\.103900%2C9\.357600&ordering=distance"))
@@ -77,7 +76,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         expect(page.get_by_role("heading", level=1)).to_contain_text(report["reference"])
         assert page.locator('button[name="to"][value="rejected"]').count() == 0  # leads only
         assert _fits_the_screen(page)
-        _assert_accessible(page)
+        assert_accessible(page)
 
         page.locator('button[name="to"][value="in_progress"]').click()
         page.wait_for_load_state()  # the script that fills in templates runs on load
@@ -101,7 +100,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         expect(page.get_by_alt_text("Fix photo 1")).to_be_visible()
         expect(page.locator("#current-status")).to_have_attribute("data-status", "fixed")
         assert _fits_the_screen(page)
-        _assert_accessible(page)
+        assert_accessible(page)
         browser.close()
 
         public = api.get(f"/api/v1/reports/{report['id']}/").json()
@@ -121,8 +120,3 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
 
 def _fits_the_screen(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= 360
-
-
-def _assert_accessible(page) -> None:
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, results.generate_report()

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import DEMO_PASSWORD, REPO
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, WCAG_21_AA, migrated_database, uvicorn
+from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, assert_accessible, migrated_database, uvicorn
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -184,8 +183,3 @@ def test_the_tasks_map_shows_the_same_tasks_in_clusters_and_opens_a_report_from_
 
 def fits_the_screen(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-
-
-def assert_accessible(page) -> None:
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, results.generate_report()

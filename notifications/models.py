@@ -31,10 +31,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class EmailAddress(models.Model):
-    """A reporter's address. Nothing but the confirmation mail goes to it before it is confirmed."""
+class DoubleOptIn(models.Model):
+    """An address that gets nothing but its confirmation mail until the link in it is used (double opt-in)."""
 
-    address = models.EmailField(_("address"), unique=True)
     language = models.CharField(_("language"), max_length=8, default="de")
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     # Only the hash of the newest confirmation link's token; it is cleared when used.
@@ -42,12 +41,7 @@ class EmailAddress(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("e-mail address")
-        verbose_name_plural = _("e-mail addresses")
-        ordering = ["address"]
-
-    def __str__(self) -> str:
-        return self.address
+        abstract = True
 
     @property
     def is_confirmed(self) -> bool:
@@ -58,6 +52,20 @@ class EmailAddress(models.Model):
         token = secrets.token_urlsafe(32)
         self.token_hash = hash_token(token)
         return token
+
+
+class EmailAddress(DoubleOptIn):
+    """A reporter's address: confirmed once, for all of its reports."""
+
+    address = models.EmailField(_("address"), unique=True)
+
+    class Meta:
+        verbose_name = _("e-mail address")
+        verbose_name_plural = _("e-mail addresses")
+        ordering = ["address"]
+
+    def __str__(self) -> str:
+        return self.address
 
 
 class Subscription(models.Model):
@@ -78,18 +86,13 @@ class Subscription(models.Model):
         return f"{self.address} → {self.report}"
 
 
-class Follower(models.Model):
+class Follower(DoubleOptIn):
     """Someone who follows a published report from its public page (not its reporter). Double opt-in for this
     report alone: nothing but the confirmation mail until its link is used; then the report's status mails,
     each with a link to stop them. Removed with the report's personal data (retention)."""
 
     report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="followers")
     address = models.EmailField(_("address"))
-    language = models.CharField(_("language"), max_length=8, default="de")
-    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
-    # Only the hash of the newest confirmation link's token; it is cleared when used.
-    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("follower")
@@ -98,15 +101,6 @@ class Follower(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} → {self.report}"
-
-    @property
-    def is_confirmed(self) -> bool:
-        return self.confirmed_at is not None
-
-    def new_token(self) -> str:
-        token = secrets.token_urlsafe(32)
-        self.token_hash = hash_token(token)
-        return token
 
 
 class Webhook(models.Model):

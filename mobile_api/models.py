@@ -33,6 +33,15 @@ class Open311Client(models.Model):
     key_prefix = models.CharField(_("key begins with"), max_length=8, editable=False)
     active = models.BooleanField(_("active"), default=True)
     contact = models.CharField(_("contact"), max_length=200, blank=True, help_text=_("Who runs this application."))
+    submissions_per_hour = models.PositiveIntegerField(
+        _("submissions per hour"), default=600,
+        help_text=_("How many service requests and updates this key may send per hour (its own budget, "
+                    "not shared with other clients)."),
+    )
+    media_hosts = models.TextField(
+        _("photo hosts"), blank=True,
+        help_text=_("Host names (one per line) whose media_url photos are downloaded. Empty: none is downloaded."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 

@@ -79,6 +79,9 @@ class Report(models.Model):
     location = models.PointField(_("location"), srid=4326)
     address = models.CharField(_("address"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # Answers to the category's extra questions (geo.CategoryQuestion), by question code: a string, or a list
+    # of option keys for a multiple choice. Shown to staff, not public (free text may be personal).
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
     authority = models.ForeignKey(
         Authority, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="reports"
@@ -231,6 +234,7 @@ class EventKind(models.TextChoices):
     SUPPORTED = "supported", _("Supported")
     ANONYMISED = "anonymised", _("Personal data removed")
     MODERATED = "moderated", _("Publication changed")
+    COMMENT = "comment", _("Comment")
 
 
 class ReportEvent(models.Model):

@@ -7,10 +7,12 @@ from mobile_api.models import Open311Client
 
 @admin.register(Open311Client)
 class Open311ClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_prefix", "active", "contact", "created_at", "last_used_at"]
+    list_display = ["name", "key_prefix", "active", "submissions_per_hour", "contact", "created_at", "last_used_at"]
     list_filter = ["active"]
     search_fields = ["name", "contact", "key_prefix"]
-    fields = ["name", "contact", "active", "key_prefix", "created_at", "last_used_at"]
+    fields = [
+        "name", "contact", "active", "submissions_per_hour", "media_hosts", "key_prefix", "created_at", "last_used_at",
+    ]
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     actions = ["issue_new_key"]
 

@@ -22,6 +22,7 @@ from mobile_api.open311 import errors, queries, representations
 from mobile_api.open311.errors import Open311Error
 from mobile_api.open311.renderers import Document, JSONRenderer, XMLRenderer
 from mobile_api.open311.submission import submit
+from mobile_api.open311.throttling import ClientKeyThrottle
 from reports.models import Report, Source
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -47,9 +48,19 @@ class Open311View(APIView):
     metadata_class = None  # OPTIONS is no part of GeoReport: 405 in the spec's error format
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        # Scopes of backend.throttling, shared with the citizen API.
+        # Scopes of backend.throttling, shared with the citizen API; a POST with a valid api_key counts
+        # against that key's own budget instead (get_throttles).
         self.throttle_scope = "submit" if request.method == "POST" else "read"
+        self.client: Open311Client | None = None
+        if request.method == "POST":
+            data = cast(QueryDict, request.data)  # form parsers only (parser_classes): never a JSON list
+            self.client = Open311Client.objects.authenticate(str(data.get("api_key", "")))
         super().initial(request, *args, **kwargs)
+
+    def get_throttles(self):
+        if self.client is not None:
+            return [ClientKeyThrottle(self.client)]
+        return super().get_throttles()
 
     def get_exception_handler(self):
         return errors.exception_handler
@@ -104,7 +115,7 @@ class ServiceRequests(Open311View):
 
     def post(self, request: Request, format: str | None = None) -> Response:
         data = cast(QueryDict, request.data)  # form parsers only (parser_classes): never a JSON list
-        client = Open311Client.objects.authenticate(data.get("api_key", ""))
+        client = self.client
         if client is None:
             raise Open311Error(403, _("api_key is missing or not valid."))
         authority = queries.jurisdiction(data)

@@ -176,15 +176,6 @@ def test_too_long_text_is_400_not_500(client, demo, api_key):
     assert errors_of(post(client, "requests.json", fields(api_key, email="not-an-address")), 400)
 
 
-def test_submissions_share_the_citizen_api_rate_limit_and_get_429_in_the_spec_format(client, demo, api_key, settings):
-    settings.API_RATES = {**settings.API_RATES, "submit": "2/hour"}
-    assert [post(client, "requests.json", fields(api_key)).status_code for _ in range(2)] == [201, 201]
-    response = post(client, "requests.xml", fields(api_key))
-    assert errors_of(response, 429)
-    assert int(response["Retry-After"]) > 0
-    assert Report.objects.count() == 2
-
-
 def test_a_token_leads_to_the_service_request_id(client, demo, api_key):
     [created] = post(client, "requests.json", fields(api_key)).json()
     body = client.get(f"/open311/v2/tokens/{created['token']}.json", secure=True).json()

@@ -419,3 +419,22 @@ GEOCODER: dict[str, Any] = {
 }
 if urlsplit(GEOCODER["URL"]).scheme not in {"http", "https"} or not urlsplit(GEOCODER["URL"]).netloc:
     raise ImproperlyConfigured(f"GEOCODER_URL={GEOCODER['URL']!r} is not an http(s) URL.")
+
+# Photos that Open311 clients name by media_url (reports/remote_photos.py): fetched by the worker over https
+# from the hosts listed for the client in the admin, never from a non-public address. Addresses in
+# OPEN311_MEDIA_ALLOWED_NETWORKS (CIDR) are exempt from that (an image server in the city's own network);
+# OPEN311_MEDIA_CA_FILE adds a private CA to the system's. Limits: the pipeline's size, a deadline in seconds.
+OPEN311_MEDIA_ALLOWED_NETWORKS: list[str] = []
+for _network in env_list("OPEN311_MEDIA_ALLOWED_NETWORKS", []):
+    try:
+        OPEN311_MEDIA_ALLOWED_NETWORKS.append(str(ipaddress.ip_network(_network, strict=False)))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OPEN311_MEDIA_ALLOWED_NETWORKS: {_network!r} is not an IP network such as 10.20.0.0/16 or 10.20.1.5/32."
+        ) from None
+OPEN311_MEDIA_CA_FILE = env_str("OPEN311_MEDIA_CA_FILE", "") or ""
+if OPEN311_MEDIA_CA_FILE and not Path(OPEN311_MEDIA_CA_FILE).is_file():
+    raise ImproperlyConfigured(f"OPEN311_MEDIA_CA_FILE={OPEN311_MEDIA_CA_FILE!r} is not a file.")
+OPEN311_MEDIA_TIMEOUT = env_int("OPEN311_MEDIA_TIMEOUT", 10, minimum=1, maximum=120)
+# At most what the photo pipeline accepts (reports.photos.MAX_BYTES, 15 MB).
+OPEN311_MEDIA_MAX_BYTES = env_int("OPEN311_MEDIA_MAX_BYTES", 15 * 1024 * 1024, minimum=1, maximum=15 * 1024 * 1024)

@@ -1,8 +1,10 @@
 """POST /requests: what a client application sends, checked field by field, and its submission.
 
 The report goes through reports.services.report_submit like every other report (routing, photo
-pipeline, moderation, events and so notifications), with source "open311". Remote ``media_url``s are
-never fetched (no SSRF: the server talks only to the geocoder it is configured with); the address is
+pipeline, moderation, events and so notifications), with source "open311". Photos come as multipart files
+``media`` (GeoReport v2) or ``photo1``…``photoN`` (FixMyStreet's upload mode); any other file field is refused,
+never dropped. A ``media_url`` (FixMyStreet sends several with multi_photos) is fetched by the worker
+(mobile_api.open311.media: from the client's photo hosts only, with the SSRF rules of reports.remote_photos) and
 kept for staff in an internal note. ``device_id`` and ``account_id`` are not stored. An
 ``address_string`` without coordinates is located with geo.geocoding (its best match); the client's
 text is kept as the report's address.
@@ -25,13 +27,18 @@ from geo.models import Authority, Category, QuestionType
 from mobile_api.fields import Coordinate
 from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
+from mobile_api.open311.media import schedule_media_fetch
 from mobile_api.open311.queries import parse_w3c_datetime
+from reports.errors import PhotoError
 from reports.models import EventKind, Report, ReportEvent, Source
 from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
 from reports.services import publish_after_commit, report_submit
 from reports.validation import max_text_length, without_control_characters
 
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
+# FixMyStreet numbers its uploads from 1 (perllib/Open311.pm, _add_photos_to_upload).
+_NUMBERED_PHOTO = re.compile(r"^photo([1-9][0-9]{0,5})$")
+_MEDIA_URL = serializers.URLField(max_length=2000)
 
 
 class ServiceRequestInput(serializers.Serializer):
@@ -88,19 +95,25 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
     if problems:
         raise Open311Error(400, *problems)
     point = form.point()
-    uploads = files.getlist("media") if files else []
+    named = _named_uploads(files)
+    uploads = [upload for _name, upload in named]
+    media_urls = _media_urls(data)
+    if len(uploads) + len(media_urls) > MAX_PHOTOS_PER_UPLOAD:
+        raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
     if point is None and fields["address_string"] and not uploads:
         point = _located(fields["address_string"])
     if point is not None and jurisdiction is not None and not _covers(jurisdiction, point):
         raise Open311Error(400, _("The place lies outside the jurisdiction %(name)s.") % {"name": str(jurisdiction)})
-    photos = _photos(uploads)
+    photos = _photos(named)
     name = " ".join(part for part in (fields["first_name"], fields["last_name"]) if part)
     with transaction.atomic():
         result = report_submit(
             category=category, device_location=point, description=fields["description"], photos=photos,
             reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
         )
-        _record_details(result.report, client=client, fields=fields, attributes=answers)
+        _record_details(result.report, client=client, fields=fields, attributes=answers, media_urls=media_urls)
+        for url in media_urls:
+            schedule_media_fetch(result.report, url, client)
     client.mark_used()
     return Report.objects.get(pk=result.report.pk)
 
@@ -164,15 +177,60 @@ def _covers(authority: Authority, point: Point) -> bool:
     return Authority.objects.filter(pk=authority.pk, boundary__covers=point).exists()
 
 
-def _photos(uploads: list) -> list:
-    if len(uploads) > MAX_PHOTOS_PER_UPLOAD:
+def uploaded_files(files) -> list:
+    """The uploaded photos in order: ``media`` (GeoReport v2), then ``photo1``…``photoN`` (FixMyStreet's upload
+    mode) by number. Any other file field, and more than MAX_PHOTOS_PER_UPLOAD files in all, is a 400: an
+    upload is never dropped silently."""
+    return [upload for _name, upload in _named_uploads(files)]
+
+
+def _named_uploads(files) -> list[tuple[str, object]]:
+    if not files:
+        return []
+    numbered = []
+    for name in files:
+        match = _NUMBERED_PHOTO.match(name)
+        if match:
+            numbered.append((int(match.group(1)), name))
+        elif name != "media":
+            raise Open311Error(400, _("%(field)s: unknown file field; send photos as media or photo1, photo2, …")
+                               % {"field": name})
+    names = ["media"] * ("media" in files) + [name for _number, name in sorted(numbered)]
+    named = [(name, upload) for name in names for upload in files.getlist(name)]
+    if len(named) > MAX_PHOTOS_PER_UPLOAD:
         raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
-    return processed_photos(uploads)
+    return named
 
 
-def _record_details(report: Report, *, client: Open311Client, fields: dict, attributes: dict) -> None:
+def _media_urls(data) -> list[str]:
+    """Every ``media_url`` given (FixMyStreet's multi_photos sends one per photo), each checked as a URL."""
+    values = data.getlist("media_url") if hasattr(data, "getlist") else [data.get("media_url")]
+    urls = []
+    for value in values:
+        if value in (None, ""):
+            continue
+        try:
+            urls.append(_MEDIA_URL.run_validation(value))
+        except serializers.ValidationError as error:
+            raise Open311Error(400, *_descriptions({"media_url": error.detail})) from None
+    return urls
+
+
+def _photos(named: list[tuple[str, object]]) -> list:
+    """Each upload through the pipeline; a bad one is a 4xx naming its field (media, photo2)."""
+    photos = []
+    for name, upload in named:
+        try:
+            photos.extend(processed_photos([upload], field=name))  # type: ignore[list-item]
+        except PhotoError as error:
+            raise Open311Error(error.kind.http_status, f"{name}: {error}") from None
+    return photos
+
+
+def _record_details(report: Report, *, client: Open311Client, fields: dict, attributes: dict,
+                    media_urls: list[str]) -> None:
     """What Open311 carries beyond the app API: the phone (private, like the other contact fields), the
-    client's address text, and for staff an internal note with the client, its attributes and media_url."""
+    client's address text, and for staff an internal note with the client, its attributes and media_url(s)."""
     updates = {}
     if fields["phone"]:
         updates["reporter_phone"] = fields["phone"]
@@ -182,9 +240,10 @@ def _record_details(report: Report, *, client: Open311Client, fields: dict, attr
         Report.objects.filter(pk=report.pk).update(**updates)
     details = {"open311_client": client.name, "attributes": attributes}
     lines = [_("Submitted through Open311 by %(client)s.") % {"client": client.name}]
-    if fields["media_url"]:
-        details["media_url"] = fields["media_url"]
-        lines.append(_("The client refers to a photo at %(url)s (not downloaded).") % {"url": fields["media_url"]})
+    if media_urls:
+        details["media_url"] = media_urls[0] if len(media_urls) == 1 else media_urls
+    for url in media_urls:
+        lines.append(_("The client refers to a photo at %(url)s.") % {"url": url})
     for code, value in attributes.items():
         lines.append(f"{code}: {', '.join(value) if isinstance(value, list) else value}")
     note = ReportEvent.objects.create(

@@ -92,6 +92,7 @@ class ReportCreate(CitizenView):
     )
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
+        _refuse_unknown_files(request, "photos")
         submission = ReportSubmissionSerializer(data=request.data)
         submission.is_valid(raise_exception=True)
         data = submission.validated_data
@@ -109,6 +110,14 @@ class ReportCreate(CitizenView):
         report = _reports().get(pk=result.report.pk)
         body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _refuse_unknown_files(request: Request, expected: str) -> None:
+    """A file sent under another name is refused: an upload is never dropped silently."""
+    unknown = sorted(name for name in request.FILES if name != expected)
+    if unknown:
+        message = _("Unknown file field: photos are sent as “%(expected)s”.") % {"expected": expected}
+        raise ValidationError({name: [message] for name in unknown})
 
 
 def _idempotency_key(request: Request) -> uuid.UUID | None:

@@ -246,6 +246,11 @@ def report_new(request: HttpRequest) -> HttpResponse:
         form.add_error(None, _("Too many reports from your connection. Please try again later."))
         return _form_page(request, form, status=429)
     valid = form.is_valid()
+    # A file under another name is refused, never dropped silently (the form itself sends only "photos").
+    for name in sorted(set(request.FILES) - {"photos"}):
+        form.add_error("photos", ValidationError(
+            _("Unknown file field %(name)s: photos are sent as “photos”.") % {"name": name}, code="invalid"
+        ))
     # Every mistake at once, and the chosen photos kept: they go through the pipeline now and wait in a draft.
     photos, contents = _photos(request, form, old_draft)
     if valid and not form.errors:

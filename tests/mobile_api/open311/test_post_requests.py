@@ -39,7 +39,7 @@ def test_a_post_with_a_valid_key_creates_a_routed_report_from_open311(client, de
         assert private not in response.content.decode()
 
 
-def test_attributes_and_a_media_url_are_kept_for_staff_and_the_url_is_not_fetched(client, demo, api_key):
+def test_attributes_and_a_media_url_are_kept_for_staff_and_an_http_url_is_not_fetched(client, demo, api_key):
     response = post(client, "requests.xml", fields(
         api_key,
         **{"attribute[fixmystreet_id]": "4711", "attribute[title]": "Pothole", "attribute[hazards][]": ["a", "b"]},
@@ -48,8 +48,9 @@ def test_attributes_and_a_media_url_are_kept_for_staff_and_the_url_is_not_fetche
     assert response.status_code == 201, response.content
     reference = xml(response).findtext("request/service_request_id")
     report = Report.objects.get(reference=reference)
-    note = report.events.get(kind=EventKind.INTERNAL_NOTE)
-    assert note.is_public is False
+    note, refusal = report.events.filter(kind=EventKind.INTERNAL_NOTE).order_by("id")
+    assert note.is_public is False and refusal.is_public is False
+    assert refusal.data == {"media_url": "http://192.0.2.1/photo.jpg", "error": "not_https"}
     assert note.data == {
         "open311_client": "FixMyStreet",
         "attributes": {"fixmystreet_id": "4711", "title": "Pothole", "hazards": ["a", "b"]},

@@ -37,9 +37,12 @@ def _flatten(detail, field: str | None = None) -> list[dict]:
 
 
 def domain_error_response(error: DomainError) -> Response:
-    """A domain error as this format's answer: 400, 404 or 409 by its kind."""
+    """A domain error as this format's answer: 400, 404 or 409 by its kind; one that carries several problems
+    (``errors``, e.g. reports.errors.AnswerErrors) lists each."""
     set_rollback()
-    body = {"errors": [{"field": error.field, "code": error.code, "message": str(error.message)}], **error.extra}
+    problems = getattr(error, "errors", None) or [error]
+    errors = [{"field": problem.field, "code": problem.code, "message": str(problem.message)} for problem in problems]
+    body = {"errors": errors, **error.extra}
     return Response(body, status=error.kind.http_status)
 
 

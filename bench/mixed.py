@@ -110,6 +110,8 @@ def _plan(seed: int, photo: str) -> dict:
             "lat": f"{lat + rng.uniform(-0.002, 0.002):.6f}", "lon": f"{lon + rng.uniform(-0.002, 0.002):.6f}",
             "description": f"Lastprobe {number}",
         })
+        if submit[-1]["category"] == "wilder-muell":  # the demo's category asks which kind of waste (required)
+            submit[-1]["answers"] = json.dumps({"muellart": ["sperrmuell"]})
     return {"map": map_urls, "list": list_urls, "submit": submit, "photo": photo}
 
 

@@ -77,6 +77,8 @@ def main() -> None:
             "lon": f"{lon + rng.uniform(-0.002, 0.002):.6f}",
             "description": f"Benchmark-Meldung {number}",
         }
+        if fields["category"] == "wilder-muell":  # the demo's category asks which kind of waste (required)
+            fields["answers"] = json.dumps({"muellart": ["sperrmuell"]})
         bodies.append(_multipart(fields, photo))
         bare.append(_multipart(fields, None))
 

@@ -22,7 +22,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from geo.boundaries import read_boundaries, save_boundaries
-from geo.models import Authority, AuthorityKind, Category, Department, Membership, Responsibility, StaffRole
+from geo.models import (
+    Authority,
+    AuthorityKind,
+    Category,
+    CategoryQuestion,
+    Department,
+    Membership,
+    QuestionType,
+    Responsibility,
+    StaffRole,
+)
 from geo.routing import route
 from reports.deadlines import due_at
 from reports.models import (
@@ -69,6 +79,26 @@ CATEGORIES = [
     ("spielplatz-defekt", "Spielplatz defekt", "Broken playground", "Grün und Spiel", "Parks and play", "gemeinde", False, 10, True),
     ("sitzbank-defekt", "Sitzbank defekt", "Broken bench", "Grün und Spiel", "Parks and play", "gemeinde", False, 20, True),
 ]
+
+# The categories' extra questions (Open311 attributes): category → (code, German, English, type, required, options).
+WASTE_KINDS = [
+    ("sperrmuell", "Sperrmüll", "Bulky waste"),
+    ("hausmuell", "Hausmüll", "Household waste"),
+    ("bauschutt", "Bauschutt", "Building rubble"),
+    ("gruenschnitt", "Grünschnitt", "Garden waste"),
+    ("sonderabfall", "Sonderabfall/Chemikalien", "Hazardous waste/chemicals"),
+    ("sonstiges", "Sonstiges", "Other"),
+]
+QUESTIONS: dict[str, list[tuple[str, str, str, str, bool, list[dict[str, str]]]]] = {
+    "strassenbeleuchtung-defekt": [
+        ("mastnummer", "Mastnummer (steht auf einem Schild am Mast)", "Pole number (on a label on the pole)",
+         QuestionType.STRING, False, []),
+    ],
+    "wilder-muell": [
+        ("muellart", "Art des Mülls", "Kind of waste", QuestionType.MULTIPLE_CHOICE, True,
+         [{"key": key, "name_de": de, "name_en": en} for key, de, en in WASTE_KINDS]),
+    ],
+}
 
 # Stadt Hameln runs its own waste collection in town: a Gemeinde-level override of the Landkreis.
 OVERRIDES = [("hameln", "wilder-muell")]
@@ -196,7 +226,25 @@ def _categories(result: DemoResult) -> dict[str, tuple[Category, str]]:
         )
         result.count("categories", created)
         categories[slug] = (category, level)
+        for order_in_category, (code, question_de, question_en, datatype, required, options) in enumerate(
+            QUESTIONS.get(slug, [])
+        ):
+            _question, created = CategoryQuestion.objects.get_or_create(
+                category=category, code=code,
+                defaults={"question_de": question_de, "question_en": question_en, "datatype": datatype,
+                          "required": required, "options": options, "order": order_in_category},
+            )
+            result.count("questions", created)
     return categories
+
+
+def demo_answers(category: Category, number: int) -> dict:
+    """Answers for a sample report, drawn from its number (not the random generator, so each report stays the same)."""
+    if category.slug == "wilder-muell":
+        return {"muellart": [WASTE_KINDS[number % len(WASTE_KINDS)][0]]}
+    if category.slug == "strassenbeleuchtung-defekt" and number % 2:
+        return {"mastnummer": f"L-{number:04d}"}
+    return {}
 
 
 def _responsibilities(county, municipalities, departments, categories, result) -> None:
@@ -371,6 +419,7 @@ def _create_report(number, key, category, point, created_at, path, description, 
         category=category,
         location=point,
         description=description,
+        answers=demo_answers(category, number),
         authority=decision.authority,
         department=decision.department,
         routing_reason=decision.reason,

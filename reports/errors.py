@@ -20,8 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from geo.errors import DomainError, Kind, OutsideServiceArea, lazy_message
 
 __all__ = [
-    "DomainError", "IdempotencyConflict", "InvalidChange", "InvalidParameter", "Kind", "MissingLocation",
-    "NotPermitted", "OutsideServiceArea", "PhotoError", "TransitionError", "add_to_form", "lazy_message",
+    "AnswerError", "AnswerErrors", "DomainError", "IdempotencyConflict", "InvalidChange", "InvalidParameter", "Kind",
+    "MissingLocation", "NotPermitted", "OutsideServiceArea", "PhotoError", "TransitionError", "add_to_form",
+    "lazy_message",
 ]
 
 
@@ -143,3 +144,28 @@ def add_to_form(form: forms.Form, error: DomainError, *, fields: Mapping[str, st
     message = next((text for kind, text in (wording or {}).items() if isinstance(error, kind)), error.message)
     form.add_error(name if visible else None, ValidationError(message, code=error.code))
     return error.kind.http_status
+
+
+# --- Answers to a category's extra questions --------------------------------------------------
+
+class AnswerError(DomainError):
+    """An answer to one of the category's extra questions that cannot be used: ``question`` is the question's
+    code, ``field`` the domain's name of the input (``answers.<code>``)."""
+
+    def __init__(self, question: str, code: str, message) -> None:
+        self.question = question
+        super().__init__(message, field=f"answers.{question}", code=code)
+
+
+class AnswerErrors(DomainError):
+    """Every problem with a submission's answers at once (``errors``, each an ``AnswerError``).
+
+    It reads as its first error (field, code, message) where only one is shown; the JSON APIs list them all.
+    """
+
+    def __init__(self, errors: list[AnswerError]) -> None:
+        if not errors:
+            raise ValueError("AnswerErrors needs at least one error.")
+        self.errors = list(errors)
+        first = self.errors[0]
+        super().__init__(first.message, field=first.field, code=first.code)

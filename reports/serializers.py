@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from geo.models import Authority, Category, Department
 from geo.routing_reasons import in_active_language
+from reports.answers import displayed_answers
 from reports.models import EventKind, Photo, Report, ReportEvent, StatusLabel
 
 
@@ -118,12 +119,14 @@ class ReportSerializer(serializers.ModelSerializer):
 
 
 class OwnReportSerializer(ReportSerializer):
-    """What the reporter sees of their own report (authorised by the report's secret)."""
+    """What the reporter sees of their own report (authorised by the report's secret), with their answers to the
+    category's questions: answers may be free text, so the public representations above never carry them."""
 
     reporter = serializers.SerializerMethodField()
+    answers = serializers.JSONField(read_only=True)
 
     class Meta(ReportSerializer.Meta):
-        fields = [*ReportSerializer.Meta.fields, "reporter"]
+        fields = [*ReportSerializer.Meta.fields, "reporter", "answers"]
 
     @extend_schema_field({"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}}})
     def get_reporter(self, report: Report) -> dict:
@@ -230,9 +233,18 @@ class StaffReportSerializer(ReportSerializer):
 
 class StaffReportDetailSerializer(StaffReportSerializer):
     events = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
 
     class Meta(StaffReportSerializer.Meta):
-        fields = [*StaffReportSerializer.Meta.fields, "events"]
+        fields = [*StaffReportSerializer.Meta.fields, "events", "answers"]
+
+    @extend_schema_field({"type": "array", "items": {"type": "object", "properties": {
+        "code": {"type": "string"}, "question": {"type": "string"}, "answer": {"type": "string"}, "value": {},
+    }}})
+    def get_answers(self, report: Report) -> list[dict]:
+        """The answers to the category's questions: the question and the answer as people read them (option names),
+        and the stored value."""
+        return displayed_answers(report.category.questions.all(), report.answers)
 
     @extend_schema_field(StaffEventSerializer(many=True))
     def get_events(self, report: Report) -> list:

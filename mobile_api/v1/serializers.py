@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from geo.models import Category
 from mobile_api.fields import Coordinate
 from reports import filters
+from reports.answers import clean_answers
+from reports.errors import AnswerErrors
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.services import submission_fingerprint
 from reports.validation import max_text_length, without_control_characters
@@ -37,6 +42,51 @@ class PointQuerySerializer(serializers.Serializer):
         return Point(data["lon"], data["lat"], srid=4326) if "lat" in data else None
 
 
+# A category asks a handful of questions; a request with more answers than this is not a report.
+MAX_ANSWERS = 50
+
+
+@extend_schema_field({
+    "type": "object",
+    "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "array", "items": {"type": "string"}}]
+    },
+    "description": (
+        "Answers to the category's questions (GET /api/v1/categories/: questions): the question's code → the answer "
+        "as text (number: a decimal number; datetime: ISO 8601), or for multivaluelist a list of option keys. "
+        "In a multipart or form-encoded request: one field `answers` holding this object as a JSON string."
+    ),
+    "example": {"art": ["sperrmuell", "bauschutt"], "mastnummer": "HM-0815"},
+})
+class AnswersField(serializers.Field):
+    """The answers as a JSON object; in a multipart request (with photos) the same object as a JSON string."""
+
+    default_error_messages = {
+        "invalid": _("Give the answers as a JSON object: question code → text, or a list of option keys."),
+        "too_many": _("At most {max} answers."),
+    }
+
+    def to_internal_value(self, data) -> dict:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if data.strip() else {}
+            except ValueError:
+                self.fail("invalid")
+        if not isinstance(data, dict) or not all(isinstance(key, str) and len(key) <= 50 for key in data):
+            self.fail("invalid")
+        if len(data) > MAX_ANSWERS:
+            self.fail("too_many", max=MAX_ANSWERS)
+        for value in data.values():
+            items = value if isinstance(value, list) else [value]
+            if not all(item is None or isinstance(item, (str, int, float)) and not isinstance(item, bool)
+                       for item in items):
+                self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class ReportSubmissionSerializer(PointQuerySerializer):
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True))
     description = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
@@ -46,6 +96,20 @@ class ReportSubmissionSerializer(PointQuerySerializer):
         child=serializers.FileField(allow_empty_file=True), required=False, default=list,
         max_length=MAX_PHOTOS_PER_UPLOAD,
     )
+    answers = AnswersField(required=False, default=dict)
+
+    def validate_answers(self, value: dict) -> dict:
+        """Checked against the category's questions here, so that every mistake is answered at once."""
+        category = Category.objects.filter(active=True, slug=str(self.initial_data.get("category", ""))[:100]).first()
+        if category is None:
+            return value  # the category's own error says what is wrong
+        try:
+            return clean_answers(category, value)
+        except AnswerErrors as problems:
+            raise serializers.ValidationError(
+                {error.question: [serializers.ErrorDetail(str(error.message), code=error.code)]
+                 for error in problems.errors}
+            ) from None
 
     def validate_description(self, value: str) -> str:
         return without_control_characters(value)
@@ -57,7 +121,9 @@ class ReportSubmissionSerializer(PointQuerySerializer):
         """What makes two submissions the same request (for Idempotency-Key)."""
         data = self.validated_data
         values = (
-            data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"], data["name"]
+            data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"], data["name"],
+            # Only with answers, so that a request without them keeps its earlier fingerprint.
+            *((json.dumps(data["answers"], sort_keys=True),) if data["answers"] else ()),
         )
         return submission_fingerprint(values, photo_bytes)
 

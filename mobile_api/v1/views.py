@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,19 +53,34 @@ class CategoryList(CitizenView):
     """The categories a citizen can report, and at a point, who would receive each."""
     throttle_scope = "read"
 
-    @extend_schema(parameters=[PointQuerySerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[PointQuerySerializer], responses=OpenApiTypes.OBJECT,
+        description=(
+            "Each category lists its extra `questions` ({code, question in the request's language, datatype: "
+            "string, text, number, datetime, singlevaluelist or multivaluelist, required, options: [{key, name}]}); "
+            "a report in the category answers them in `answers`."
+        ),
+    )
     def get(self, request: Request) -> Response:
         query = PointQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         point = query.point()
         categories = []
-        for category in Category.objects.filter(active=True):
+        for category in Category.objects.filter(active=True).prefetch_related("questions"):
             item = {
                 "slug": category.slug,
                 "name": category.name,
                 "group": category.group,
                 "description": category.description_en if request.LANGUAGE_CODE == "en" else category.description_de,
                 "is_public": category.is_public,
+                "questions": [
+                    {
+                        "code": question.code, "question": question.question, "datatype": question.datatype,
+                        "required": question.required,
+                        "options": [{"key": key, "name": name} for key, name in question.choices()],
+                    }
+                    for question in category.questions.all()
+                ],
             }
             if point is not None:
                 decision = route(category, point)
@@ -83,10 +98,20 @@ def _reports():
 
 class ReportCreate(CitizenView):
     throttle_scope = "submit"
-    parser_classes = [MultiPartParser, FormParser]
+    # Multipart with photos (answers as one JSON string field), or JSON without photos.
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(
-        request=ReportSubmissionSerializer,
+        request={
+            "multipart/form-data": ReportSubmissionSerializer,
+            "application/x-www-form-urlencoded": ReportSubmissionSerializer,
+            "application/json": ReportSubmissionSerializer,
+        },
+        description=(
+            "`answers` answers the category's questions (see GET /api/v1/categories/). A missing required answer, "
+            "a key that is not an option or a code the category does not ask is a 400 with the field "
+            "`answers.<code>`. The reporter sees their answers in their own report; public outputs never show them."
+        ),
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.UUID, OpenApiParameter.HEADER)],
         responses={201: CreatedReportSerializer, 200: CreatedReportSerializer},
     )
@@ -106,6 +131,7 @@ class ReportCreate(CitizenView):
                 category=data["category"], device_location=submission.point(), description=data["description"],
                 photos=processed_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
                 language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
+                answers=data["answers"],
             )
         report = _reports().get(pk=result.report.pk)
         body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data

@@ -1,7 +1,8 @@
 """DSGVO retention: personal data of closed reports is removed after a configurable period.
 
-What goes: the reporter's name, e-mail address and phone, and the photos' private metadata
-(capture time and position). What stays: the report itself (category, place, description,
+What goes: the reporter's name, e-mail address and phone, the photos' private metadata
+(capture time and position) and free-text answers to the category's questions (they may name
+people; choices, numbers and dates stay). What stays: the report itself (category, place, description,
 photos, history), so statistics and the public record are unchanged. Each removal is an event,
 so notifications drop their subscriptions too.
 """
@@ -15,6 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from geo.models import CategoryQuestion
+from reports.answers import FREE_TEXT, without_free_text
 from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.services.common import publish_after_commit
 from reports.workflow import CLOSED_STATUSES
@@ -28,7 +31,11 @@ def expired(now: datetime | None = None, days: int | None = None):
     """Closed reports past the retention period that still hold personal data."""
     days = days or settings.OPENMELDER["RETENTION_DAYS"]
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    return Report.objects.filter(status__in=CLOSED_STATUSES, closed_at__lt=cutoff).filter(_PERSONAL).distinct()
+    free_text = list(
+        CategoryQuestion.objects.filter(datatype__in=FREE_TEXT).values_list("code", flat=True).distinct()
+    )
+    personal = _PERSONAL | Q(answers__has_any_keys=free_text) if free_text else _PERSONAL
+    return Report.objects.filter(status__in=CLOSED_STATUSES, closed_at__lt=cutoff).filter(personal).distinct()
 
 
 def personal_data(report: Report) -> dict:
@@ -42,6 +49,7 @@ def personal_data(report: Report) -> dict:
         "phone": report.reporter_phone,
         "language": report.language,
         "description": report.description,
+        "answers": report.answers,
         "location": {"lat": report.location.y, "lon": report.location.x},
         "photos": [
             {
@@ -64,13 +72,15 @@ def report_anonymise(*, report: Report, reason: str) -> bool:
         photos = Photo.objects.filter(report=report).filter(
             Q(captured_at__isnull=False) | Q(exif_location__isnull=False)
         )
+        answers = without_free_text(report.category.questions.all(), report.answers)
         had = bool(report.reporter_name or report.reporter_email or report.reporter_phone) or photos.exists()
-        if not had:
+        if not had and answers == report.answers:
             return False
         photos.update(captured_at=None, exif_location=None)
         report.reporter_name = report.reporter_email = report.reporter_phone = ""
+        report.answers = answers
         report.updated_at = timezone.now()
-        report.save(update_fields=["reporter_name", "reporter_email", "reporter_phone", "updated_at"])
+        report.save(update_fields=["reporter_name", "reporter_email", "reporter_phone", "answers", "updated_at"])
         event = ReportEvent.objects.create(
             report=report, kind=EventKind.ANONYMISED, is_public=False, created_at=report.updated_at,
             data={"reason": reason},

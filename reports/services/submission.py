@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.models import Category, PublishingPolicy
 from geo.routing import Decision, route
+from reports.answers import clean_answers
 from reports.deadlines import due_at
 from reports.errors import IdempotencyConflict, MissingLocation
 from reports.models import EventKind, Moderation, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, hash_secret
@@ -74,15 +75,21 @@ def report_submit(
     language: str = "de",
     idempotency_key: uuid.UUID | None = None,
     fingerprint: str = "",
+    answers: Mapping[str, object] | None = None,
+    keep_unknown_answers: bool = False,
 ) -> SubmitResult:
     """Store a new report, its photos and its first events; or, for a repeated idempotency key, the earlier one.
 
-    Raises MissingLocation, OutsideServiceArea or IdempotencyConflict (reports.errors).
+    ``answers`` are the answers to the category's extra questions, checked by reports.answers.clean_answers (code →
+    text, or a list of keys) and stored on the report; ``keep_unknown_answers`` keeps codes the category does not
+    ask for (Open311 clients' own). None: the door does not take answers (it checked them itself), none are stored.
+    Raises MissingLocation, OutsideServiceArea, IdempotencyConflict or AnswerErrors (reports.errors).
     """
     if idempotency_key is not None:
         earlier = earlier_submission(idempotency_key, fingerprint)
         if earlier is not None:
             return earlier
+    cleaned_answers = {} if answers is None else clean_answers(category, answers, keep_unknown=keep_unknown_answers)
     location, location_note = resolve_location(device_location, list(photos))
     if location is None:
         raise MissingLocation
@@ -93,6 +100,7 @@ def report_submit(
                 category=category, location=location, decision=decision, description=description, photos=photos,
                 reporter_name=reporter_name, reporter_email=reporter_email, source=source, language=language,
                 idempotency_key=idempotency_key, fingerprint=fingerprint, location_note=location_note,
+                answers=cleaned_answers,
             )
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as for a replay.
@@ -116,12 +124,13 @@ def earlier_submission(idempotency_key: uuid.UUID, fingerprint: str) -> SubmitRe
 
 
 def _create(*, category, location, decision, description, photos, reporter_name, reporter_email, source, language,
-            idempotency_key, fingerprint, location_note) -> tuple[Report, str]:
+            idempotency_key, fingerprint, location_note, answers) -> tuple[Report, str]:
     now = timezone.now()
     report = Report(
         category=category,
         location=location,
         description=description,
+        answers=answers,
         authority=decision.authority,
         department=decision.department,
         routing_reason=decision.reason,

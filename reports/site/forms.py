@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
@@ -13,8 +14,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from geo.models import Authority, AuthorityKind, Category
-from reports.errors import lazy_message
+from geo.models import Authority, AuthorityKind, Category, CategoryQuestion, QuestionType
+from reports.answers import SHORT_TEXT_MAX_LENGTH, clean_answers
+from reports.errors import AnswerErrors, lazy_message
 from reports.models import StatusLabel
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.publicdata import Filters, statuses_for
@@ -164,6 +166,46 @@ def _served(lat: float, lon: float) -> bool:
     return Authority.objects.filter(active=True, boundary__covers=Point(lon, lat, srid=4326)).exists()
 
 
+class AnswerFieldMixin:
+    """A field for an answer to a category's question: checked by reports.answers.clean_answers, and only for the
+    chosen category (the questions of every category are on the page, the others' are ignored), not here."""
+
+    def validate(self, value) -> None:
+        pass
+
+
+class AnswerTextField(AnswerFieldMixin, forms.CharField):
+    pass
+
+
+class AnswerChoiceField(AnswerFieldMixin, forms.ChoiceField):
+    pass
+
+
+class AnswerChoicesField(AnswerFieldMixin, forms.MultipleChoiceField):
+    pass
+
+
+def answer_field(question: CategoryQuestion) -> forms.Field:
+    """The form field for a question: a labelled input of its type, marked required if the question is."""
+    label, required = question.question, question.required
+    if question.datatype == QuestionType.SINGLE_CHOICE:
+        return AnswerChoiceField(choices=question.choices(), widget=forms.RadioSelect, label=label, required=required)
+    if question.datatype == QuestionType.MULTIPLE_CHOICE:
+        return AnswerChoicesField(
+            choices=question.choices(), widget=forms.CheckboxSelectMultiple, label=label, required=required
+        )
+    if question.datatype == QuestionType.TEXT:
+        widget: forms.Widget = forms.Textarea(attrs={"rows": 3, "maxlength": TEXT_MAX_LENGTH})
+    elif question.datatype == QuestionType.NUMBER:
+        widget = forms.TextInput(attrs={"inputmode": "decimal"})
+    elif question.datatype == QuestionType.DATETIME:
+        widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+    else:
+        widget = forms.TextInput(attrs={"maxlength": SHORT_TEXT_MAX_LENGTH})
+    return AnswerTextField(widget=widget, label=label, required=required)
+
+
 class WebReportForm(DescribedErrorsMixin, forms.Form):
     """The citizen's report on the web; the same rules as the API, checked by the same service."""
 
@@ -207,7 +249,14 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.categories = {c.slug: c for c in Category.objects.filter(active=True)}
+        self.categories = {c.slug: c for c in Category.objects.filter(active=True).prefetch_related("questions")}
+        # Each category's questions as fields of their own ("answer__<category>__<code>"), in groups for the page.
+        self.question_fields: dict[str, dict[str, str]] = {}
+        for category in self.categories.values():
+            for question in category.questions.all():
+                name = f"answer__{category.slug}__{question.code}"
+                self.fields[name] = answer_field(question)
+                self.question_fields.setdefault(category.slug, {})[question.code] = name
         # "Did you mean …?": the two coordinates the other way round, when only that way is in our area.
         self.swapped: tuple[float, float] | None = None
         if self.is_bound and not self.data.get("lon", "").strip():
@@ -219,6 +268,21 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
         cast(forms.ChoiceField, self.fields["category"]).choices = grouped_choices(
             self.categories.values(), _("Please choose")
         )
+
+    @property
+    def question_groups(self) -> list[dict]:
+        """Each category that asks questions, with the bound fields of its questions (for the template)."""
+        return [
+            {"slug": slug, "name": self.categories[slug].name, "fields": [self[name] for name in names.values()]}
+            for slug, names in self.question_fields.items()
+        ]
+
+    def answer_values(self, data) -> dict:
+        """The answers as sent in ``data`` (a QueryDict), to show them again (the form's initial values)."""
+        return {
+            name: data.getlist(name) if isinstance(self.fields[name], forms.MultipleChoiceField) else data.get(name, "")
+            for names in self.question_fields.values() for name in names.values() if name in data
+        }
 
     def clean_category(self) -> Category:
         return self.categories[self.cleaned_data["category"]]
@@ -235,15 +299,35 @@ class WebReportForm(DescribedErrorsMixin, forms.Form):
             missing = "lon" if has_lat else "lat"
             self.add_error(missing, ValidationError(_("Give latitude and longitude together."), code="required"))
         elif has_lat and not _served(data["lat"], data["lon"]) and _served(data["lon"], data["lat"]):
-            self.swapped = (data["lon"], data["lat"])
-            self.add_error("lat", ValidationError(
-                _("This place is outside our area. Did you mean %(lat)s, %(lon)s (latitude and longitude swapped)?")
-                % {"lat": data["lon"], "lon": data["lat"]}, code="swapped",
-            ))
+            self._swapped(data)
+        data["answers"] = self._answers(data.get("category"))
         return data
+
+    def _answers(self, category: Category | None) -> dict:
+        """The chosen category's answers, checked by the domain; each problem is shown at its question."""
+        if category is None:
+            return {}
+        names = self.question_fields.get(category.slug, {})
+        raw = {code: self.cleaned_data.get(name) for code, name in names.items()}
+        try:
+            return clean_answers(category, raw, label=lambda _question: str(_("This answer")))
+        except AnswerErrors as problems:
+            for error in problems.errors:
+                self.add_error(names.get(error.question), ValidationError(error.message, code=error.code))
+            return {}
+
+    def _swapped(self, data: dict) -> None:
+        """"Did you mean …?": the coordinates the other way round are in our area."""
+        self.swapped = (data["lon"], data["lat"])
+        self.add_error("lat", ValidationError(
+            _("This place is outside our area. Did you mean %(lat)s, %(lon)s (latitude and longitude swapped)?")
+            % {"lat": data["lon"], "lon": data["lat"]}, code="swapped",
+        ))
 
     def fingerprint(self, photo_bytes: list[bytes]) -> str:
         """What makes two submissions the same (for the submission key)."""
         data = self.cleaned_data
-        values = (data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"])
+        values: tuple = (data["category"].slug, data.get("lat"), data.get("lon"), data["description"], data["email"])
+        if data.get("answers"):  # only with answers, so that a form without them keeps its earlier fingerprint
+            values += (json.dumps(data["answers"], sort_keys=True),)
         return submission_fingerprint(values, photo_bytes)

@@ -237,6 +237,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
         # Without the script, the address search is a round trip of the whole form (files must be chosen
         # again); what was typed is kept, but it is not checked yet: the visitor is not done.
         form = WebReportForm(initial={name: request.POST.get(name, "") for name in SEARCH_KEEPS})
+        form.initial.update(form.answer_values(request.POST))
         results, answered = _address_results(request.POST.get("address", "")[:200])
         return _form_page(request, form, address_results=results, searched=True, geocoder_down=not answered)
     form = WebReportForm(request.POST, request.FILES)
@@ -302,7 +303,7 @@ def _submit(request: HttpRequest, form: WebReportForm, photos: list[ProcessedPho
             category=data["category"], device_location=location, description=data["description"],
             photos=photos, reporter_email=data["email"], source=Source.WEB,
             language=request.LANGUAGE_CODE, idempotency_key=data.get("submission"),
-            fingerprint=form.fingerprint(contents) if data.get("submission") else "",
+            fingerprint=form.fingerprint(contents) if data.get("submission") else "", answers=data["answers"],
         )
     except DomainError as error:
         add_to_form(form, error, fields=FORM_FIELDS, wording=FORM_WORDING)  # every refusal is a 400 on this page

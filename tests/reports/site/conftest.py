@@ -39,10 +39,10 @@ def no_geocoder(settings):
 
 
 def file_report(*, category: str = "schlagloch", at=HAMELN_MARKET, description: str = "Tiefes Loch vor der Apotheke",
-                email: str = "", name: str = "", photo: bool = False) -> Report:
+                email: str = "", name: str = "", photo: bool = False, answers: dict | None = None) -> Report:
     result = report_submit(
         category=Category.objects.get(slug=category), device_location=Point(at[1], at[0], srid=4326),
-        description=description, reporter_email=email, reporter_name=name,
+        description=description, reporter_email=email, reporter_name=name, answers=answers,
         photos=[process_photo(PHOTO.read_bytes())] if photo else [],
     )
     return Report.objects.get(pk=result.report.pk)

@@ -21,7 +21,10 @@ def _queries(visitor, path: str) -> int:
 
 
 def test_the_list_names_the_gemeinde_of_the_place_even_when_the_landkreis_is_responsible(demo, visitor):
-    dumping = file_report(category="wilder-muell", at=BAD_PYRMONT, description="Sperrmüll am Waldrand")
+    dumping = file_report(
+        category="wilder-muell", at=BAD_PYRMONT, description="Sperrmüll am Waldrand",
+        answers={"muellart": ["sperrmuell"]},
+    )
     assert dumping.authority.kind == "county"  # the Landkreis' Abfallwirtschaft answers for it
     pyrmont = Authority.objects.get(slug="bad-pyrmont")
 

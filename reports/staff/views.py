@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backend.throttling import ClientRateThrottle
 from geo.models import Department, Membership, StaffRole
 from reports import permissions, services
+from reports.answers import displayed_answers
 from reports.errors import DomainError, InvalidParameter, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
 from reports.models import PhotoKind, Report, StatusLabel
@@ -303,6 +304,7 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
     photos = list(report.photos.all())
     return {
         "report": report,
+        "answers": displayed_answers(report.category.questions.all(), report.answers),
         "role": role,
         "transitions": [(status, StatusLabel.label(status)) for status in transitions],
         "target": target,

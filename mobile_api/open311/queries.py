@@ -72,13 +72,39 @@ class Page:
         return queryset[start:start + self.size]
 
 
-def filter_requests(queryset: ReportQuerySet, params: QueryDict) -> tuple[ReportQuerySet, Page]:
-    ids = _list(params, "service_request_id")
-    page = Page(
+def paging(params: QueryDict) -> Page:
+    """``page`` and ``page_size`` (at most MAX_PAGE_SIZE, the default)."""
+    return Page(
         # Bounded: an offset beyond a bigint is a database error, not an empty page.
         _integer(params, "page", 1, minimum=1, maximum=MAX_PAGE),
         _integer(params, "page_size", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE),
     )
+
+
+def id_list(params: QueryDict, name: str) -> list[str]:
+    """A comma-separated (or repeated) parameter's values."""
+    return _list(params, name)
+
+
+def date_window(params: QueryDict, *, max_days: int) -> tuple[datetime, datetime]:
+    """``start_date``/``end_date`` as a window of at most ``max_days``: a missing end is now, a missing start
+    the end minus ``max_days``."""
+    start, end = _date(params, "start_date"), _date(params, "end_date")
+    longest = timedelta(days=max_days)
+    if start is not None and end is not None and end < start:
+        raise Open311Error(400, _("end_date must not be before start_date."))
+    if end is None:
+        end = max(timezone.now(), start) if start is not None else timezone.now()
+    if start is None:
+        start = end - longest
+    if end - start > longest:
+        raise Open311Error(400, _("start_date and end_date may be at most %(days)d days apart.") % {"days": max_days})
+    return start, end
+
+
+def filter_requests(queryset: ReportQuerySet, params: QueryDict) -> tuple[ReportQuerySet, Page]:
+    ids = _list(params, "service_request_id")
+    page = paging(params)
     if ids:
         # The spec: a list of ids overrides every other argument.
         return queryset.filter(reference__in=ids[:MAX_PAGE_SIZE]).order_by("-created_at", "-pk"), page

@@ -27,6 +27,9 @@ ITEM_NAMES = {
     "formats": "format",
     "notes": "note",
     "media_urls": "media_url",
+    # servicerequestupdates: FixMyStreet's documents are named so for GET and for the answer to a POST.
+    "service_requests_updates": "request_update",
+    "service_request_updates": "request_update",
 }
 
 

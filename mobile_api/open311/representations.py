@@ -1,4 +1,4 @@
-"""GeoReport v2 representations of services, service requests and the discovery document.
+"""GeoReport v2 representations of services, service requests, their updates and the discovery document.
 
 ``service_request_id`` is the report's human reference (HM-2026-000123): the number citizens,
 staff and the city's systems already use for it. ``token`` is the report's public id. Nothing here
@@ -14,7 +14,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from geo.models import Category, CategoryQuestion, QuestionType
-from reports.models import Moderation, Report
+from mobile_api.open311.statuses import extended_status
+from reports.models import Moderation, Report, ReportEvent
 from reports.workflow import is_open
 
 
@@ -115,3 +116,25 @@ def created_request(report: Report) -> dict:
 
 def token(report: Report) -> dict:
     return {"service_request_id": report.reference, "token": str(report.public_id)}
+
+
+def service_request_update(event: ReportEvent, request, *, description: str, media_path: str | None) -> dict:
+    """One public event as a ``request_update`` (servicerequestupdates, as FixMyStreet reads it); ``event`` comes
+    from updates.public_updates(), annotated with the report's status at the time (``status_then``)."""
+    status = getattr(event, "status_then", None) or event.report.status
+    return {
+        "update_id": str(event.pk),
+        "service_request_id": event.report.reference,
+        "status": extended_status(status),
+        "description": description,
+        "updated_datetime": w3c(event.created_at),
+        "media_url": request.build_absolute_uri(media_path) if media_path else None,
+        "external_status_code": status,
+    }
+
+
+def created_update(event: ReportEvent) -> dict:
+    notice = None
+    if event.data.get("pending_review"):
+        notice = _("The comment will be published after review.")
+    return {"update_id": str(event.pk), "service_notice": notice}

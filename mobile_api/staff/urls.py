@@ -21,4 +21,6 @@ urlpatterns = [
     path("reports/<str:key>/moderate/", views.Moderate.as_view(), name="report-moderate"),
     path("reports/<str:key>/photos/", views.Photos.as_view(), name="report-photos"),
     path("reports/<str:key>/templates/", views.Templates.as_view(), name="report-templates"),
+    path("reports/<str:key>/comments/<int:event_id>/publish/", views.PublishComment.as_view(),
+         name="report-comment-publish"),
 ]

@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 
 from geo.models import Authority, Category, Department
 from reports import filters, permissions, services
-from reports.models import Moderation, Report
+from reports.models import EventKind, Moderation, Report
 from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
 from reports.selectors import forward_targets, get_staff_report, staff_reports
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
@@ -399,6 +399,19 @@ class Photos(ActionView):
 
     def perform(self, request, report, data):
         return services.report_add_photos(report=report, actor=request.user, photos=processed_photos(data["photos"]))
+
+
+class PublishComment(ReportResponses, StaffView):
+    """Publish a citizen's comment held for review: a new public comment with its text (the held one stays)."""
+
+    @extend_schema(request=None, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str, event_id: int) -> Response:
+        report = get_staff_report(request.user, key)
+        held = report.events.filter(pk=event_id, kind=EventKind.COMMENT).first()
+        if held is None:
+            raise Http404
+        services.report_publish_comment(report=report, event=held, actor=request.user)
+        return self.after_change(request, report)
 
 
 class Templates(StaffView):

@@ -3,6 +3,7 @@
 - ``submission``: a citizen's report arrives (locate, route, store, first events; idempotent replays)
 - ``staff_actions``: staff work a ticket (transitions, answers, notes, moderation, reassign, forward, …)
 - ``support``: "me too" and the open reports nearby
+- ``comments``: citizens' comments on a report (moderated like descriptions) and their publication by staff
 - ``retention``: DSGVO deletion periods and a reporter's data on request
 - ``common``: what they share (events to listeners after commit, photo files, event records)
 
@@ -10,6 +11,7 @@ Front ends import the names below from ``reports.services``; the errors the use 
 ``reports.errors``.
 """
 
+from reports.services.comments import CommentResult, report_comment, report_publish_comment
 from reports.services.common import publish_after_commit
 from reports.services.retention import anonymise_expired, expired, personal_data, report_anonymise
 from reports.services.staff_actions import (
@@ -38,9 +40,10 @@ from reports.services.submission import (
 from reports.services.support import report_support, reports_nearby
 
 __all__ = [
-    "LOCATION_DISCREPANCY_M", "SubmitResult", "anonymise_expired", "earlier_submission", "expired", "opening_events",
-    "personal_data", "publish_after_commit", "replay_secret", "report_add_photos", "report_anonymise", "report_answer",
-    "report_change", "report_forward", "report_mark_duplicate", "report_moderate", "report_note",
-    "report_reassign", "report_set_address", "report_submit", "report_support", "report_transition",
-    "reports_nearby", "resolve_location", "response_templates", "submission_fingerprint",
+    "CommentResult", "LOCATION_DISCREPANCY_M", "SubmitResult", "anonymise_expired", "earlier_submission", "expired",
+    "opening_events", "personal_data", "publish_after_commit", "replay_secret", "report_add_photos",
+    "report_anonymise", "report_answer", "report_change", "report_comment", "report_forward",
+    "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment", "report_reassign",
+    "report_set_address", "report_submit", "report_support", "report_transition", "reports_nearby",
+    "resolve_location", "response_templates", "submission_fingerprint",
 ]

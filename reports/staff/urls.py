@@ -18,4 +18,5 @@ urlpatterns = [
     path("reports/<str:key>/note/", views.report_note, name="note"),
     path("reports/<str:key>/reassign/", views.report_reassign, name="reassign"),
     path("reports/<str:key>/photos/", views.report_photos, name="photos"),
+    path("reports/<str:key>/comments/<int:event_id>/publish/", views.report_publish_comment, name="publish_comment"),
 ]

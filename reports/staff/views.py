@@ -19,7 +19,7 @@ from django.contrib.gis.db.models import Extent
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.functional import Promise
@@ -33,7 +33,7 @@ from reports import permissions, services
 from reports.answers import displayed_answers
 from reports.errors import DomainError, InvalidParameter, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
-from reports.models import PhotoKind, Report, StatusLabel
+from reports.models import EventKind, PhotoKind, Report, StatusLabel
 from reports.photos import processed_photos
 from reports.publicdata.map import max_view_degrees
 from reports.selectors import forward_targets, get_staff_report, staff_map_features
@@ -302,6 +302,7 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
             request=request, authorities=_forward_targets(report),
         )
     photos = list(report.photos.all())
+    events = list(report.events.all())
     return {
         "report": report,
         "answers": displayed_answers(report.category.questions.all(), report.answers),
@@ -324,7 +325,9 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
         "is_open": is_open(report.status),
         "report_photos": [p for p in photos if p.kind == PhotoKind.REPORT],
         "fix_photos": [p for p in photos if p.kind == PhotoKind.FIX],
-        "events": list(report.events.all()),
+        "events": events,
+        # Comments held for review that staff have published (as a new event) already: no second button.
+        "published_comments": {e.data.get("published_from") for e in events if e.kind == EventKind.COMMENT},
     }
 
 
@@ -438,3 +441,20 @@ def report_photos(request: HttpRequest, key: str) -> HttpResponse:
         return ngettext("Photo added.", "%(count)d photos added.", len(photos)) % {"count": len(photos)}
 
     return _act(request, key, "photos", lambda report: PhotoForm(request.POST, request.FILES), perform)
+
+
+@require_POST
+@staff_required
+def report_publish_comment(request: HttpRequest, key: str, event_id: int) -> HttpResponse:
+    """Publish a citizen's comment held for review (from the report's history)."""
+    report = get_staff_report(request.user, key)
+    held = report.events.filter(pk=event_id, kind=EventKind.COMMENT).first()
+    if held is None:
+        raise Http404
+    try:
+        services.report_publish_comment(report=report, event=held, actor=request.user)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Comment published."))
+    return redirect("staff:report", key=report.reference)

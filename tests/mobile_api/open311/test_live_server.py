@@ -8,13 +8,14 @@ The server has a database of its own on the backend of the test run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
 import requests
 from georeport import GeoReport
 
-from tests.conftest import manage
+from tests.conftest import REPO, manage
 from tests.live import migrated_database, uvicorn
 from tests.mobile_api.open311.conftest import HAMELN_MARKET, validate
 
@@ -103,3 +104,43 @@ def test_a_bad_key_and_bad_coordinates_are_errors_in_the_spec_format_over_http(s
     assert ElementTree.fromstring(bad_place.content).findtext("error/code") == "400"
     missing = requests.get(f"{server['root']}/requests/HM-1999-000001.json", timeout=30)
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
+
+
+def test_a_fixmystreet_style_client_sends_a_comment_and_fetches_updates_over_http(server):
+    """bin/send-comments, then bin/fetch-comments: form-encoded POST with the comment's id, multipart photo1,
+    and a GET of the last hours as W3C UTC date-times. (The georeport client has no updates call.)"""
+    created = _post_like_fixmystreet(server)
+    reference = ElementTree.fromstring(created.content).findtext("request/service_request_id")
+    now = datetime.now(UTC)
+    comment = {
+        "api_key": server["key"], "jurisdiction_id": "hameln-pyrmont", "service_request_id": reference,
+        "update_id": "9001", "status": "OPEN", "description": "Noch nicht repariert",
+        "updated_datetime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "first_name": "Max", "last_name": "Muster",
+        "email": "citizen@example.org",
+    }
+    with open(REPO / "data" / "photos" / "05_jpeg_iphone6_o1_gps-madrid.jpg", "rb") as photo:
+        posted = requests.post(f"{server['root']}/servicerequestupdates.xml", data=comment, timeout=30,
+                               files={"photo1": ("9001.0.full.jpeg", photo, "image/jpeg")})
+    assert posted.status_code == 201, posted.text
+    answer = ElementTree.fromstring(posted.content)
+    assert answer.tag == "service_request_updates"
+    update_id = answer.findtext("request_update/update_id")
+    assert update_id and update_id.isdigit()
+
+    window = {"start_date": (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "end_date": (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "jurisdiction_id": "hameln-pyrmont"}
+    others = requests.get(f"{server['root']}/servicerequestupdates.xml", params={**window, "api_key": ""}, timeout=30)
+    assert others.status_code == 200, others.text
+    root = ElementTree.fromstring(others.content)
+    assert root.tag == "service_requests_updates"
+    updates = {u.findtext("update_id"): u for u in root.findall("request_update")}
+    mine = updates[update_id]
+    assert mine.findtext("service_request_id") == reference and mine.findtext("status") == "OPEN"
+    assert mine.findtext("description") == "Noch nicht repariert"
+    assert requests.get(mine.findtext("media_url"), timeout=30).headers["Content-Type"] == "image/jpeg"
+    assert b"citizen@example.org" not in others.content and b"Muster" not in others.content
+    # The sender itself is not sent its own comment back (it knows it by update_id already).
+    own = requests.get(f"{server['root']}/servicerequestupdates.xml", params={**window, "api_key": server["key"]},
+                       timeout=30)
+    assert update_id not in {u.findtext("update_id") for u in ElementTree.fromstring(own.content)}

@@ -50,6 +50,8 @@ def public_updates(params: QueryDict, *, authority: Authority | None, reader=Non
         .filter(Q(kind__in=MESSAGE_KINDS) | Q(kind=EventKind.PHOTO_ADDED, data__kind=PhotoKind.FIX))
         .filter(created_at__gte=start, created_at__lte=end)
         .select_related("report")
+        # Only what an update shows: none of the report's private columns is read.
+        .only("kind", "message", "data", "to_status", "created_at", "report__reference", "report__status")
         .annotate(status_then=Subquery(status_then))
         .order_by("id")
     )

@@ -50,12 +50,17 @@ def test_a_second_key_for_the_same_name_needs_rotate_and_the_old_key_stops_worki
 
 def test_an_admin_adds_a_client_and_sees_its_key_once(client, demo, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("operator", "operator@example.org", "Operator-2026"))
-    response = client.post(
-        "/admin/mobile_api/open311client/add/", {"name": "Mark-a-Spot", "contact": "it@example.org", "active": "on"},
-        secure=True, follow=True, HTTP_ACCEPT_LANGUAGE="en",
-    )
+    form = client.get("/admin/mobile_api/open311client/add/", secure=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="submissions_per_hour" value="600"' in form and 'name="media_hosts"' in form
+    response = client.post("/admin/mobile_api/open311client/add/", {
+        "name": "Mark-a-Spot", "contact": "it@example.org", "active": "on", "submissions_per_hour": "120",
+        "media_hosts": "Photos.Example.org\nfixmystreet.example.org",
+    }, secure=True, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     [message] = [str(m) for m in response.context["messages"] if "API key" in str(m)]
     key = message.split(": ", 1)[1].split(" ")[0]
-    assert Open311Client.objects.get(name="Mark-a-Spot").key_prefix == key[:8]
+    added = Open311Client.objects.get(name="Mark-a-Spot")
+    assert added.key_prefix == key[:8]
+    assert added.submissions_per_hour == 120
+    assert added.media_hosts.split() == ["Photos.Example.org", "fixmystreet.example.org"]
     assert _submit(client, key).status_code == 201

@@ -88,9 +88,11 @@ def check_url(url: str, *, hosts: Collection[str]) -> tuple[str, int, str]:
     (lower case). Returns (host, port, request target)."""
     try:
         parts = urlsplit(url)
-        port = parts.port or 443
-    except ValueError:
+        port = 443 if parts.port is None else parts.port
+    except ValueError:  # not a URL, or a port beyond 65535
         raise FetchRefused("bad_url") from None
+    if port == 0:
+        raise FetchRefused("bad_url")
     if parts.scheme.lower() != "https":
         raise FetchRefused("not_https")
     host = (parts.hostname or "").rstrip(".")

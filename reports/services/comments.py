@@ -45,8 +45,9 @@ def report_comment(
 
     ``sender`` names who sent it within ``source`` (e.g. one Open311 client) and ``client_ref`` the sender's
     own id of the comment: the same pair again returns the first comment and stores nothing. ``reopen``
-    asks, as the reporter would, to reopen a fixed report; where the workflow refuses, the comment is
-    stored all the same and an internal note says why the report stayed closed.
+    asks, as the reporter would, to reopen a fixed report; where the workflow refuses, or the comment was
+    written (``sent_at``) before the report was closed, the comment is stored all the same and an internal
+    note says why the report stayed closed.
     """
     message = without_control_characters(message)
     if len(message) > TEXT_MAX_LENGTH:
@@ -85,7 +86,15 @@ def report_comment(
         comment = record(report, events)[0]
         reopened = False
         if reopen and not is_open(report.status):
-            reopened = _reopen(report)
+            # Clients send whole seconds (FixMyStreet does): a comment of the closing's second is not earlier.
+            closed = report.closed_at.replace(microsecond=0) if report.closed_at else None
+            if sent_at is not None and closed is not None and sent_at < closed:
+                # Written before the report was closed (the sender had not heard of it yet): "open" described
+                # the report as the sender saw it, it did not ask to undo the closing.
+                _refused(report, _("A comment sent with status open was written before the report was closed; "
+                                   "the report stays closed."), "written_before_closing")
+            else:
+                reopened = _reopen(report)
     return CommentResult(comment, replayed=False, reopened=reopened)
 
 
@@ -96,10 +105,14 @@ def _reopen(report: Report) -> bool:
     except TransitionError as refused:
         note = _("A comment asked to reopen the report; the workflow refused: %(reason)s") % {
             "reason": refused.message}
-        record(report, [new_event(report, EventKind.INTERNAL_NOTE, None, public=False, message=note,
-                                  data={"reopen_refused": refused.code})])
+        _refused(report, note, refused.code)
         return False
     return True
+
+
+def _refused(report: Report, note: str, code: str) -> None:
+    record(report, [new_event(report, EventKind.INTERNAL_NOTE, None, public=False, message=note,
+                              data={"reopen_refused": code})])
 
 
 def report_publish_comment(*, report: Report, event: ReportEvent, actor) -> ReportEvent:

@@ -257,6 +257,20 @@ def test_a_reopen_the_workflow_refuses_keeps_the_comment_and_tells_staff(client,
     assert note.is_public is False and "refused" in note.message
 
 
+def test_open_written_before_the_fix_does_not_reopen(client, worked_report, api_key):
+    """FixMyStreet sends OPEN with any comment on a report it still believes open: a comment written before
+    the fix it had not fetched yet is no request to reopen."""
+    earlier = w3c(worked_report.closed_at - timedelta(minutes=5))
+    response = post(client, "servicerequestupdates.json",
+                    fms_comment(api_key, worked_report.reference, status="OPEN", updated_datetime=earlier))
+    assert response.status_code == 201, response.content
+    worked_report.refresh_from_db()
+    assert worked_report.status == Status.FIXED
+    note = worked_report.events.filter(kind=EventKind.INTERNAL_NOTE).last()
+    assert note.data == {"reopen_refused": "written_before_closing"}
+    assert worked_report.events.filter(kind=EventKind.COMMENT, is_public=True).count() == 1
+
+
 def test_closed_on_an_open_report_changes_nothing(client, make_report, api_key):
     report = make_report()
     post(client, "servicerequestupdates.json", fms_comment(api_key, report.reference, status="CLOSED"))

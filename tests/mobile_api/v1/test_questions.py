@@ -151,9 +151,12 @@ def test_the_reporter_sees_their_answers_the_public_never_does(client, demo):
     public = client.get(f"/api/v1/reports/{created['id']}/", secure=True)
     listed = client.get("/api/v1/map/", {"bbox": "9.35,52.10,9.37,52.11", "zoom": 18}, secure=True)
     exported = client.get("/api/v1/export.geojson", secure=True)
+    open311 = client.get("/open311/v2/requests.json", secure=True)
 
     assert own.json()["answers"] == {"mastnummer": "HM 4711"}
     assert public.status_code == 200 and "answers" not in public.json()
-    for response in (public, listed, exported):
+    assert listed.status_code == 200 and created["id"] in listed.content.decode()
+    assert open311.status_code == 200 and created["reference"] in open311.content.decode()
+    for response in (public, listed, exported, open311):
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert "HM 4711" not in body.decode()

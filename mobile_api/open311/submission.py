@@ -12,7 +12,6 @@ text is kept as the report's address.
 
 from __future__ import annotations
 
-import math
 import re
 
 from django.contrib.gis.geos import Point
@@ -23,13 +22,13 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from geo import geocoding
-from geo.models import Authority, Category, QuestionType
+from geo.models import Authority, Category, CategoryQuestion
 from mobile_api.fields import Coordinate
 from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
 from mobile_api.open311.media import schedule_media_fetch
-from mobile_api.open311.queries import parse_w3c_datetime
-from reports.errors import PhotoError
+from reports.answers import clean_answers
+from reports.errors import AnswerErrors, PhotoError
 from reports.models import EventKind, Report, ReportEvent, Source
 from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
 from reports.services import publish_after_commit, report_submit
@@ -91,9 +90,10 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
     if category is None:
         raise Open311Error(400, _("service_code %(code)s was not found.") % {"code": fields["service_code"]})
     answers = attributes(data)
-    problems = _check_answers(category, answers)
-    if problems:
-        raise Open311Error(400, *problems)
+    try:  # checked before anything is looked up or decoded; report_submit stores them
+        answers = clean_answers(category, answers, keep_unknown=True, label=_attribute_label)
+    except AnswerErrors as problems:
+        raise Open311Error(400, *(str(error.message) for error in problems.errors)) from None
     point = form.point()
     named = _named_uploads(files)
     uploads = [upload for _name, upload in named]
@@ -110,6 +110,7 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
         result = report_submit(
             category=category, device_location=point, description=fields["description"], photos=photos,
             reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
+            answers=answers, keep_unknown_answers=True,
         )
         _record_details(result.report, client=client, fields=fields, attributes=answers, media_urls=media_urls)
         for url in media_urls:
@@ -118,44 +119,8 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
     return Report.objects.get(pk=result.report.pk)
 
 
-def _check_answers(category: Category, answers: dict) -> list[str]:
-    """Problems with the answers to the category's extra questions. Attributes the category does not
-    ask for are kept as they are: clients such as FixMyStreet send their own (fixmystreet_id, title)."""
-    problems = []
-    for question in category.questions.all():
-        value = answers.get(question.code)
-        values = [v for v in (value if isinstance(value, list) else [value]) if v not in (None, "")]
-        label = f"attribute[{question.code}]"
-        if not values:
-            if question.required:
-                problems.append(_("%(label)s is required.") % {"label": label})
-            continue
-        keys = {key for key, _name in question.choices()}
-        listed = {"label": label, "keys": ", ".join(sorted(keys))}
-        if question.datatype == QuestionType.SINGLE_CHOICE and (len(values) > 1 or values[0] not in keys):
-            problems.append(_("%(label)s must be one of: %(keys)s.") % listed)
-        elif question.datatype == QuestionType.MULTIPLE_CHOICE and not set(values) <= keys:
-            problems.append(_("%(label)s must be some of: %(keys)s.") % listed)
-        elif question.datatype == QuestionType.NUMBER and not all(_is_number(v) for v in values):
-            problems.append(_("%(label)s must be a number.") % {"label": label})
-        elif question.datatype == QuestionType.DATETIME and not all(_is_datetime(v) for v in values):
-            problems.append(_("%(label)s must be a W3C date-time.") % {"label": label})
-    return problems
-
-
-def _is_number(value: str) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except ValueError:
-        return False
-
-
-def _is_datetime(value: str) -> bool:
-    try:
-        parse_w3c_datetime("attribute", value)
-    except Open311Error:
-        return False
-    return True
+def _attribute_label(question: CategoryQuestion) -> str:
+    return f"attribute[{question.code}]"
 
 
 def _descriptions(errors: dict) -> list[str]:

@@ -62,3 +62,24 @@ def test_answers_are_checked_and_kept_for_staff(client, questions, api_key):
     report = Report.objects.get(reference=response.json()[0]["service_request_id"])
     note = report.events.get(kind=EventKind.INTERNAL_NOTE)
     assert note.data["attributes"] == {"depth": "deep", "lanes": "2", "fixmystreet_id": "99"}
+    assert report.answers == {"depth": "deep", "lanes": "2", "fixmystreet_id": "99"}
+
+
+def test_the_demo_questions_are_asked_and_answered_through_open311(client, demo, api_key):
+    """A FixMyStreet-style POST to the demo's illegal-dumping service: the required "Art des Mülls" must be
+    answered with keys from the service definition, several with attribute[code][]; the answers reach staff."""
+    definition = get(client, "services/wilder-muell.json").json()
+    validate("service_definition", definition)
+    [kinds] = [a for a in definition["attributes"] if a["code"] == "muellart"]
+    assert kinds["required"] is True and kinds["datatype"] == "multivaluelist"
+    keys = [value["key"] for value in kinds["values"]]
+    lat, lon = HAMELN_MARKET
+    base = {"api_key": api_key, "service_code": "wilder-muell", "lat": lat, "long": lon}
+    assert errors_of(post(client, "requests.xml", base), 400) == ["attribute[muellart] is required."]
+    response = post(client, "requests.json", {**base, "attribute[muellart][]": keys[:2], "attribute[title]": "Sofa"})
+    assert response.status_code == 201, response.content
+    report = Report.objects.get(reference=response.json()[0]["service_request_id"])
+    assert report.answers == {"muellart": keys[:2], "title": "Sofa"}
+    # Answers are for staff: the public request does not carry them.
+    public = get(client, f"requests/{report.reference}.json", extensions="true").content.decode()
+    assert "Sofa" not in public

@@ -65,8 +65,10 @@ def report_comment(
             if earlier is not None:
                 return CommentResult(earlier, replayed=True, reopened=False)
         pending = report.authority.publishing_policy == PublishingPolicy.AFTER_REVIEW
-        data: dict = {"source": source, "sender": sender, "client_ref": client_ref,
-                      "author_name": author_name.strip(), "author_email": author_email.strip()}
+        data: dict = {"source": source, "sender": sender, "client_ref": client_ref}
+        # Personal: only staff representations show them, and retention removes them (retention.COMMENT_AUTHOR).
+        data.update({key: value.strip() for key, value in (("author_name", author_name),
+                                                           ("author_email", author_email)) if value.strip()})
         if pending:
             data["pending_review"] = True
         if media_urls:

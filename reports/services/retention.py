@@ -1,10 +1,10 @@
 """DSGVO retention: personal data of closed reports is removed after a configurable period.
 
-What goes: the reporter's name, e-mail address and phone, the photos' private metadata
-(capture time and position) and free-text answers to the category's questions (they may name
-people; choices, numbers and dates stay). What stays: the report itself (category, place, description,
-photos, history), so statistics and the public record are unchanged. Each removal is an event,
-so notifications drop their subscriptions too.
+What goes: the reporter's name, e-mail address and phone, the photos' private metadata (capture time and
+position), free-text answers to the category's questions (they may name people; choices, numbers and dates
+stay) and the names and e-mail addresses of those who commented. What stays: the report itself (category,
+place, description, photos, history), so statistics and the public record are unchanged. Each removal is an
+event, so notifications drop their subscriptions too.
 """
 
 from __future__ import annotations
@@ -22,9 +22,14 @@ from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.services.common import publish_after_commit
 from reports.workflow import CLOSED_STATUSES
 
+# Who wrote a citizen's comment (reports.services.comments), kept in the COMMENT event's data for staff.
+COMMENT_AUTHOR = ("author_name", "author_email")
+
 _PERSONAL = Q(reporter_name__gt="") | Q(reporter_email__gt="") | Q(reporter_phone__gt="") | Q(
     photos__captured_at__isnull=False
-) | Q(photos__exif_location__isnull=False)
+) | Q(photos__exif_location__isnull=False) | Q(
+    events__kind=EventKind.COMMENT, events__data__has_any_keys=COMMENT_AUTHOR
+)
 
 
 def expired(now: datetime | None = None, days: int | None = None):
@@ -73,10 +78,18 @@ def report_anonymise(*, report: Report, reason: str) -> bool:
             Q(captured_at__isnull=False) | Q(exif_location__isnull=False)
         )
         answers = without_free_text(report.category.questions.all(), report.answers)
+        commented = list(
+            report.events.filter(kind=EventKind.COMMENT, data__has_any_keys=COMMENT_AUTHOR).only("pk", "data")
+        )
         had = bool(report.reporter_name or report.reporter_email or report.reporter_phone) or photos.exists()
-        if not had and answers == report.answers:
+        if not had and answers == report.answers and not commented:
             return False
         photos.update(captured_at=None, exif_location=None)
+        for comment in commented:
+            # The one change an event ever gets (past ReportEvent.save's guard): erasure outranks an unchanged history.
+            ReportEvent.objects.filter(pk=comment.pk).update(
+                data={key: value for key, value in comment.data.items() if key not in COMMENT_AUTHOR}
+            )
         report.reporter_name = report.reporter_email = report.reporter_phone = ""
         report.answers = answers
         report.updated_at = timezone.now()

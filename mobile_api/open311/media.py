@@ -18,9 +18,10 @@ from django_tasks import task
 
 from mobile_api.models import Open311Client
 from reports.errors import PhotoError
-from reports.models import EventKind, PhotoKind, Report
+from reports.models import EventKind, Photo, PhotoKind, Report, ReportEvent
 from reports.photos import ProcessedPhoto, processed_photos
 from reports.remote_photos import FetchRefused, check_url, fetch_image
+from reports.services.comments import comment_awaits_review
 from reports.services.common import files_removed_on_failure, new_event, record, store_photo
 
 
@@ -31,25 +32,28 @@ def client_hosts(client: Open311Client | None) -> set[str]:
     return {line.strip().strip("[]").rstrip(".").lower() for line in client.media_hosts.splitlines() if line.strip()}
 
 
-def schedule_media_fetch(report: Report, url: str, client: Open311Client) -> None:
-    """Fetch the photo at ``url`` for ``report`` in the background, or record at once why it is not fetched."""
+def schedule_media_fetch(
+    report: Report, url: str, client: Open311Client, *, comment: ReportEvent | None = None
+) -> None:
+    """Fetch the photo at ``url`` for ``report`` in the background, or record at once why it is not fetched.
+    A ``comment``'s photo is held back with it while the comment awaits review (reports.services.comments)."""
     try:
         check_url(url, hosts=client_hosts(client))
     except FetchRefused as refusal:
         _record_failure(report.pk, url, refusal.code, refusal.message)
         return
-    report_id, client_id = report.pk, client.pk
-    transaction.on_commit(lambda: fetch_media.enqueue(report_id, url, client_id))
+    report_id, client_id, comment_id = report.pk, client.pk, comment.pk if comment else None
+    transaction.on_commit(lambda: fetch_media.enqueue(report_id, url, client_id, comment_id))
 
 
 @task()
-def fetch_media(report_id: int, url: str, client_id: int) -> str:
+def fetch_media(report_id: int, url: str, client_id: int, comment_id: int | None = None) -> str:
     """Returns what happened: "added", "gone" or the refusal's code (recorded on the report)."""
     with translation.override(settings.LANGUAGE_CODE):  # the notes are for staff, in the site's language
-        return _fetch(report_id, url, client_id)
+        return _fetch(report_id, url, client_id, comment_id)
 
 
-def _fetch(report_id: int, url: str, client_id: int) -> str:
+def _fetch(report_id: int, url: str, client_id: int, comment_id: int | None = None) -> str:
     if not Report.objects.filter(pk=report_id).exists():
         return "gone"
     # The list as it is now: a host the operator removed since the submission is no longer fetched from.
@@ -62,16 +66,23 @@ def _fetch(report_id: int, url: str, client_id: int) -> str:
     except PhotoError as error:
         _record_failure(report_id, url, "bad_image", str(error.message))
         return "bad_image"
-    return "added" if _store(report_id, photo) else "gone"
+    return "added" if _store(report_id, photo, comment_id) else "gone"
 
 
-def _store(report_id: int, photo: ProcessedPhoto) -> bool:
+def _store(report_id: int, photo: ProcessedPhoto, comment_id: int | None) -> bool:
     with files_removed_on_failure(), transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
             return False
         stored = store_photo(report, photo, PhotoKind.REPORT)
-        record(report, [new_event(report, EventKind.PHOTO_ADDED, None, data={"photo": stored.pk})])
+        if comment_id is None:
+            record(report, [new_event(report, EventKind.PHOTO_ADDED, None, data={"photo": stored.pk})])
+            return True
+        held = comment_awaits_review(report, comment_id)
+        if held:
+            Photo.objects.filter(pk=stored.pk).update(is_public=False)
+        record(report, [new_event(report, EventKind.PHOTO_ADDED, None, public=not held,
+                                  data={"photo": stored.pk, "kind": PhotoKind.REPORT, "comment": comment_id})])
     return True
 
 

@@ -13,6 +13,7 @@ from geo.models import Authority
 from mobile_api.models import Open311Client
 from mobile_api.open311 import queries, representations, updates
 from mobile_api.open311.errors import Open311Error
+from mobile_api.open311.media import schedule_media_fetch
 from mobile_api.open311.renderers import Document
 from mobile_api.open311.statuses import REOPEN_REQUESTS
 from mobile_api.open311.submission import uploaded_files
@@ -69,6 +70,9 @@ class ServiceRequestUpdates(Open311View):
             sender=updates.sender_of(client), client_ref=fields["update_id"], media_urls=urls,
             reopen=fields["status"] in REOPEN_REQUESTS, sent_at=fields["sent_at"],
         )
+        if not result.replayed:
+            for url in urls:
+                schedule_media_fetch(report, url, client, comment=result.event)
         client.mark_used()
         return Response(Document("service_request_updates", [representations.created_update(result.event)]),
                         status=201)

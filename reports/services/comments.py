@@ -117,6 +117,14 @@ def _refused(report: Report, note: str, code: str) -> None:
                               data={"reopen_refused": code})])
 
 
+def comment_awaits_review(report: Report, comment_id: int) -> bool:
+    """Whether the comment is still held for review (and its photos with it)."""
+    held = ReportEvent.objects.filter(pk=comment_id, report=report, kind=EventKind.COMMENT, is_public=False).first()
+    if held is None or not held.data.get("pending_review"):
+        return False
+    return not ReportEvent.objects.filter(report=report, kind=EventKind.COMMENT, data__published_from=held.pk).exists()
+
+
 def report_publish_comment(*, report: Report, event: ReportEvent, actor) -> ReportEvent:
     """Publish a comment held for review: a new public COMMENT event with its text and photos
     (``data["published_from"]`` is the held one). For staff who may work the report."""
@@ -132,6 +140,8 @@ def report_publish_comment(*, report: Report, event: ReportEvent, actor) -> Repo
         if ReportEvent.objects.filter(report=report, kind=EventKind.COMMENT, data__published_from=held.pk).exists():
             raise InvalidChange("comment", gettext_lazy("This comment has been published already."), "published")
         photos = [int(pk) for pk in held.data.get("photos", [])]
+        photos += [int(pk) for pk in ReportEvent.objects.filter(  # fetched later from the comment's media_url
+            report=report, kind=EventKind.PHOTO_ADDED, data__comment=held.pk).values_list("data__photo", flat=True)]
         Photo.objects.filter(report=report, pk__in=photos).update(is_public=True)
         data = {"published_from": held.pk, "source": held.data.get("source", ""),
                 "sender": held.data.get("sender", ""), "photos": photos}

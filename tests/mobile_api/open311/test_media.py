@@ -369,3 +369,49 @@ def test_the_refusal_is_recorded_in_german_for_german_staff(
     report = Report.objects.get(reference=response.json()[0]["service_request_id"])
     note = report.events.get(kind=EventKind.INTERNAL_NOTE, data__error="host_not_allowed")
     assert "steht nicht in der Liste der Foto-Hosts" in note.message
+
+
+def _comment(client, api_key: str, capture, report: Report, update_id: str, url: str):
+    """A FixMyStreet-style comment naming a photo by media_url; committed and the worker run."""
+    with capture(execute=True):
+        response = post(client, "servicerequestupdates.json", {
+            "api_key": api_key, "service_request_id": report.reference, "update_id": update_id,
+            "description": "Noch da", "media_url": url,
+        })
+    assert response.status_code == 201, response.content
+    run_worker()
+    return int(response.json()[0]["update_id"])
+
+
+def test_a_comments_media_url_is_fetched_and_held_back_with_the_comment_until_staff_publish_it(
+    client, make_report, personas, media, image_server, django_capture_on_commit_callbacks,
+):
+    from geo.models import Authority, PublishingPolicy
+    from tests.mobile_api.staff.conftest import staff_client
+
+    report = make_report()
+    _comment(client, media, django_capture_on_commit_callbacks, report, "1", image_server.url("/photo.jpg"))
+    first = report.photos.get()
+    assert first.is_public and image_server.paths == ["/photo.jpg"]
+
+    Authority.objects.filter(pk=report.authority_id).update(publishing_policy=PublishingPolicy.AFTER_REVIEW)
+    held = _comment(client, media, django_capture_on_commit_callbacks, report, "2", image_server.url("/small.jpg"))
+    second = report.photos.exclude(pk=first.pk).get()
+    assert not second.is_public
+    assert len(photo_urls(client, report)) == 1
+    published = staff_client(personas.hameln_worker).post(
+        f"/api/staff/reports/{report.reference}/comments/{held}/publish/")
+    assert published.status_code == 200, published.content
+    second.refresh_from_db()
+    assert second.is_public and len(photo_urls(client, report)) == 2
+    assert refusals(report) == []
+
+
+def test_a_comments_media_url_on_a_host_not_listed_is_recorded_not_fetched(
+    client, make_report, media, image_server, django_capture_on_commit_callbacks,
+):
+    report = make_report()
+    _comment(client, media, django_capture_on_commit_callbacks, report, "1",
+             image_server.url("/photo.jpg", host="127.0.0.2"))
+    assert image_server.paths == [] and not report.photos.exists()
+    assert [r["error"] for r in refusals(report)] == ["host_not_allowed"]

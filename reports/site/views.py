@@ -40,7 +40,7 @@ PAGE_SIZE = 25
 # The history a visitor sees: what happened to the report, not the bookkeeping (routing, supporters).
 HISTORY_KINDS = {
     EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.PUBLIC_ANSWER, EventKind.FORWARDED, EventKind.MERGED,
-    EventKind.PHOTO_ADDED,
+    EventKind.PHOTO_ADDED, EventKind.COMMENT,
 }
 SUBMITTED_SESSION_KEY = "public:submitted"
 # The reports this browser supported without the script (the page thanks for it); the newest few.

@@ -384,3 +384,13 @@ def test_files_under_other_names_and_broken_photos_are_refused(client, make_repo
 def test_other_methods_are_405_in_the_open311_format(client, demo):
     response = client.put("/open311/v2/servicerequestupdates.xml", secure=True)
     assert errors_of(response, 405)
+
+
+def test_the_public_report_page_shows_published_comments_without_their_authors(client, make_report, api_key):
+    report = make_report()
+    response = post(client, "servicerequestupdates.json", fms_comment(api_key, report.reference))
+    assert response.status_code == 201, response.content
+    page = client.get(f"/meldungen/{report.reference}/", secure=True, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    history = page[page.index('id="history-heading"'):]
+    assert "Kommentar" in history and "Das Loch ist noch da." in history
+    assert "Erika" not in page and "erika@" not in page

@@ -27,7 +27,7 @@ from reports.models import Report, Source
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this API last changed in a way clients should notice (discovery's changeset).
-CHANGESET = "2026-11-23T00:00:00+00:00"
+CHANGESET = "2026-12-06T00:00:00+00:00"
 
 
 class BySuffix(DefaultContentNegotiation):

@@ -34,6 +34,8 @@ from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
 from reports.services import publish_after_commit, report_submit
 from reports.validation import max_text_length, without_control_characters
 
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_VALUES = 50
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
 # FixMyStreet numbers its uploads from 1 (perllib/Open311.pm, _add_photos_to_upload).
 _NUMBERED_PHOTO = re.compile(r"^photo([1-9][0-9]{0,5})$")
@@ -69,12 +71,20 @@ class ServiceRequestInput(serializers.Serializer):
 
 
 def attributes(data) -> dict[str, str | list[str]]:
-    """``attribute[code]=value`` and ``attribute[code][]=a&…`` (multivaluelist) as a dict."""
+    """``attribute[code]=value`` and ``attribute[code][]=a&…`` (multivaluelist) as a dict.
+
+    Attributes nobody asked for are stored with the report too (FixMyStreet's own): a client gets room for
+    MAX_ATTRIBUTES of them with MAX_ATTRIBUTE_VALUES values each, not for a megabyte of JSON per report.
+    """
     found: dict[str, str | list[str]] = {}
     for key in data:
         match = _ATTRIBUTE.match(key)
         if match:
-            values = [without_control_characters(str(v))[:1000] for v in data.getlist(key)]
+            raw = data.getlist(key)
+            if len(found) >= MAX_ATTRIBUTES or len(raw) > MAX_ATTRIBUTE_VALUES:
+                raise Open311Error(400, _("At most %(attributes)d attributes with %(values)d values each.") % {
+                    "attributes": MAX_ATTRIBUTES, "values": MAX_ATTRIBUTE_VALUES})
+            values = [without_control_characters(str(v))[:1000] for v in raw]
             found[match.group(1)] = values if match.group(2) or len(values) > 1 else values[0]
     return found
 

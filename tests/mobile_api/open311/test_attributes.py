@@ -83,3 +83,17 @@ def test_the_demo_questions_are_asked_and_answered_through_open311(client, demo,
     # Answers are for staff: the public request does not carry them.
     public = get(client, f"requests/{report.reference}.json", extensions="true").content.decode()
     assert "Sofa" not in public
+
+
+def test_a_flood_of_attributes_is_refused_and_nothing_is_stored(client, demo, api_key):
+    lat, lon = HAMELN_MARKET
+    base = {"api_key": api_key, "service_code": "schlagloch", "lat": lat, "long": lon}
+    many = {f"attribute[extra{n}]": "x" * 1000 for n in range(51)}
+    assert errors_of(post(client, "requests.json", {**base, **many}), 400) == [
+        "At most 50 attributes with 50 values each."
+    ]
+    assert errors_of(post(client, "requests.xml", {**base, "attribute[tags][]": ["x"] * 51}), 400)
+    assert not Report.objects.exists()
+    # Up to the limit a client's own attributes are kept.
+    kept = {f"attribute[extra{n}]": "x" for n in range(50)}
+    assert post(client, "requests.json", {**base, **kept}).status_code == 201

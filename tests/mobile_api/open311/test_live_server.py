@@ -45,11 +45,18 @@ def test_the_georeport_client_reads_services_a_definition_requests_and_one_reque
     assert "schlagloch" in [s["service_code"] for s in services]
     definition = client.get_service_definition("schlagloch")
     assert definition["service_code"] == "schlagloch"
+    # The demo's extra questions: "Art des Mülls" with its list of values, read by the client in both formats.
+    asking = client.get_service_definition("wilder-muell")
+    assert {s["service_code"]: s["metadata"] for s in services}["wilder-muell"] in (True, "true")
+    assert "muellart" in str(asking) and "sperrmuell" in str(asking)
     listing = _as_list(client.get_service_requests(status="open,closed"))
     assert listing, "the demo has reports in the last 90 days"
     if output_format == "json":
         validate("services", services)
         validate("service_definition", definition)
+        validate("service_definition", asking)
+        [kinds] = [a for a in asking["attributes"] if a["code"] == "muellart"]
+        assert kinds["required"] is True and "sperrmuell" in [v["key"] for v in kinds["values"]]
         validate("service_requests", listing)
     first = listing[0]
     single = client.get_service_request(first["service_request_id"])

@@ -122,8 +122,16 @@ def filter_requests(queryset: ReportQuerySet, params: QueryDict) -> tuple[Report
     return queryset.order_by("-created_at", "-pk"), page
 
 
+# A comma list names at most this many values (a page's worth), so one query string cannot become a huge IN.
+MAX_LIST_VALUES = 1000
+
+
 def _list(params: QueryDict, name: str) -> list[str]:
-    return [item.strip() for value in params.getlist(name) for item in value.split(",") if item.strip()]
+    values = [item.strip() for value in params.getlist(name) for item in value.split(",") if item.strip()]
+    if len(values) > MAX_LIST_VALUES:
+        message = _("%(name)s lists at most %(count)d values.")
+        raise Open311Error(400, message % {"name": name, "count": MAX_LIST_VALUES})
+    return values
 
 
 def _integer(params: QueryDict, name: str, default: int, *, minimum: int, maximum: int) -> int:

@@ -52,10 +52,14 @@ class Open311View(APIView):
         # against that key's own budget instead (get_throttles).
         self.throttle_scope = "submit" if request.method == "POST" else "read"
         self.client: Open311Client | None = None
+        super().initial(request, *args, **kwargs)
+
+    def check_throttles(self, request: Request) -> None:
+        # After content negotiation: a body the parsers refuse is answered in the format the URL asked for.
         if request.method == "POST":
             data = cast(QueryDict, request.data)  # form parsers only (parser_classes): never a JSON list
             self.client = Open311Client.objects.authenticate(str(data.get("api_key", "")))
-        super().initial(request, *args, **kwargs)
+        super().check_throttles(request)
 
     def get_throttles(self):
         if self.client is not None:

@@ -155,6 +155,7 @@ def test_old_events_fall_outside_the_window_and_a_window_can_be_asked_for(client
     ({"page_size": "1001"}, "page_size must be a whole number (1–1000)."),
     ({"page": "0"}, "page must be a whole number (1–1000000)."),
     ({"jurisdiction_id": "atlantis"}, "jurisdiction_id atlantis was not found."),
+    ({"service_request_id": ",".join(["HM-2026-000001"] * 1001)}, "service_request_id lists at most 1000 values."),
 ])
 @pytest.mark.parametrize("suffix", ["xml", "json"])
 def test_bad_parameters_are_refused_in_the_open311_error_format(client, demo, params, expected, suffix):
@@ -394,3 +395,11 @@ def test_the_public_report_page_shows_published_comments_without_their_authors(c
     history = page[page.index('id="history-heading"'):]
     assert "Kommentar" in history and "Das Loch ist noch da." in history
     assert "Erika" not in page and "erika@" not in page
+
+
+def test_a_body_the_parsers_refuse_is_answered_in_the_format_the_url_asked_for(client, demo, api_key):
+    for resource in ("servicerequestupdates", "requests"):
+        response = client.post(f"/open311/v2/{resource}.json", '{"api_key": "x"}', content_type="application/json",
+                               secure=True, HTTP_ACCEPT_LANGUAGE="en")
+        assert errors_of(response, 415)
+        assert response["Content-Type"].startswith("application/json")

@@ -8,7 +8,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import UNREACHABLE, assert_accessible, migrated_database, uvicorn
+from tests.live import UNREACHABLE, assert_accessible, assert_accessible_on_phone, migrated_database, uvicorn
 
 MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
 
@@ -69,3 +69,23 @@ def test_picking_a_category_reveals_its_questions_and_a_missing_answer_is_shown_
     waste.get_by_role("checkbox", name="Building rubble").check()
     page.get_by_role("button", name="Send report").click()
     expect(page).to_have_url(f"{page.url.split('/melden/')[0]}/melden/gesendet/")
+
+
+def test_on_a_phone_each_option_is_a_thumb_sized_target(browser, server):
+    context = browser.new_context(base_url=server, locale="de-DE", viewport={"width": 360, "height": 740},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto("/melden/")
+        page.get_by_label("Was ist das Problem?").select_option(label="Wilder Müll")
+        waste = page.get_by_role("group", name="Fragen zu „Wilder Müll“")
+        options = waste.get_by_role("checkbox")
+        assert options.count() == 6
+        for index in range(options.count()):
+            row = options.nth(index).locator("xpath=..").bounding_box()
+            assert row is not None and row["height"] >= 44, row
+        waste.get_by_text("Bauschutt").tap()
+        expect(waste.get_by_role("checkbox", name="Bauschutt")).to_be_checked()
+        assert_accessible_on_phone(page)
+    finally:
+        context.close()

@@ -1,5 +1,6 @@
 """The privacy scan (DSGVO): a report with a name, an e-mail address, a phone number and a photo that
-carries GPS and the phone model is made through Open311; then every public output is collected — the
+carries GPS and the phone model is made through Open311, and commented on the same way (FixMyStreet's
+servicerequestupdates); then every public output is collected — the
 citizen API, Open311, the map data, the exports, the statistics, the public pages, the map socket and the
 public images — and none of them may contain any of it.
 """
@@ -35,10 +36,20 @@ def _submit_through_open311() -> dict:
             "api_key": key, "service_code": "schlagloch", "lat": "52.1039", "long": "9.3576",
             "description": "Schlagloch vor Hausnummer 3", "first_name": "Erika", "last_name": "Mustermann",
             "email": "erika.privat@example.org", "phone": "05151 987654", "device_id": "device-4711",
-            "account_id": "account-0815", "media": photo,
+            "account_id": "account-0815", "media": photo, "attribute[caller]": "Erika Mustermann",
         })
     assert response.status_code == 201, response.content
-    return response.json()[0]
+    created = response.json()[0]
+    # FixMyStreet's send-comments: the same person comments, with a photo from the same phone.
+    with open(PHOTO, "rb") as photo:
+        response = Client().post("/open311/v2/servicerequestupdates.json", {
+            "api_key": key, "service_request_id": created["service_request_id"], "update_id": "1", "status": "OPEN",
+            "description": "Immer noch da", "first_name": "Erika", "last_name": "Mustermann",
+            "email": "erika.privat@example.org", "phone": "05151 987654", "account_id": "account-0815",
+            "photo1": photo,
+        })
+    assert response.status_code == 201, response.content
+    return created
 
 
 def _work_on_it(reference: str, personas) -> None:
@@ -74,6 +85,8 @@ def _collect(reference: str) -> list[tuple[str, bytes]]:
         f"/open311/v2/requests/{reference}.xml?extensions=true",
         "/open311/v2/requests.json?extensions=true",
         "/open311/v2/requests.xml?extensions=true",
+        f"/open311/v2/servicerequestupdates.json?service_request_id={reference}",
+        f"/open311/v2/servicerequestupdates.xml?service_request_id={reference}",
         "/",
         "/meldungen/",
         f"/meldungen/{reference}/",
@@ -111,8 +124,11 @@ async def test_no_public_output_carries_personal_data_or_photo_metadata(demo, pe
     outputs += [("/ws/map/", json.dumps(message, ensure_ascii=False).encode()) for message in messages]
     leaks = [(where, secret) for where, body in outputs for secret in SECRETS if secret.encode() in body]
     assert leaks == []
+    reference = created["service_request_id"]
+    updates = dict(outputs)[f"/open311/v2/servicerequestupdates.json?service_request_id={reference}"]
+    assert b"Immer noch da" in updates  # the scan saw the comment
     images = [body for where, body in outputs if where.endswith(".jpg")]
-    assert len(images) == 2
+    assert len(images) == 4  # the report's photo and the comment's, each with its thumbnail
     for image in images:
         opened = Image.open(io.BytesIO(image))
         assert dict(opened.getexif()) == {} and "xmp" not in opened.info and b"GPS" not in image

@@ -44,6 +44,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def offline_env(directory, database: str, **extra: str) -> dict[str, str]:
+    """The environment of a test server as ``make run`` has it (DEBUG on), its own data directory and database,
+    map tiles and the geocoder pointed at a closed port (no network), and this run's Redis where it has one."""
+    env = {
+        "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
+        "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
+    }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return {**env, **extra}
+
+
 @contextmanager
 def uvicorn(env: dict[str, str], *, timeout: float = 30) -> Iterator[str]:
     """uvicorn serving the ASGI application with exactly ``env`` (plus PATH, HOME, LANG); yields its base URL."""

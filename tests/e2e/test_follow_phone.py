@@ -10,9 +10,9 @@ from playwright.sync_api import expect, sync_playwright
 from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    UNREACHABLE,
     assert_accessible_on_phone,
     migrated_database,
+    offline_env,
     uvicorn,
 )
 
@@ -21,10 +21,7 @@ from tests.live import (
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("follow-server")
     with migrated_database(directory, demo_reports=20) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
-        }
+        env = offline_env(directory, database)
         with uvicorn(env) as base:
             yield base
 

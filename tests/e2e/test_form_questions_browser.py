@@ -3,12 +3,16 @@ missing required answer is shown at its question, and the page passes axe-core (
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import UNREACHABLE, assert_accessible, assert_accessible_on_phone, migrated_database, uvicorn
+from tests.live import (
+    assert_accessible,
+    assert_accessible_on_phone,
+    migrated_database,
+    offline_env,
+    uvicorn,
+)
 
 MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
 
@@ -17,12 +21,7 @@ MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("questions-server")
     with migrated_database(directory, demo_reports=0) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
-        }
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        env = offline_env(directory, database)
         with uvicorn(env) as base:
             yield base
 

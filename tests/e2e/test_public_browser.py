@@ -10,7 +10,6 @@ A/AA violation on any public page.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -19,10 +18,10 @@ from playwright.sync_api import expect
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import REPO
 from tests.live import (
-    UNREACHABLE,
     assert_accessible_on_phone,
     map_loaded,
     migrated_database,
+    offline_env,
     uvicorn,
 )
 
@@ -34,13 +33,7 @@ def server(tmp_path_factory):
     """uvicorn with the demo (configuration and sample reports), on this run's database backend and channel layer."""
     directory = tmp_path_factory.mktemp("public-server")
     with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE,
-            "GEOCODER_TIMEOUT": "1",
-        }
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        env = offline_env(directory, database)
         with uvicorn(env) as base:
             yield base
 

@@ -13,10 +13,10 @@ from playwright.sync_api import expect
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import REPO, manage
 from tests.live import (
-    UNREACHABLE,
     assert_accessible_on_phone,
     map_loaded,
     migrated_database,
+    offline_env,
     uvicorn,
 )
 
@@ -46,10 +46,7 @@ for number in (1, 2):
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("phone-server")
     with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
-        }
+        env = offline_env(directory, database)
         seeded = manage("shell", "-c", SEED, env=env)
         assert seeded.returncode == 0, seeded.stderr
         reports = re.findall(r"^([A-Z]+-\d{4}-\d{6}) ([0-9a-f-]{36})$", seeded.stdout, re.MULTILINE)

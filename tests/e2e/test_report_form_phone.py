@@ -8,7 +8,6 @@ page passes axe-core (WCAG 2.1 A/AA) under the strict Content-Security-Policy.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -16,9 +15,9 @@ from playwright.sync_api import expect
 
 from tests.conftest import REPO
 from tests.live import (
-    UNREACHABLE,
     assert_accessible_on_phone,
     migrated_database,
+    offline_env,
     uvicorn,
 )
 
@@ -35,12 +34,7 @@ MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("form-server")
     with migrated_database(directory, demo_reports=0) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
-        }
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        env = offline_env(directory, database)
         with uvicorn(env) as base:
             yield base
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
-from tests.live import UNREACHABLE, assert_accessible, migrated_database, uvicorn
+from tests.live import assert_accessible, migrated_database, offline_env, uvicorn
 
 PHONE = {"width": 360, "height": 740}
 
@@ -18,10 +18,7 @@ def server(tmp_path_factory):
     """uvicorn with DEBUG on (as `make run`), the demo and its sample reports."""
     directory = tmp_path_factory.mktemp("site-pages-server")
     with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
-        }
+        env = offline_env(directory, database)
         with uvicorn(env) as base:
             yield base
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import DEMO_PASSWORD, REPO
-from tests.live import CHROMIUM, CHROMIUM_ARGS, UNREACHABLE, assert_accessible, migrated_database, uvicorn
+from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, migrated_database, offline_env, uvicorn
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -27,10 +27,7 @@ PHONE = {"width": 360, "height": 740}
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("staff-phone-server")
     with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = {
-            "DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database,
-            "TILE_URL": UNREACHABLE + "/{z}/{x}/{y}.png", "GEOCODER_URL": UNREACHABLE, "GEOCODER_TIMEOUT": "1",
-        }
+        env = offline_env(directory, database)
         with uvicorn(env) as base:
             yield base
 

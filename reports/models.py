@@ -79,6 +79,9 @@ class Report(models.Model):
     location = models.PointField(_("location"), srid=4326)
     address = models.CharField(_("address"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # What the public sees of the description when staff have redacted it (a phone number, a name); empty: the
+    # description as written. The original stays for staff and the reporter (reports.services.photo_moderation).
+    public_description = models.TextField(_("public description"), blank=True)
     # Answers to the category's extra questions (geo.CategoryQuestion), by question code: a string, or a list
     # of option keys for a multiple choice. Shown to staff, not public (free text may be personal).
     answers = models.JSONField(_("answers"), default=dict, blank=True)
@@ -148,6 +151,11 @@ class Report(models.Model):
     @property
     def status_label(self) -> str:
         return StatusLabel.label(self.status)
+
+    @property
+    def public_text(self) -> str:
+        """The description as every public output shows it: staff's redaction if there is one."""
+        return self.public_description or self.description
 
 
 class ReferenceCounter(models.Model):

@@ -59,6 +59,8 @@ class ReportSerializer(serializers.ModelSerializer):
     department = serializers.SerializerMethodField()
     reason = serializers.SerializerMethodField()
     near_border = serializers.SerializerMethodField()
+    # What the public reads: staff's redaction where there is one (Report.public_text).
+    description = serializers.CharField(source="public_text", read_only=True)
     photos = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
@@ -124,6 +126,7 @@ class OwnReportSerializer(ReportSerializer):
 
     reporter = serializers.SerializerMethodField()
     answers = serializers.JSONField(read_only=True)
+    description = serializers.CharField(read_only=True)  # as they wrote it, not as the public reads it
 
     class Meta(ReportSerializer.Meta):
         fields = [*ReportSerializer.Meta.fields, "reporter", "answers"]
@@ -180,13 +183,15 @@ class StaffReportSerializer(ReportSerializer):
     )
     allowed_transitions = serializers.SerializerMethodField()
     distance_m = serializers.SerializerMethodField()
+    description = serializers.CharField(read_only=True)  # as written; the public reads public_description
+    public_description = serializers.CharField(source="public_text", read_only=True)
 
     class Meta(ReportSerializer.Meta):
         fields = [
             "id", "reference", "status", "status_label", "category", "location", "address", "description",
-            "authority", "department", "reason", "near_border", "photos", "support_count", "created_at",
-            "updated_at", "closed_at", "due_at", "is_overdue", "source", "moderation", "duplicate_of", "reporter",
-            "allowed_transitions", "distance_m", "links",
+            "public_description", "authority", "department", "reason", "near_border", "photos", "support_count",
+            "created_at", "updated_at", "closed_at", "due_at", "is_overdue", "source", "moderation", "duplicate_of",
+            "reporter", "allowed_transitions", "distance_m", "links",
         ]
 
     @extend_schema_field({"type": "object"})
@@ -319,6 +324,7 @@ class FilingReportSummarySerializer(ReportSummarySerializer):
     )
     location = serializers.SerializerMethodField()
     created_at = serializers.SerializerMethodField()
+    description = serializers.CharField(source="public_text", read_only=True)  # public events: the public text
 
     class Meta(ReportSummarySerializer.Meta):
         fields = [

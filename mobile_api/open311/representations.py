@@ -74,7 +74,7 @@ def service_request(report: Report, request, *, extensions: bool = False) -> dic
         "status_notes": getattr(report, "last_public_note", None) or None,
         "service_name": report.category.name,
         "service_code": report.category.slug,
-        "description": report.description,
+        "description": report.public_text,
         "agency_responsible": report.department.name if report.department else str(report.authority),
         "service_notice": None,
         "requested_datetime": w3c(report.created_at),

@@ -303,6 +303,46 @@ class Moderate(ActionView):
         )
 
 
+class PhotoVisibilityInput(serializers.Serializer):
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+
+
+class PhotoVisibility(ReportResponses, StaffView):
+    """Hide one photo of the report (any kind) from the public, its files included, or show it again (leads)."""
+
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    show = False
+
+    @extend_schema(request=PhotoVisibilityInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str, photo_id: int) -> Response:
+        report = get_staff_report(request.user, key)
+        data_in = PhotoVisibilityInput(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        change = services.report_show_photo if self.show else services.report_hide_photo
+        report = change(report=report, photo=photo_id, actor=request.user, note=data_in.validated_data["note"])
+        return self.after_change(request, report)
+
+
+class RedactInput(serializers.Serializer):
+    text = serializers.CharField(validators=[max_text_length])
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+
+
+class Redact(ActionView):
+    """Replace what the public reads of the description (leads); staff and the reporter keep the original."""
+
+    input_serializer = RedactInput
+
+    @extend_schema(request=RedactInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        return super().post(request, key)
+
+    def perform(self, request, report, data):
+        return services.report_redact_description(
+            report=report, actor=request.user, text=data["text"], note=data["note"]
+        )
+
+
 class NoteInput(serializers.Serializer):
     note = serializers.CharField(validators=[max_text_length])
 

@@ -45,7 +45,8 @@ def export_batches(filters: Filters = Filters(), *, batch_size: int | None = Non
         )
         .values(
             "pk", "public_id", "reference", "category__slug", "category_name", "status", "authority__name",
-            "authority__designation", "authority__ags", "lat", "lon", "address", "description", "support_count",
+            "authority__designation", "authority__ags", "lat", "lon", "address", "description", "public_description",
+            "support_count",
             "created_at", "updated_at", "closed_at",
         )
         .order_by("pk")
@@ -79,7 +80,7 @@ def _export_row(row: dict) -> dict:
         "lat": round(row["lat"], 6),
         "lon": round(row["lon"], 6),
         "address": row["address"],
-        "description": row["description"],
+        "description": row["public_description"] or row["description"],  # Report.public_text
         "support_count": row["support_count"],
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),

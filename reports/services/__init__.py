@@ -4,6 +4,7 @@
 - ``staff_actions``: staff work a ticket (transitions, answers, notes, moderation, reassign, forward, …)
 - ``support``: "me too" and the open reports nearby
 - ``comments``: citizens' comments on a report (moderated like descriptions) and their publication by staff
+- ``photo_moderation``: what the public sees of a report: one photo hidden or shown, the description redacted
 - ``retention``: DSGVO deletion periods and a reporter's data on request
 - ``common``: what they share (events to listeners after commit, photo files, event records)
 
@@ -13,6 +14,7 @@ Front ends import the names below from ``reports.services``; the errors the use 
 
 from reports.services.comments import CommentResult, report_comment, report_publish_comment
 from reports.services.common import publish_after_commit
+from reports.services.photo_moderation import report_hide_photo, report_redact_description, report_show_photo
 from reports.services.retention import anonymise_expired, expired, personal_data, report_anonymise
 from reports.services.staff_actions import (
     report_add_photos,
@@ -43,7 +45,8 @@ __all__ = [
     "CommentResult", "LOCATION_DISCREPANCY_M", "SubmitResult", "anonymise_expired", "earlier_submission", "expired",
     "opening_events", "personal_data", "publish_after_commit", "replay_secret", "report_add_photos",
     "report_anonymise", "report_answer", "report_change", "report_comment", "report_forward",
-    "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment", "report_reassign",
-    "report_set_address", "report_submit", "report_support", "report_transition", "reports_nearby",
+    "report_hide_photo", "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment",
+    "report_reassign", "report_redact_description", "report_set_address", "report_show_photo", "report_submit",
+    "report_support", "report_transition", "reports_nearby",
     "resolve_location", "response_templates", "submission_fingerprint",
 ]

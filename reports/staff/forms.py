@@ -153,6 +153,21 @@ class NoteForm(forms.Form):
     )
 
 
+class RedactForm(forms.Form):
+    """The description as the public should read it (the original stays for staff and the reporter)."""
+
+    prefix = "redact"
+    text = forms.CharField(
+        label=_("Public description"), max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Remove what must not be published, such as names or phone numbers."),
+    )
+    note = forms.CharField(
+        label=_("Internal note"), max_length=TEXT_MAX_LENGTH, required=False,
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Only staff see this."),
+    )
+
+
 class ReassignForm(forms.Form):
     prefix = "reassign"
     department = forms.ModelChoiceField(

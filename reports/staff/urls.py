@@ -18,5 +18,8 @@ urlpatterns = [
     path("reports/<str:key>/note/", views.report_note, name="note"),
     path("reports/<str:key>/reassign/", views.report_reassign, name="reassign"),
     path("reports/<str:key>/photos/", views.report_photos, name="photos"),
+    path("reports/<str:key>/photos/<int:photo_id>/hide/", views.report_hide_photo, name="hide_photo"),
+    path("reports/<str:key>/photos/<int:photo_id>/show/", views.report_show_photo, name="show_photo"),
+    path("reports/<str:key>/redact/", views.report_redact, name="redact"),
     path("reports/<str:key>/comments/<int:event_id>/publish/", views.report_publish_comment, name="publish_comment"),
 ]

@@ -31,7 +31,7 @@ from backend.throttling import ClientRateThrottle
 from geo.models import Department, Membership, StaffRole
 from reports import permissions, services
 from reports.answers import displayed_answers
-from reports.errors import DomainError, InvalidParameter, add_to_form
+from reports.errors import DomainError, InvalidParameter, Kind, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
 from reports.models import EventKind, PhotoKind, Report, StatusLabel
 from reports.photos import processed_photos
@@ -42,6 +42,7 @@ from reports.staff.forms import (
     NoteForm,
     PhotoForm,
     ReassignForm,
+    RedactForm,
     StaffAuthenticationForm,
     TaskFilterForm,
     TransitionForm,
@@ -319,6 +320,8 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
         ),
         "answer_templates": answer_templates,
         "note_form": bound.get("note") or NoteForm(),
+        "may_moderate": role in (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN),
+        "redact_form": bound.get("redact") or RedactForm(initial={"text": report.public_text}),
         "reassign_form": bound.get("reassign") or ReassignForm(departments=_sibling_departments(report)),
         "photo_form": bound.get("photos") or PhotoForm(required=target != Status.FIXED),
         "roles": role_summaries({report.authority_id: role} if role else {}),
@@ -441,6 +444,42 @@ def report_photos(request: HttpRequest, key: str) -> HttpResponse:
         return ngettext("Photo added.", "%(count)d photos added.", len(photos)) % {"count": len(photos)}
 
     return _act(request, key, "photos", lambda report: PhotoForm(request.POST, request.FILES), perform)
+
+
+@require_POST
+@staff_required
+def report_redact(request: HttpRequest, key: str) -> HttpResponse:
+    def perform(report: Report, data: dict) -> str:
+        services.report_redact_description(report=report, actor=request.user, text=data["text"], note=data["note"])
+        return _("The public description was changed.")
+
+    return _act(request, key, "redact", lambda report: RedactForm(request.POST), perform)
+
+
+def _photo_visibility(request: HttpRequest, key: str, photo_id: int, *, show: bool) -> HttpResponse:
+    report = get_staff_report(request.user, key)
+    change = services.report_show_photo if show else services.report_hide_photo
+    try:
+        change(report=report, photo=photo_id, actor=request.user)
+    except DomainError as error:
+        if error.kind is Kind.NOT_FOUND:
+            raise Http404 from None
+        messages.error(request, str(error.message))
+        return render(request, DETAIL_TEMPLATE, _detail_context(request, report), status=error.kind.http_status)
+    messages.success(request, _("The photo is public again.") if show else _("The photo is hidden from the public."))
+    return redirect(reverse("staff:report", kwargs={"key": report.reference}) + "#photos-heading")
+
+
+@require_POST
+@staff_required
+def report_hide_photo(request: HttpRequest, key: str, photo_id: int) -> HttpResponse:
+    return _photo_visibility(request, key, photo_id, show=False)
+
+
+@require_POST
+@staff_required
+def report_show_photo(request: HttpRequest, key: str, photo_id: int) -> HttpResponse:
+    return _photo_visibility(request, key, photo_id, show=True)
 
 
 @require_POST

@@ -327,3 +327,20 @@ def test_the_staff_page_redacts_the_public_description(personas, report):
     assert Report.objects.get(public_id=report["id"]).public_description == "Tiefes Loch\nvor Nummer 5."
     public = _flat(Browser().get(f"/meldungen/{report['reference']}/").content)
     assert "Tiefes Loch<br>vor Nummer 5." in public and "Quellmalz" not in public
+
+
+def test_a_webhook_posts_the_redacted_text_with_later_events(personas, report):
+    from notifications.models import Webhook
+    from tests.notifications.delivery import Receiver, change_status, run_worker
+
+    receiver = Receiver()
+    try:
+        Webhook.objects.create(authority=Authority.objects.get(ags="03252006"), url=receiver.start(), secret="s3cr3t")
+        assert _redact(staff_client(personas.hameln_lead), report, text=REDACTED).status_code == 200
+        change_status(report["id"], "in_progress", actor=personas.hameln_worker)
+        run_worker()
+        [call] = [c.json for c in receiver.delivered() if c.json["kind"] == "status_changed"]
+        assert call["report"]["description"] == REDACTED
+        assert "moderated" not in [c.json["kind"] for c in receiver.delivered()]  # internal: not posted
+    finally:
+        receiver.stop()

@@ -14,7 +14,12 @@ Front ends import the names below from ``reports.services``; the errors the use 
 
 from reports.services.comments import CommentResult, report_comment, report_publish_comment
 from reports.services.common import publish_after_commit
-from reports.services.photo_moderation import report_hide_photo, report_redact_description, report_show_photo
+from reports.services.photo_moderation import (
+    photos_awaiting_review,
+    report_hide_photo,
+    report_redact_description,
+    report_show_photo,
+)
 from reports.services.retention import anonymise_expired, expired, personal_data, report_anonymise
 from reports.services.staff_actions import (
     report_add_photos,
@@ -43,10 +48,10 @@ from reports.services.support import report_support, reports_nearby
 
 __all__ = [
     "CommentResult", "LOCATION_DISCREPANCY_M", "SubmitResult", "anonymise_expired", "earlier_submission", "expired",
-    "opening_events", "personal_data", "publish_after_commit", "replay_secret", "report_add_photos",
-    "report_anonymise", "report_answer", "report_change", "report_comment", "report_forward",
+    "opening_events", "personal_data", "photos_awaiting_review", "publish_after_commit", "replay_secret",
+    "report_add_photos", "report_anonymise", "report_answer", "report_change", "report_comment", "report_forward",
     "report_hide_photo", "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment",
     "report_reassign", "report_redact_description", "report_set_address", "report_show_photo", "report_submit",
-    "report_support", "report_transition", "reports_nearby",
-    "resolve_location", "response_templates", "submission_fingerprint",
+    "report_support", "report_transition", "reports_nearby", "resolve_location", "response_templates",
+    "submission_fingerprint",
 ]

@@ -52,7 +52,7 @@ def _set_photo_public(report: Report, photo: Photo | int, actor, note: str, *, p
         if current.is_public == public:
             raise InvalidChange("photo", _("The photo is already shown to the public.") if public
                                 else _("The photo is already hidden from the public."))
-        if public and _held_for_review(report, current.pk):
+        if public and current.pk in photos_awaiting_review(report):
             raise InvalidChange(
                 "photo", _("The photo belongs to a comment that awaits review: publish the comment instead."),
                 "awaits_review",
@@ -68,20 +68,23 @@ def _set_photo_public(report: Report, photo: Photo | int, actor, note: str, *, p
     return report
 
 
-def _held_for_review(report: Report, photo_id: int) -> bool:
-    """Whether the photo came with a citizen's comment (attached, or fetched later from its media_url) that
-    still awaits review."""
-    comments = [
-        event.pk for event in ReportEvent.objects.filter(report=report, kind=EventKind.COMMENT, is_public=False)
-        if photo_id in {int(pk) for pk in event.data.get("photos") or []}
-    ]
-    for data in ReportEvent.objects.filter(report=report, kind=EventKind.PHOTO_ADDED, data__photo=photo_id) \
+def photos_awaiting_review(report: Report) -> set[int]:
+    """The ids of the report's photos that came with a citizen's comment still awaiting review (attached to it,
+    or fetched later from its media_url): the comment's publication shows them, not a moderator's hand."""
+    held = {
+        event.pk: {int(pk) for pk in event.data.get("photos") or []}
+        for event in ReportEvent.objects.filter(report=report, kind=EventKind.COMMENT, is_public=False)
+        if event.data.get("pending_review") and comment_awaits_review(report, event.pk)
+    }
+    if not held:
+        return set()
+    # Attached photos' events say "comment": True (the comment lists them); fetched ones name the comment's id.
+    for data in ReportEvent.objects.filter(report=report, kind=EventKind.PHOTO_ADDED, data__comment__in=list(held)) \
             .values_list("data", flat=True):
-        comment = data.get("comment")
-        # Photos attached to the comment say True (the comment lists them); fetched ones name the comment's id.
-        if isinstance(comment, int) and not isinstance(comment, bool):
-            comments.append(comment)
-    return any(comment_awaits_review(report, comment) for comment in comments)
+        comment = data["comment"]
+        if not isinstance(comment, bool):  # SQLite matches true with 1
+            held[comment].add(int(data["photo"]))
+    return set().union(*held.values())
 
 
 def report_redact_description(*, report: Report, actor, text: str, note: str = "") -> Report:

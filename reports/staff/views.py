@@ -321,6 +321,7 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
         "answer_templates": answer_templates,
         "note_form": bound.get("note") or NoteForm(),
         "may_moderate": role in (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN),
+        "held_photos": services.photos_awaiting_review(report),
         "redact_form": bound.get("redact") or RedactForm(initial={"text": report.public_text}),
         "reassign_form": bound.get("reassign") or ReassignForm(departments=_sibling_departments(report)),
         "photo_form": bound.get("photos") or PhotoForm(required=target != Status.FIXED),

@@ -195,9 +195,13 @@ def test_a_photo_held_with_a_comment_for_review_cannot_be_shown_by_hand(personas
     assert refused.status_code == 400, refused.content
     assert refused.json()["errors"][0]["code"] == "awaits_review"
     assert _fetch(held.image.url) == 404
+    staff_page = _flat(logged_in(personas.hameln_lead).get(f"/staff/reports/{report['reference']}/").content)
+    assert f"/photos/{held.pk}/show/" not in staff_page and f"/photos/{_photo_ids(report)[0]}/hide/" in staff_page
 
     services.report_publish_comment(report=stored, event=comment, actor=personas.hameln_lead)
     assert _fetch(held.image.url) == 200
+    staff_page = _flat(logged_in(personas.hameln_lead).get(f"/staff/reports/{report['reference']}/").content)
+    assert f"/photos/{held.pk}/hide/" in staff_page
     assert _hide(lead, report, held.pk).status_code == 200  # once published, it is a photo like any other
     assert _hide(lead, report, held.pk, "show").status_code == 200
 

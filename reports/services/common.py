@@ -15,9 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 from geopy.distance import geodesic
 
-from reports.models import Photo, Report, ReportEvent
+from reports.errors import NotPermitted
+from reports.models import EventKind, Photo, Report, ReportEvent
+from reports.permissions import actor_role
 from reports.photos import ProcessedPhoto
 from reports.signals import events_committed, events_recorded
+from reports.workflow import REPORTER
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +90,24 @@ def record(report: Report, events: list[ReportEvent], *fields: str) -> list[Repo
 
 def metres_between(a: Point, b: Point) -> float:
     return geodesic((a.y, a.x), (b.y, b.x)).meters
+
+
+def locked_with_role(report: Report, actor) -> tuple[Report, str]:
+    """The report, re-read under a row lock, and the actor's role (REPORTER for actor None); NotPermitted for
+    anyone who may not act on it. Every staff use case starts here, inside its transaction."""
+    # of=self: PostgreSQL cannot lock the nullable side of the outer join to department.
+    current = (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category", "authority", "department")
+        .get(pk=report.pk)
+    )
+    role = REPORTER if actor is None else actor_role(actor, current)
+    if role is None:
+        raise NotPermitted
+    return current, role
+
+
+def note_events(report: Report, actor, note: str) -> list[ReportEvent]:
+    """The internal note a staff action may come with (none for blank text)."""
+    note = note.strip()
+    return [new_event(report, EventKind.INTERNAL_NOTE, actor, public=False, message=note)] if note else []

@@ -19,8 +19,7 @@ from geo.models import StaffRole
 from reports.errors import InvalidChange
 from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.services.comments import comment_awaits_review
-from reports.services.common import new_event, record
-from reports.services.staff_actions import _locked, _note_event
+from reports.services.common import locked_with_role, new_event, note_events, record
 from reports.validation import TEXT_MAX_LENGTH
 
 _MODERATORS = (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN)
@@ -43,7 +42,7 @@ def _set_photo_public(report: Report, photo: Photo | int, actor, note: str, *, p
     if not isinstance(photo_id, int) or not 0 < photo_id <= _MAX_ID:
         raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         if role not in _MODERATORS:
             raise InvalidChange("photo", _("Only leads may hide or show photos."), "not_permitted")
         current = Photo.objects.select_for_update().filter(pk=photo_id, report=report).first()
@@ -61,7 +60,7 @@ def _set_photo_public(report: Report, photo: Photo | int, actor, note: str, *, p
         events = [
             new_event(report, EventKind.MODERATED, actor, public=False,
                       data={"photo": current.pk, "from": states[0], "to": states[1]}),
-            *_note_event(report, actor, note),
+            *note_events(report, actor, note),
         ]
         Photo.objects.filter(pk=current.pk).update(is_public=public)
         record(report, events)
@@ -98,7 +97,7 @@ def report_redact_description(*, report: Report, actor, text: str, note: str = "
     if any(ord(c) < 32 and c not in "\t\n" or ord(c) == 127 for c in text):
         raise InvalidChange("text", _("The text contains control characters."), "invalid")
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         if role not in _MODERATORS:
             raise InvalidChange("text", _("Only leads may redact the public description."), "not_permitted")
         if text == report.public_text:
@@ -107,7 +106,7 @@ def report_redact_description(*, report: Report, actor, text: str, note: str = "
         events = [
             new_event(report, EventKind.MODERATED, actor, public=False,
                       data={"description": "restored" if restored else "redacted"}),
-            *_note_event(report, actor, note),
+            *note_events(report, actor, note),
         ]
         report.public_description = "" if restored else text
         record(report, events, "public_description")

@@ -16,32 +16,21 @@ from django.utils.translation import gettext_lazy as _
 from geo.models import Authority, AuthorityKind, Category, Department, StaffRole
 from geo.routing import route
 from reports.deadlines import due_at
-from reports.errors import InvalidChange, NotPermitted
+from reports.errors import InvalidChange
 from reports.models import EventKind, Moderation, PhotoKind, Report, ReportEvent, ResponseTemplate, Support
 from reports.permissions import actor_role
 from reports.photos import ProcessedPhoto
-from reports.services.common import files_removed_on_failure, metres_between, new_event, record, store_photo
+from reports.services.common import (
+    files_removed_on_failure,
+    locked_with_role,
+    metres_between,
+    new_event,
+    note_events,
+    record,
+    store_photo,
+)
 from reports.services.submission import opening_events
-from reports.workflow import REPORTER, Need, Status, check_transition, is_open, may_move_to_another_authority
-
-
-def _locked(report: Report, actor) -> tuple[Report, str]:
-    """The report, re-read under a row lock, and the actor's role (REPORTER for actor None)."""
-    # of=self: PostgreSQL cannot lock the nullable side of the outer join to department.
-    current = (
-        Report.objects.select_for_update(of=("self",))
-        .select_related("category", "authority", "department")
-        .get(pk=report.pk)
-    )
-    role = REPORTER if actor is None else actor_role(actor, current)
-    if role is None:
-        raise NotPermitted
-    return current, role
-
-
-def _note_event(report: Report, actor, note: str) -> list[ReportEvent]:
-    note = note.strip()
-    return [new_event(report, EventKind.INTERNAL_NOTE, actor, public=False, message=note)] if note else []
+from reports.workflow import Need, Status, check_transition, is_open, may_move_to_another_authority
 
 
 def _status_change(report: Report, to: str, actor, message: str, data: dict | None = None) -> ReportEvent:
@@ -72,10 +61,10 @@ def report_transition(
     if to == Status.FORWARDED and authority is not None:
         return report_forward(report=report, authority=authority, actor=actor, message=message, note=note)
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         given = {Need.REASON} if message.strip() else set()
         check_transition(report.status, to, role, given=given)
-        events = [_status_change(report, to, actor, message), *_note_event(report, actor, note)]
+        events = [_status_change(report, to, actor, message), *note_events(report, actor, note)]
         record(report, events, "status", "closed_at", "due_at")
     return report
 
@@ -85,7 +74,7 @@ def report_answer(*, report: Report, actor, message: str) -> Report:
     if not message.strip():
         raise InvalidChange("message", _("The answer is empty."), "required")
     with transaction.atomic():
-        report, _role = _locked(report, actor)
+        report, _role = locked_with_role(report, actor)
         record(report, [new_event(report, EventKind.PUBLIC_ANSWER, actor, message=message.strip())])
     return report
 
@@ -95,8 +84,8 @@ def report_note(*, report: Report, actor, note: str) -> Report:
     if not note.strip():
         raise InvalidChange("note", _("The note is empty."), "required")
     with transaction.atomic():
-        report, _role = _locked(report, actor)
-        record(report, _note_event(report, actor, note))
+        report, _role = locked_with_role(report, actor)
+        record(report, note_events(report, actor, note))
     return report
 
 
@@ -108,7 +97,7 @@ def report_moderate(*, report: Report, actor, moderation: str, note: str = "") -
     if moderation not in Moderation.values:
         raise InvalidChange("moderation", _("Unknown moderation state."))
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         if role not in (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN):
             raise InvalidChange("moderation", _("Only leads may release or hide reports."), "not_permitted")
         if report.moderation == moderation:
@@ -117,7 +106,7 @@ def report_moderate(*, report: Report, actor, moderation: str, note: str = "") -
             new_event(
                 report, EventKind.MODERATED, actor, public=False, data={"from": report.moderation, "to": moderation}
             ),
-            *_note_event(report, actor, note),
+            *note_events(report, actor, note),
         ]
         report.moderation = moderation
         record(report, events, "moderation")
@@ -127,7 +116,7 @@ def report_moderate(*, report: Report, actor, moderation: str, note: str = "") -
 def report_reassign(*, report: Report, department: Department, actor, note: str = "") -> Report:
     """Hand the report to another department of the same authority (forward it to reach another authority)."""
     with transaction.atomic():
-        report, _role = _locked(report, actor)
+        report, _role = locked_with_role(report, actor)
         if department.authority_id != report.authority_id:
             raise InvalidChange(
                 "department", _("This department belongs to another authority; forward the report instead.")
@@ -141,7 +130,7 @@ def report_reassign(*, report: Report, department: Department, actor, note: str 
                 "from_department_name": report.department.name if report.department else None,
                 "to_department_name": department.name,
             }),
-            *_note_event(report, actor, note),
+            *note_events(report, actor, note),
         ]
         report.department = department
         record(report, events, "department")
@@ -152,7 +141,7 @@ def report_forward(*, report: Report, authority: Authority, actor, message: str 
     """Forward to another authority: within the platform it moves there and starts anew; an external body
     (e.g. the state road authority) gets it by e-mail and the report closes as forwarded."""
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         check_transition(report.status, Status.FORWARDED, role, given={Need.TARGET})
         if authority.pk == report.authority_id:
             raise InvalidChange("authority", _("The report is already with this authority."))
@@ -175,7 +164,7 @@ def report_forward(*, report: Report, authority: Authority, actor, message: str 
                 events.append(_status_change(report, Status.NEW, actor, ""))
             report.routing_reason = str(_("Forwarded by %(from)s.") % {"from": data["from_authority_name"]})
             report.due_at = due_at(timezone.now(), report.category.target_working_days, authority.ars)
-        events += _note_event(report, actor, note)
+        events += note_events(report, actor, note)
         record(report, events, "status", "closed_at", "authority", "department", "routing_reason", "due_at")
     return report
 
@@ -184,7 +173,7 @@ def report_mark_duplicate(*, report: Report, original: Report, actor, message: s
     """Close a report as a duplicate of ``original``; its supporters (and, through the event, its subscribers)
     move there."""
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         check_transition(report.status, Status.DUPLICATE, role, given={Need.ORIGINAL})
         original = Report.objects.select_for_update().get(pk=(original.duplicate_of_id or original.pk))
         if original.pk == report.pk:
@@ -195,7 +184,7 @@ def report_mark_duplicate(*, report: Report, original: Report, actor, message: s
         report.duplicate_of = original
         events = [
             _status_change(report, Status.DUPLICATE, actor, message, {"original": original.reference}),
-            *_note_event(report, actor, note),
+            *note_events(report, actor, note),
         ]
         record(report, events, "status", "closed_at", "duplicate_of")
         # The duplicate's reporter counts as one more supporter of the original.
@@ -213,7 +202,7 @@ def report_add_photos(*, report: Report, actor, photos: list[ProcessedPhoto], ki
     if not photos:
         raise InvalidChange("photos", _("Attach at least one photo."), "required")
     with files_removed_on_failure(), transaction.atomic():
-        report, _role = _locked(report, actor)
+        report, _role = locked_with_role(report, actor)
         events = []
         for photo in photos:
             stored = store_photo(report, photo, kind)
@@ -231,7 +220,7 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
     role may not forward reports.
     """
     with transaction.atomic():
-        report, role = _locked(report, actor)
+        report, role = locked_with_role(report, actor)
         _require_open(report)
         events = []
         if category is not None and category.pk != report.category_id:
@@ -271,7 +260,7 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
         report.routing_reason = decision.reason
         for event in events:
             event.report = report
-        events += _note_event(report, actor, note)
+        events += note_events(report, actor, note)
         record(report, events, "category", "location", "address", "authority", "department", "routing_reason", "due_at")
     return report
 

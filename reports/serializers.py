@@ -166,7 +166,8 @@ class StaffEventSerializer(EventSerializer):
 
 class StaffPhotoSerializer(PhotoSerializer):
     class Meta(PhotoSerializer.Meta):
-        fields = [*PhotoSerializer.Meta.fields, "kind", "is_public", "captured_at"]
+        # id: what the staff app names a photo by (hide, show again).
+        fields = ["id", *PhotoSerializer.Meta.fields, "kind", "is_public", "captured_at"]
 
 
 class StaffReportSerializer(ReportSerializer):

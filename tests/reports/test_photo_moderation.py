@@ -138,6 +138,18 @@ def test_a_hidden_photo_is_gone_from_every_public_output_and_its_files_are_a_404
     assert all(_fetch(url) == 200 for url in hidden_urls)
 
 
+def test_a_staff_app_hides_a_photo_by_what_the_staff_api_tells_it(personas, report):
+    """No database look-ups here: the app reads the photo's id and its public URL from the API, as a phone would."""
+    lead = staff_client(personas.hameln_lead)
+    detail = lead.get(f"/api/staff/reports/{report['reference']}/").json()
+    photo = detail["photos"][0]
+    assert _fetch(photo["url"]) == 200
+    assert _hide(lead, report, photo["id"]).status_code == 200
+    after = lead.get(f"/api/staff/reports/{report['reference']}/").json()
+    assert [p["is_public"] for p in after["photos"] if p["id"] == photo["id"]] == [False]
+    assert _fetch(photo["url"]) == 404 and _fetch(photo["thumbnail_url"]) == 404
+
+
 def test_fix_photos_are_hidden_the_same_way(personas, report):
     lead = staff_client(personas.hameln_lead)
     with open(FIRST, "rb") as photo:

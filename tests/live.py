@@ -57,6 +57,15 @@ def offline_env(directory, database: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
+def offline_site(directory, *, demo_reports: int | None = 0) -> Iterator[str]:
+    """uvicorn as ``make run`` starts it, on a copy of the migrated demo database (``migrated_database``) with
+    ``offline_env``; yields its base URL."""
+    with migrated_database(directory, demo_reports=demo_reports) as database:
+        with uvicorn(offline_env(directory, database)) as base:
+            yield base
+
+
+@contextmanager
 def uvicorn(env: dict[str, str], *, timeout: float = 30) -> Iterator[str]:
     """uvicorn serving the ASGI application with exactly ``env`` (plus PATH, HOME, LANG); yields its base URL."""
     with uvicorn_process(env, timeout=timeout) as (base, _process):

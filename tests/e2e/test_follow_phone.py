@@ -11,19 +11,15 @@ from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     assert_accessible_on_phone,
-    migrated_database,
-    offline_env,
-    uvicorn,
+    offline_site,
 )
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("follow-server")
-    with migrated_database(directory, demo_reports=20) as database:
-        env = offline_env(directory, database)
-        with uvicorn(env) as base:
-            yield base
+    with offline_site(directory, demo_reports=20) as base:
+        yield base
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from playwright.sync_api import expect
 from tests.live import (
     assert_accessible,
     assert_accessible_on_phone,
-    migrated_database,
-    offline_env,
-    uvicorn,
+    offline_site,
 )
 
 MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
@@ -20,10 +18,8 @@ MARKET = (52.1039, 9.3576)  # Pferdemarkt, Hameln
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("questions-server")
-    with migrated_database(directory, demo_reports=0) as database:
-        env = offline_env(directory, database)
-        with uvicorn(env) as base:
-            yield base
+    with offline_site(directory, demo_reports=0) as base:
+        yield base
 
 
 @pytest.fixture

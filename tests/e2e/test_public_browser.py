@@ -20,9 +20,7 @@ from tests.conftest import REPO
 from tests.live import (
     assert_accessible_on_phone,
     map_loaded,
-    migrated_database,
-    offline_env,
-    uvicorn,
+    offline_site,
 )
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -32,10 +30,8 @@ PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
 def server(tmp_path_factory):
     """uvicorn with the demo (configuration and sample reports), on this run's database backend and channel layer."""
     directory = tmp_path_factory.mktemp("public-server")
-    with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = offline_env(directory, database)
-        with uvicorn(env) as base:
-            yield base
+    with offline_site(directory, demo_reports=SAMPLE_REPORTS) as base:
+        yield base
 
 
 @pytest.fixture

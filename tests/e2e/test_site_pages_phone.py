@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
-from tests.live import assert_accessible, migrated_database, offline_env, uvicorn
+from tests.live import assert_accessible, offline_site
 
 PHONE = {"width": 360, "height": 740}
 
@@ -17,10 +17,8 @@ PHONE = {"width": 360, "height": 740}
 def server(tmp_path_factory):
     """uvicorn with DEBUG on (as `make run`), the demo and its sample reports."""
     directory = tmp_path_factory.mktemp("site-pages-server")
-    with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = offline_env(directory, database)
-        with uvicorn(env) as base:
-            yield base
+    with offline_site(directory, demo_reports=SAMPLE_REPORTS) as base:
+        yield base
 
 
 @pytest.fixture(params=["de-DE", "en-US"])

@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import DEMO_PASSWORD, REPO
-from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, migrated_database, offline_env, uvicorn
+from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, offline_site
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -26,10 +26,8 @@ PHONE = {"width": 360, "height": 740}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("staff-phone-server")
-    with migrated_database(directory, demo_reports=SAMPLE_REPORTS) as database:
-        env = offline_env(directory, database)
-        with uvicorn(env) as base:
-            yield base
+    with offline_site(directory, demo_reports=SAMPLE_REPORTS) as base:
+        yield base
 
 
 @pytest.fixture

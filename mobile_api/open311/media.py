@@ -12,17 +12,39 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tasks import task
+from rest_framework import serializers
 
 from mobile_api.models import Open311Client
+from mobile_api.open311.errors import Open311Error
 from reports.errors import PhotoError
 from reports.models import EventKind, Photo, PhotoKind, Report, ReportEvent
-from reports.photos import ProcessedPhoto, processed_photos
+from reports.photos import MAX_PHOTOS_PER_UPLOAD, ProcessedPhoto, processed_photos
 from reports.remote_photos import FetchRefused, check_url, fetch_image
 from reports.services.comments import comment_awaits_review
 from reports.services.common import files_removed_on_failure, new_event, record, store_photo
+
+_MEDIA_URL = serializers.URLField(max_length=2000)
+
+
+def media_urls(data: QueryDict) -> list[str]:
+    """Every ``media_url`` a request or an update names (FixMyStreet's multi_photos sends one per photo), each
+    a valid http(s) URL, at most MAX_PHOTOS_PER_UPLOAD; anything else is a 400 before anything is stored.
+    Whether one is fetched is decided later (``schedule_media_fetch``: https, the client's hosts)."""
+    urls = [value.strip() for value in data.getlist("media_url") if value.strip()]
+    if len(urls) > MAX_PHOTOS_PER_UPLOAD:
+        raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
+    for url in urls:
+        try:
+            _MEDIA_URL.run_validation(url)
+        except serializers.ValidationError as error:
+            raise Open311Error(400, *(f"media_url: {message}" for message in error.detail)) from None
+        if not url.lower().startswith(("http://", "https://")):
+            raise Open311Error(400, _("media_url must be an http or https address."))
+    return urls
 
 
 def client_hosts(client: Open311Client | None) -> set[str]:

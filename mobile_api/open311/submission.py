@@ -26,7 +26,7 @@ from geo.models import Authority, Category, CategoryQuestion
 from mobile_api.fields import Coordinate
 from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
-from mobile_api.open311.media import schedule_media_fetch
+from mobile_api.open311.media import media_urls, schedule_media_fetch
 from reports.answers import clean_answers
 from reports.errors import AnswerErrors, PhotoError
 from reports.models import EventKind, Report, ReportEvent, Source
@@ -39,7 +39,6 @@ MAX_ATTRIBUTE_VALUES = 50
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
 # FixMyStreet numbers its uploads from 1 (perllib/Open311.pm, _add_photos_to_upload).
 _NUMBERED_PHOTO = re.compile(r"^photo([1-9][0-9]{0,5})$")
-_MEDIA_URL = serializers.URLField(max_length=2000)
 
 
 class ServiceRequestInput(serializers.Serializer):
@@ -107,8 +106,8 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
     point = form.point()
     named = _named_uploads(files)
     uploads = [upload for _name, upload in named]
-    media_urls = _media_urls(data)
-    if len(uploads) + len(media_urls) > MAX_PHOTOS_PER_UPLOAD:
+    urls = media_urls(data)
+    if len(uploads) + len(urls) > MAX_PHOTOS_PER_UPLOAD:
         raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
     if point is None and fields["address_string"] and not uploads:
         point = _located(fields["address_string"])
@@ -122,8 +121,8 @@ def submit(*, data, files, client: Open311Client, jurisdiction: Authority | None
             reporter_name=name, reporter_email=fields["email"], source=Source.OPEN311,
             answers=answers, keep_unknown_answers=True,
         )
-        _record_details(result.report, client=client, fields=fields, attributes=answers, media_urls=media_urls)
-        for url in media_urls:
+        _record_details(result.report, client=client, fields=fields, attributes=answers, media_urls=urls)
+        for url in urls:
             schedule_media_fetch(result.report, url, client)
     client.mark_used()
     return Report.objects.get(pk=result.report.pk)
@@ -175,20 +174,6 @@ def _named_uploads(files) -> list[tuple[str, object]]:
     if len(named) > MAX_PHOTOS_PER_UPLOAD:
         raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
     return named
-
-
-def _media_urls(data) -> list[str]:
-    """Every ``media_url`` given (FixMyStreet's multi_photos sends one per photo), each checked as a URL."""
-    values = data.getlist("media_url") if hasattr(data, "getlist") else [data.get("media_url")]
-    urls = []
-    for value in values:
-        if value in (None, ""):
-            continue
-        try:
-            urls.append(_MEDIA_URL.run_validation(value))
-        except serializers.ValidationError as error:
-            raise Open311Error(400, *_descriptions({"media_url": error.detail})) from None
-    return urls
 
 
 def _photos(named: list[tuple[str, object]]) -> list:

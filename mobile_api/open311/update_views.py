@@ -13,7 +13,7 @@ from geo.models import Authority
 from mobile_api.models import Open311Client
 from mobile_api.open311 import queries, representations, updates
 from mobile_api.open311.errors import Open311Error
-from mobile_api.open311.media import schedule_media_fetch
+from mobile_api.open311.media import media_urls, schedule_media_fetch
 from mobile_api.open311.renderers import Document
 from mobile_api.open311.statuses import REOPEN_REQUESTS
 from mobile_api.open311.submission import uploaded_files
@@ -52,7 +52,7 @@ class ServiceRequestUpdates(Open311View):
             raise Open311Error(400, *(f"{field}: {message}" for field, messages in form.errors.items()
                                       for message in messages))
         fields = form.validated_data
-        urls = updates.media_urls(data)
+        urls = media_urls(data)
         uploads = uploaded_files(request.FILES)
         if not fields["description"] and not urls and not uploads:
             raise Open311Error(400, _("description is required unless a photo or media_url is sent."))

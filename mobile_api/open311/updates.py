@@ -15,10 +15,8 @@ from rest_framework import serializers
 
 from geo.models import Authority
 from mobile_api.open311 import queries
-from mobile_api.open311.errors import Open311Error
 from mobile_api.open311.statuses import CLIENT_STATUSES
 from reports.models import EventKind, Photo, PhotoKind, ReportEvent, StatusLabel
-from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.validation import max_text_length, without_control_characters
 from reports.workflow import Status
 
@@ -142,21 +140,3 @@ class UpdateInput(serializers.Serializer):
         # FixMyStreet sends "-" for a missing last name.
         parts = (data["title"], data["first_name"], data["last_name"] if data["last_name"] != "-" else "")
         return " ".join(part for part in parts if part)
-
-
-_MEDIA_URL = serializers.URLField(max_length=2000)
-
-
-def media_urls(data: QueryDict) -> list[str]:
-    """``media_url``, once or repeated (FixMyStreet's multi-photo mode), each an http(s) address."""
-    urls = [value.strip() for value in data.getlist("media_url") if value.strip()]
-    if len(urls) > MAX_PHOTOS_PER_UPLOAD:
-        raise Open311Error(400, _("At most %(n)d media files.") % {"n": MAX_PHOTOS_PER_UPLOAD})
-    for url in urls:
-        try:
-            _MEDIA_URL.run_validation(url)
-        except serializers.ValidationError as error:
-            raise Open311Error(400, *(f"media_url: {message}" for message in error.detail)) from None
-        if not url.lower().startswith(("http://", "https://")):
-            raise Open311Error(400, _("media_url must be an http or https address."))
-    return urls

@@ -279,7 +279,6 @@ def test_a_client_without_photo_hosts_gets_nothing_fetched(
     ("http://127.0.0.1:{port}/photo.jpg", "not_https"),
     ("https://user:secret@127.0.0.1:{port}/photo.jpg", "bad_url"),
     ("https://127.0.0.1:0/photo.jpg", "bad_url"),
-    ("ftp://127.0.0.1/photo.jpg", "not_https"),
 ])
 def test_addresses_that_are_not_plain_https_are_refused_at_once(
     client, demo, media, image_server, django_capture_on_commit_callbacks, url, code,

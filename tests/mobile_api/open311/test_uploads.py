@@ -100,3 +100,10 @@ def test_a_media_url_that_is_not_a_url_is_400(client, demo, api_key):
     descriptions = errors_of(post(client, "requests.json", fields(api_key, media_url="not a url")), 400)
     assert any(d.startswith("media_url: ") for d in descriptions)
     assert not Report.objects.exists()
+
+
+def test_a_media_url_that_is_not_http_is_400_as_for_updates(client, demo, api_key):
+    assert errors_of(post(client, "requests.json", fields(api_key, media_url="ftp://example.org/a.jpg")), 400) == [
+        "media_url must be an http or https address."
+    ]
+    assert not Report.objects.exists()

@@ -3,7 +3,7 @@
 # throw-away Redis): each prints its figures, and at the end one table of all of them. They never
 # fail on figures.
 #
-#   scripts/bench.sh                                   (make bench: all six, about 20 minutes)
+#   scripts/bench.sh                                   (make bench: all seven, about 25 minutes)
 #   BENCH="routing photos" scripts/bench.sh            (some of them)
 #   BENCH=routing scripts/bench.sh --points 5000       (make bench BENCH=routing BENCH_ARGS="--points 5000")
 #   BENCH_BACKEND=spatialite scripts/bench.sh          (default: postgis)
@@ -52,11 +52,11 @@ echo "[bench] backend $BACKEND; migrating" >&2
 # The public pages (the mixed load's list) need the static files' manifest, as in production.
 "$REPO/.venv/bin/python" manage.py collectstatic --noinput -v0
 # BENCH selects the benchmarks (default: all); arguments go to each selected one.
-ALL="photos submit map mixed routing fanout"
+ALL="photos submit map mixed routing fanout blurring"
 BENCH=${BENCH:-$ALL}
 for name in $BENCH; do
     case $name in
-        photos | submit | map | routing | fanout | mixed) ;;
+        photos | submit | map | routing | fanout | mixed | blurring) ;;
         *)
             echo "BENCH may name $ALL, not '$name'" >&2
             exit 2

@@ -20,6 +20,9 @@ urlpatterns = [
     path("reports/<str:key>/photos/", views.report_photos, name="photos"),
     path("reports/<str:key>/photos/<int:photo_id>/hide/", views.report_hide_photo, name="hide_photo"),
     path("reports/<str:key>/photos/<int:photo_id>/show/", views.report_show_photo, name="show_photo"),
+    path("reports/<str:key>/photos/<int:photo_id>/blur/", views.report_blur_area, name="blur_area"),
+    path("reports/<str:key>/photos/<int:photo_id>/blur/clear/", views.report_clear_blur_areas,
+         name="clear_blur_areas"),
     path("reports/<str:key>/redact/", views.report_redact, name="redact"),
     path("reports/<str:key>/comments/<int:event_id>/publish/", views.report_publish_comment, name="publish_comment"),
 ]

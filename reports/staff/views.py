@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import cast
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.contrib.gis.db.models import Extent
@@ -33,10 +35,11 @@ from reports import permissions, services
 from reports.answers import displayed_answers
 from reports.errors import DomainError, InvalidParameter, Kind, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
-from reports.models import EventKind, PhotoKind, Report, StatusLabel
+from reports.models import EventKind, Photo, PhotoKind, Report, StatusLabel
 from reports.photos import processed_photos
 from reports.publicdata.map import max_view_degrees
 from reports.selectors import forward_targets, get_staff_report, staff_map_features
+from reports.services.renditions import MIN_AREA_SIDE
 from reports.staff.forms import (
     AnswerForm,
     NoteForm,
@@ -47,6 +50,7 @@ from reports.staff.forms import (
     TaskFilterForm,
     TransitionForm,
 )
+from reports.validation import TEXT_MAX_LENGTH
 from reports.workflow import ROLES_FOR_TARGET, Status, allowed_transitions, is_open
 
 PAGE_SIZE = 20
@@ -304,6 +308,9 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
         )
     photos = list(report.photos.all())
     events = list(report.events.all())
+    may_moderate = role in (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN)
+    # Each photo with what a lead sees of its blurring (None for other roles).
+    items = [(photo, _blurring(photo, bound.get("blur")) if may_moderate else None) for photo in photos]
     return {
         "report": report,
         "answers": displayed_answers(report.category.questions.all(), report.answers),
@@ -320,15 +327,15 @@ def _detail_context(request: HttpRequest, report: Report, bound: dict | None = N
         ),
         "answer_templates": answer_templates,
         "note_form": bound.get("note") or NoteForm(),
-        "may_moderate": role in (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN),
+        "may_moderate": may_moderate,
         "held_photos": services.photos_awaiting_review(report),
         "redact_form": bound.get("redact") or RedactForm(initial={"text": report.public_text}),
         "reassign_form": bound.get("reassign") or ReassignForm(departments=_sibling_departments(report)),
         "photo_form": bound.get("photos") or PhotoForm(required=target != Status.FIXED),
         "roles": role_summaries({report.authority_id: role} if role else {}),
         "is_open": is_open(report.status),
-        "report_photos": [p for p in photos if p.kind == PhotoKind.REPORT],
-        "fix_photos": [p for p in photos if p.kind == PhotoKind.FIX],
+        "report_photos": [(p, blurring) for p, blurring in items if p.kind == PhotoKind.REPORT],
+        "fix_photos": [(p, blurring) for p, blurring in items if p.kind == PhotoKind.FIX],
         "events": events,
         # Comments held for review that staff have published (as a new event) already: no second button.
         "published_comments": {e.data.get("published_from") for e in events if e.kind == EventKind.COMMENT},
@@ -481,6 +488,141 @@ def report_hide_photo(request: HttpRequest, key: str, photo_id: int) -> HttpResp
 @staff_required
 def report_show_photo(request: HttpRequest, key: str, photo_id: int) -> HttpResponse:
     return _photo_visibility(request, key, photo_id, show=True)
+
+
+# --- Areas of a photo blurred by hand --------------------------------------------------------------
+
+# The service refuses what does not fit the photo; this only keeps the numbers in a range it can read.
+_MAX_PIXELS = 100_000
+_MAX_ID = 2**63 - 1
+
+
+class BlurAreaForm(forms.Form):
+    """One rectangle of a photo, in pixels of the photo as taken (the number inputs of the staff ticket page;
+    blur.js fills them from a rectangle drawn on the photo). Each photo's form has a prefix of its own."""
+
+    x = forms.IntegerField(label=gettext_lazy("From the left (x)"), min_value=0, max_value=_MAX_PIXELS)
+    y = forms.IntegerField(label=gettext_lazy("From the top (y)"), min_value=0, max_value=_MAX_PIXELS)
+    width = forms.IntegerField(label=gettext_lazy("Width"), min_value=MIN_AREA_SIDE, max_value=_MAX_PIXELS)
+    height = forms.IntegerField(label=gettext_lazy("Height"), min_value=MIN_AREA_SIDE, max_value=_MAX_PIXELS)
+    note = forms.CharField(
+        label=gettext_lazy("Internal note"), required=False, max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=gettext_lazy("Only staff see this."),
+    )
+
+    def __init__(self, *args, photo: Photo, **kwargs) -> None:
+        kwargs["prefix"] = f"blur-{photo.pk}"
+        super().__init__(*args, **kwargs)
+        self.photo = photo
+        # The photo's own size as the inputs' limits: spinners and phones' number pads stay within the photo.
+        limits = {"x": photo.width, "y": photo.height, "width": photo.width, "height": photo.height}
+        for name, limit in limits.items():
+            if limit:
+                self.fields[name].widget.attrs.update({"max": limit, "inputmode": "numeric"})
+
+    def area(self) -> list[int]:
+        data = self.cleaned_data
+        return [data["x"], data["y"], data["width"], data["height"]]
+
+
+@dataclass
+class PhotoBlurring:
+    """What the ticket page shows a lead of one photo's blurring: the form, what was blurred, the outlines."""
+
+    form: BlurAreaForm
+    faces_found: int
+    plates_found: int
+    marked: int
+    outlines: list[dict]
+
+
+def _blurring(photo: Photo, bound: BlurAreaForm | None) -> PhotoBlurring:
+    """The photo's blur form (the one just posted, with its errors, if it was for this photo) and its blurred
+    areas, as shares of its size for the outlines on the photo."""
+    kinds = [area.get("kind") for area in photo.detected_areas]
+    return PhotoBlurring(
+        form=bound if bound is not None and bound.photo.pk == photo.pk else BlurAreaForm(photo=photo),
+        faces_found=kinds.count("face"),
+        plates_found=kinds.count("plate"),
+        marked=len(photo.blur_areas),
+        outlines=[
+            outline for area in [*photo.detected_areas, *photo.blur_areas]
+            if (outline := _outline(area, photo.width, photo.height)) is not None
+        ],
+    )
+
+
+def _outline(area: dict, width: int | None, height: int | None) -> dict | None:
+    """An area's box in per cent of the photo, formatted for a style attribute (never with a decimal comma)."""
+    try:
+        x, y, w, h = (float(value) for value in area["box"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not width or not height:
+        return None
+    return {
+        "kind": area.get("kind", "manual"),
+        "left": f"{100 * x / width:.3f}", "top": f"{100 * y / height:.3f}",
+        "width": f"{100 * w / width:.3f}", "height": f"{100 * h / height:.3f}",
+    }
+
+
+def _report_photo(report: Report, photo_id: int) -> Photo:
+    if not 0 < photo_id <= _MAX_ID:
+        raise Http404
+    photo = report.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    return photo
+
+
+def _after_blur_change(request: HttpRequest, report: Report, done: str) -> HttpResponse:
+    messages.success(request, done)
+    return redirect(reverse("staff:report", kwargs={"key": report.reference}) + "#photos-heading")
+
+
+def _blur_refused(request: HttpRequest, report: Report, error: DomainError, form: BlurAreaForm | None) -> HttpResponse:
+    """The page again with what was refused: next to the form where the user can correct it, else at the top."""
+    if error.kind is Kind.NOT_FOUND:
+        raise Http404
+    if form is not None and error.code != "not_permitted":
+        status = add_to_form(form, error)
+        return render(request, DETAIL_TEMPLATE, _detail_context(request, report, {"blur": form}), status=status)
+    messages.error(request, str(error.message))
+    return render(request, DETAIL_TEMPLATE, _detail_context(request, report), status=error.kind.http_status)
+
+
+@require_POST
+@staff_required
+def report_blur_area(request: HttpRequest, key: str, photo_id: int) -> HttpResponse:
+    """Blur a rectangle of one photo in what the public sees (leads); the public sees no photo until the worker
+    has made the new rendition."""
+    report = get_staff_report(request.user, key)
+    form = BlurAreaForm(request.POST, photo=_report_photo(report, photo_id))
+    if not form.is_valid():
+        return render(request, DETAIL_TEMPLATE, _detail_context(request, report, {"blur": form}), status=400)
+    try:
+        services.photo_blur_area(report=report, photo=photo_id, actor=request.user, area=form.area(),
+                                 note=form.cleaned_data["note"])
+    except DomainError as error:
+        return _blur_refused(request, report, error, form)
+    return _after_blur_change(request, report, _(
+        "The area will be blurred. The public sees the photo again once its new version is made."
+    ))
+
+
+@require_POST
+@staff_required
+def report_clear_blur_areas(request: HttpRequest, key: str, photo_id: int) -> HttpResponse:
+    report = get_staff_report(request.user, key)
+    _report_photo(report, photo_id)
+    try:
+        services.photo_clear_blur_areas(report=report, photo=photo_id, actor=request.user)
+    except DomainError as error:
+        return _blur_refused(request, report, error, None)
+    return _after_blur_change(request, report, _(
+        "The areas marked by hand were removed. The public sees the photo again once its new version is made."
+    ))
 
 
 @require_POST

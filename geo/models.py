@@ -94,6 +94,15 @@ class Authority(models.Model):
     publishing_policy = models.CharField(
         _("publishing policy"), max_length=20, choices=PublishingPolicy.choices, default=PublishingPolicy.IMMEDIATELY
     )
+    # Photos: blurred automatically (faces, number plates) before they are public; or never public at all.
+    blur_photos = models.BooleanField(
+        _("blur faces and number plates"), default=True,
+        help_text=_("Off: photos are published as taken, apart from the areas staff mark by hand."),
+    )
+    publish_photos = models.BooleanField(
+        _("publish photos"), default=True,
+        help_text=_("Off: photos are for staff only; the public sees none."),
+    )
     default_department = models.ForeignKey(
         "Department",
         verbose_name=_("default department"),

@@ -8,8 +8,10 @@ class PhotoInline(admin.TabularInline):
     model = Photo
     extra = 0
     can_delete = False
-    fields = ["kind", "image", "thumbnail", "width", "height", "is_public", "captured_at"]
-    readonly_fields = ["width", "height", "captured_at"]
+    # Files only through the use cases: a replaced image would keep its old public rendition.
+    fields = ["kind", "image", "thumbnail", "width", "height", "is_public", "captured_at", "public_image",
+              "rendered_at"]
+    readonly_fields = ["image", "thumbnail", "width", "height", "captured_at", "public_image", "rendered_at"]
 
 
 _EVENT_FIELDS = ("id", "created_at", "kind", "from_status", "to_status", "message", "is_public", "actor")

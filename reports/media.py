@@ -4,9 +4,14 @@ A photo's URL outlives the decision to show it: it was in an API answer, a mail,
 the report was hidden or while it waited for review. So every request under ``/media/`` is checked against
 the photo's report at the time of the request:
 
-- anyone: a public photo of a published report in a public category (what the public pages show);
-- the reporter (``Authorization: Bearer <secret>``, as in the citizen API): the public photos of their report;
-- staff (session or API token) with access to the report: all its photos, hidden or held for review.
+- anyone: the public rendition (faces and number plates blurred) of a published photo of a published report
+  in a public category (what the public pages show);
+- the reporter (``Authorization: Bearer <secret>``, as in the citizen API): the public renditions of their
+  report's public photos;
+- staff (session or API token) with access to the report: all its photos as taken and their renditions,
+  hidden or held for review.
+
+A photo as taken (``Photo.image``, ``Photo.thumbnail``) is served to staff only, whatever its state.
 
 Everyone else gets 404, the same answer as for a file that does not exist, so a URL reveals nothing. A
 report published again serves its photos again: nothing is moved or deleted.
@@ -28,7 +33,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from reports import permissions
 from reports.models import Moderation, Photo, Report
 
-# reports.models._photo_path and _thumbnail_path: photos/<report public id>/<random hex>[_thumb].jpg
+# reports.models._photo_path, _thumbnail_path, _public_path, _public_thumbnail_path:
+# photos/<report public id>/<random hex>[_thumb|_public|_public_thumb].jpg
 _PHOTO_NAME = re.compile(
     r"photos/(?P<public_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/[^/]+\.jpg"
 )
@@ -44,20 +50,26 @@ def serve_photo(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     if match is None:
         raise Http404
     report = Report.objects.select_related("category").filter(public_id=match["public_id"]).first()
-    photo = next((p for p in report.photos.all() if path in (p.image.name, p.thumbnail.name)), None) if report else None
-    if report is None or photo is None:
+    if report is None:
         raise Http404
-    if is_public(photo):
-        return _deliver(path, public=True)
-    if (photo.is_public and _is_reporter(request, report)) or _is_staff_of(request, report):
+    photos = report.photos.select_related("report__authority").all()
+    photo = next((p for p in photos if path in (p.public_image.name, p.public_thumbnail.name)), None)
+    if photo is not None:  # a public rendition
+        if is_public(photo):
+            return _deliver(path, public=True)
+        if (photo.is_public and _is_reporter(request, report)) or _is_staff_of(request, report):
+            return _deliver(path, public=False)
+        raise Http404
+    photo = next((p for p in photos if path in (p.image.name, p.thumbnail.name)), None)
+    if photo is not None and _is_staff_of(request, report):  # as taken: staff only
         return _deliver(path, public=False)
     raise Http404
 
 
 def is_public(photo: Photo) -> bool:
-    """Whether anyone may see the photo: the rule of the public pages and the citizen API."""
+    """Whether anyone may see the photo's public rendition: the rule of the public pages and the citizen API."""
     report = photo.report
-    return photo.is_public and report.moderation == Moderation.PUBLISHED and report.category.is_public
+    return photo.is_published and report.moderation == Moderation.PUBLISHED and report.category.is_public
 
 
 def _is_reporter(request: HttpRequest, report: Report) -> bool:

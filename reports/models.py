@@ -203,8 +203,28 @@ def _thumbnail_path(instance: Photo, filename: str) -> str:
     return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_thumb.jpg"
 
 
+def _public_path(instance: Photo, filename: str) -> str:
+    return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_public.jpg"
+
+
+def _public_thumbnail_path(instance: Photo, filename: str) -> str:
+    return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_public_thumb.jpg"
+
+
+class PhotoQuerySet(models.QuerySet["Photo"]):
+    def published(self) -> PhotoQuerySet:
+        """Photos the public may see (``Photo.is_published``), whatever the report's own visibility."""
+        return self.filter(is_public=True, report__authority__publish_photos=True).exclude(public_image="")
+
+
 class Photo(models.Model):
-    """A re-encoded image with all metadata stripped; the original is never kept."""
+    """A re-encoded image with all metadata stripped, and its public rendition.
+
+    ``image`` and ``thumbnail`` are as the reporter took them (upright, downscaled, without metadata): for
+    staff only. ``public_image`` and ``public_thumbnail`` are what everyone else sees: faces and number
+    plates blurred by the worker (reports.blurring), plus the areas staff marked. Until the worker has made
+    them they are empty, and the public sees no photo.
+    """
 
     report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(_("kind"), max_length=10, choices=PhotoKind.choices, default=PhotoKind.REPORT)
@@ -219,11 +239,26 @@ class Photo(models.Model):
     captured_at = models.DateTimeField(_("captured"), null=True, blank=True)
     exif_location = models.PointField(_("position in the photo"), srid=4326, null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    public_image = models.ImageField(_("public image"), upload_to=_public_path, blank=True)
+    public_thumbnail = models.ImageField(_("public thumbnail"), upload_to=_public_thumbnail_path, blank=True)
+    # Areas blurred in the public rendition, as [x, y, width, height] in pixels of ``image``: what the
+    # detectors found ({"kind": "face"|"plate", "box": [...], "score": 0.9}) and what staff marked by hand.
+    detected_areas = models.JSONField(_("detected areas"), default=list, blank=True)
+    blur_areas = models.JSONField(_("areas blurred by hand"), default=list, blank=True)
+    rendered_at = models.DateTimeField(_("public rendition made"), null=True, blank=True)
+
+    objects = PhotoQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
         ordering = ["created_at", "id"]
+
+    @property
+    def is_published(self) -> bool:
+        """Whether the public may see this photo (of a report the public may see): shown by staff, its
+        blurred rendition made, and its authority publishes photos."""
+        return self.is_public and bool(self.public_image) and self.report.authority.publish_photos
 
 
 class EventKind(models.TextChoices):

@@ -104,7 +104,7 @@ def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> Proc
         if source_format == "JPEG":
             # DCT scaling: libjpeg decodes at 1/2, 1/4 or 1/8 straight away (the largest factor that keeps
             # DRAFT_MIN_SIDE); most of the decoding and resizing work for a large photo is never done.
-            im.draft(None, _fit(im.size, DRAFT_MIN_SIDE))
+            im.draft(None, fit(im.size, DRAFT_MIN_SIDE))
         # Held until the full-size pixels and every intermediate image are gone: concurrent uploads to one
         # process wait here instead of decoding side by side until the machine runs out of memory.
         with _DECODE_BUDGET.reserve(_decode_cost(im)):
@@ -114,15 +114,15 @@ def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> Proc
                 raise PhotoError("truncated") from exc
             exif = _exif(im)
             orientation = _orientation(exif, im.size)
-            image = _resize(_to_rgb_or_l(im), _fit(im.size, MAX_SIDE))
+            image = _resize(_to_rgb_or_l(im), fit(im.size, MAX_SIDE))
             image = _to_srgb(image, im.info.get("icc_profile"))
             # Turning the downscaled image is cheaper than turning the decoded one.
             if orientation is not None:
                 image = image.transpose(orientation)
-            thumbnail = _resize(image, _fit(image.size, THUMBNAIL_SIDE))
+            thumbnail = _resize(image, fit(image.size, THUMBNAIL_SIDE))
             return ProcessedPhoto(
-                image=_encode(image, JPEG_QUALITY),
-                thumbnail=_encode(thumbnail, THUMBNAIL_QUALITY),
+                image=encode_jpeg(image, JPEG_QUALITY),
+                thumbnail=encode_jpeg(thumbnail, THUMBNAIL_QUALITY),
                 width=image.width,
                 height=image.height,
                 thumbnail_width=thumbnail.width,
@@ -289,7 +289,7 @@ def _is_other_image_format(head: bytes) -> bool:
 # --- pixels --------------------------------------------------------------------------------------
 
 
-def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+def fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     """``size`` scaled down (never up) so that its long side is at most ``side``."""
     width, height = size
     longest = max(width, height)
@@ -369,7 +369,7 @@ def _cached_srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTr
         return None  # a broken profile: keep the pixels as they are
 
 
-def _encode(im: Image.Image, quality: int) -> bytes:
+def encode_jpeg(im: Image.Image, quality: int) -> bytes:
     # Pillow copies a source's comment from .info into the output; nothing of the source may leave.
     im.info = {}
     buffer = io.BytesIO()

@@ -29,11 +29,12 @@ class PhotoSerializer(serializers.ModelSerializer):
         model = Photo
         fields = ["url", "thumbnail_url", "width", "height"]
 
+    # The public rendition (faces and number plates blurred): only published photos are serialized here.
     def get_url(self, photo: Photo) -> str:
-        return _absolute(self.context.get("request"), photo.image.url)
+        return _absolute(self.context.get("request"), photo.public_image.url)
 
     def get_thumbnail_url(self, photo: Photo) -> str:
-        return _absolute(self.context.get("request"), photo.thumbnail.url)
+        return _absolute(self.context.get("request"), photo.public_thumbnail.url)
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -102,7 +103,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PhotoSerializer(many=True))
     def get_photos(self, report: Report) -> list:
-        photos = [p for p in report.photos.all() if p.is_public]
+        photos = [p for p in report.photos.all() if p.is_published]
         return PhotoSerializer(photos, many=True, context=self.context).data  # type: ignore[return-value]  # many=True: a ReturnList
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
@@ -165,9 +166,32 @@ class StaffEventSerializer(EventSerializer):
 
 
 class StaffPhotoSerializer(PhotoSerializer):
+    """The photo as taken (for staff), and what the public sees of it."""
+
+    public_url = serializers.SerializerMethodField()
+    blurred_areas = serializers.SerializerMethodField()
+
     class Meta(PhotoSerializer.Meta):
-        # id: what the staff app names a photo by (hide, show again).
-        fields = ["id", *PhotoSerializer.Meta.fields, "kind", "is_public", "captured_at"]
+        # id: what the staff app names a photo by (hide, show again, blur an area).
+        fields = ["id", *PhotoSerializer.Meta.fields, "kind", "is_public", "captured_at", "public_url",
+                  "blurred_areas"]
+
+    def get_url(self, photo: Photo) -> str:
+        return _absolute(self.context.get("request"), photo.image.url)
+
+    def get_thumbnail_url(self, photo: Photo) -> str:
+        return _absolute(self.context.get("request"), photo.thumbnail.url)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_public_url(self, photo: Photo) -> str | None:
+        """The blurred rendition; null until the worker has made it."""
+        return _absolute(self.context.get("request"), photo.public_image.url) if photo.public_image else None
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_blurred_areas(self, photo: Photo) -> list[dict]:
+        """Found faces and plates (kind "face", "plate") and areas marked by hand ("manual"): box is
+        [x, y, width, height] in pixels of ``url``."""
+        return [*photo.detected_areas, *photo.blur_areas]
 
 
 class StaffReportSerializer(ReportSerializer):

@@ -10,6 +10,7 @@ from django_tasks import TaskResultStatus, task
 from geo import geocoding
 from reports.models import EventKind, Report, ReportEvent
 from reports.services import anonymise_expired, report_set_address
+from reports.services.renditions import render_public_photo
 
 # Events after which a report's location has no address yet.
 _NEEDS_ADDRESS = {EventKind.CREATED, EventKind.LOCATION_CHANGED}
@@ -42,6 +43,12 @@ def geocode_report(report_id: int) -> str:
         return "moved"
     report_set_address(report=report, address=address)
     return "resolved"
+
+
+@task()
+def render_photo(photo_id: int) -> str:
+    """A photo's public rendition: faces and number plates blurred (reports.services.renditions)."""
+    return render_public_photo(photo_id)
 
 
 @task()

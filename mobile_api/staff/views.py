@@ -323,6 +323,38 @@ class PhotoVisibility(ReportResponses, StaffView):
         return self.after_change(request, report)
 
 
+class BlurAreaInput(serializers.Serializer):
+    area = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=100_000), min_length=4, max_length=4,
+        help_text="[x, y, width, height] in pixels of the photo as taken (its width and height are in the "
+                  "report's photos), from the top-left corner.",
+    )
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+
+
+class BlurArea(ReportResponses, StaffView):
+    """Blur an area of one photo in what the public sees (leads), or remove the areas marked by hand. The public
+    sees no photo until the worker has made the new rendition."""
+
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    clear = False
+
+    @extend_schema(request=BlurAreaInput, responses=StaffReportDetailSerializer)
+    def post(self, request: Request, key: str, photo_id: int) -> Response:
+        report = get_staff_report(request.user, key)
+        if self.clear:
+            data_in: serializers.Serializer = PhotoVisibilityInput(data=request.data)
+            data_in.is_valid(raise_exception=True)
+            services.photo_clear_blur_areas(report=report, photo=photo_id, actor=request.user,
+                                            note=data_in.validated_data["note"])
+        else:
+            data_in = BlurAreaInput(data=request.data)
+            data_in.is_valid(raise_exception=True)
+            services.photo_blur_area(report=report, photo=photo_id, actor=request.user,
+                                     area=data_in.validated_data["area"], note=data_in.validated_data["note"])
+        return self.after_change(request, report)
+
+
 class RedactInput(serializers.Serializer):
     text = serializers.CharField(validators=[max_text_length])
     note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")

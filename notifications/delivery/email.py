@@ -206,7 +206,7 @@ def forward_mail(delivery: Delivery) -> Mail:
     """The report for the external body it was forwarded to: what and where, without the reporter's identity."""
     report = _report(delivery)
     event = delivery.event
-    photos = [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)]
+    photos = [public_url(photo.public_image.url) for photo in report.photos.published()]
     return Mail(
         subject=_("Forwarded report %(reference)s: %(category)s") % {
             "reference": report.reference, "category": report.category.name,
@@ -249,7 +249,7 @@ def responsible_mail(delivery: Delivery) -> Mail:
             "external": external,
             "staff_link": "" if external else staff_report_url(report),
             "photos": (
-                [public_url(photo.image.url) for photo in report.photos.filter(is_public=True)] if external else []
+                [public_url(photo.public_image.url) for photo in report.photos.published()] if external else []
             ),
             "place": place,
             "map_link": f"https://www.openstreetmap.org/?mlat={report.location.y:.6f}&mlon={report.location.x:.6f}"

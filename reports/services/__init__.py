@@ -5,6 +5,7 @@
 - ``support``: "me too" and the open reports nearby
 - ``comments``: citizens' comments on a report (moderated like descriptions) and their publication by staff
 - ``photo_moderation``: what the public sees of a report: one photo hidden or shown, the description redacted
+- ``renditions``: each photo's public rendition (faces and plates blurred, in the worker) and hand-marked areas
 - ``retention``: DSGVO deletion periods and a reporter's data on request
 - ``common``: what they share (events to listeners after commit, photo files, event records)
 
@@ -20,6 +21,7 @@ from reports.services.photo_moderation import (
     report_redact_description,
     report_show_photo,
 )
+from reports.services.renditions import photo_blur_area, photo_clear_blur_areas, render_public_photo
 from reports.services.retention import anonymise_expired, expired, personal_data, report_anonymise
 from reports.services.staff_actions import (
     report_add_photos,
@@ -47,11 +49,12 @@ from reports.services.submission import (
 from reports.services.support import report_support, reports_nearby
 
 __all__ = [
-    "CommentResult", "LOCATION_DISCREPANCY_M", "SubmitResult", "anonymise_expired", "earlier_submission", "expired",
-    "opening_events", "personal_data", "photos_awaiting_review", "publish_after_commit", "replay_secret",
-    "report_add_photos", "report_anonymise", "report_answer", "report_change", "report_comment", "report_forward",
-    "report_hide_photo", "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment",
-    "report_reassign", "report_redact_description", "report_set_address", "report_show_photo", "report_submit",
-    "report_support", "report_transition", "reports_nearby", "resolve_location", "response_templates",
-    "submission_fingerprint",
+    "anonymise_expired", "CommentResult", "earlier_submission", "expired", "LOCATION_DISCREPANCY_M",
+    "opening_events", "personal_data", "photo_blur_area", "photo_clear_blur_areas", "photos_awaiting_review",
+    "publish_after_commit", "render_public_photo", "replay_secret", "report_add_photos", "report_anonymise",
+    "report_answer", "report_change", "report_comment", "report_forward", "report_hide_photo",
+    "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment", "report_reassign",
+    "report_redact_description", "report_set_address", "report_show_photo", "report_submit", "report_support",
+    "report_transition", "reports_nearby", "resolve_location", "response_templates", "submission_fingerprint",
+    "SubmitResult",
 ]

@@ -12,6 +12,7 @@ from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from geopy.distance import geodesic
 
@@ -48,18 +49,31 @@ def files_removed_on_failure() -> Iterator[None]:
 
 
 def store_photo(report: Report, photo: ProcessedPhoto, kind: str) -> Photo:
-    written = _written_files.get()
-    if written is None:
-        raise RuntimeError("photos are stored inside files_removed_on_failure()")
     stored = Photo(report=report, kind=kind, size_bytes=len(photo.image), captured_at=photo.captured_at,
                    width=photo.width, height=photo.height,
                    exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
-    stored.image.save("photo.jpg", ContentFile(photo.image), save=False)
-    written.append(cast(str, stored.image.name))  # set by save()
-    stored.thumbnail.save("thumb.jpg", ContentFile(photo.thumbnail), save=False)
-    written.append(cast(str, stored.thumbnail.name))
+    save_file(stored.image, "photo.jpg", photo.image)
+    save_file(stored.thumbnail, "thumb.jpg", photo.thumbnail)
     stored.save()
+    queue_rendition(stored)
     return stored
+
+
+def save_file(field: FieldFile, name: str, content: bytes) -> None:
+    """Write one of a photo's files (the model is saved by the caller), inside files_removed_on_failure()."""
+    written = _written_files.get()
+    if written is None:
+        raise RuntimeError("photos are stored inside files_removed_on_failure()")
+    field.save(name, ContentFile(content), save=False)
+    written.append(cast(str, field.name))  # set by save()
+
+
+def queue_rendition(photo: Photo) -> None:
+    """Queue the photo's public rendition (reports.services.renditions) in the transaction that stores or
+    changes the photo: the task row is as durable as the photo, and gone with it on a rollback."""
+    from reports.tasks import render_photo  # the task module imports the use cases
+
+    render_photo.enqueue(photo.pk)
 
 
 def publish_after_commit(events: list[ReportEvent]) -> None:

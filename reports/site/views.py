@@ -146,12 +146,17 @@ def _detail_page(request: HttpRequest, report: Report, status: int = 200, **extr
     with_municipalities([report])
     released = publicdata.is_released(report)
     history = [event for event in report.public_events if event.kind in HISTORY_KINDS]  # type: ignore[attr-defined]  # to_attr
-    photos = [photo for photo in report.photos.all() if photo.is_public] if released else []
+    photos = [photo for photo in report.photos.all() if photo.is_published] if released else []
+    # Shown by staff, the authority publishes photos, the worker has not made the blurred rendition yet.
+    preparing = sum(
+        1 for photo in report.photos.all() if photo.is_public and not photo.public_image
+    ) if released and report.authority.publish_photos else 0
     return render(request, "public/detail.html", {
         "report": report,
         "released": released,
         "history": history,
         "photos": photos,
+        "photos_preparing": preparing,
         "supported": report.reference in request.session.get(SUPPORTED_SESSION_KEY, []),
         "map_config": _map_config(point=[report.location.y, report.location.x], pointZoom=17),
         **extra,
@@ -185,7 +190,7 @@ def report_preview(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
     if report is None:
         raise Http404
     with_municipalities([report])
-    photo = next((p for p in report.photos.all() if p.is_public), None) if publicdata.is_released(report) else None
+    photo = next((p for p in report.photos.all() if p.is_published), None) if publicdata.is_released(report) else None
     municipality = report.municipality  # type: ignore[attr-defined]  # set by with_municipalities
     return JsonResponse({
         "reference": report.reference,
@@ -197,7 +202,7 @@ def report_preview(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
         "created_at": report.created_at.isoformat(),
         "address": report.address,
         "municipality": str(municipality) if municipality else "",
-        "thumbnail": photo.thumbnail.url if photo else None,
+        "thumbnail": photo.public_thumbnail.url if photo else None,
     })
 
 

@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from geo.models import Authority, Category, Department
 from reports.errors import lazy_message
 from reports.filters import SEARCH_MAX_LENGTH
+from reports.models import Photo
 from reports.permissions import is_staff
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.selectors import get_staff_report
+from reports.services.renditions import MIN_AREA_SIDE
 from reports.validation import TEXT_MAX_LENGTH
 from reports.workflow import Status
 
@@ -219,3 +221,35 @@ class PhotoForm(forms.Form):
                 _("At most %(max)d photos at once.") % {"max": MAX_PHOTOS_PER_UPLOAD}, code="max_length"
             )
         return photos
+
+
+# The service refuses what does not fit the photo; this only keeps the numbers in a range it can read.
+_MAX_PIXELS = 100_000
+
+
+class BlurAreaForm(forms.Form):
+    """One rectangle of a photo, in pixels of the photo as taken (the number inputs of the staff ticket page;
+    blur.js fills them from a rectangle drawn on the photo). Each photo's form has a prefix of its own."""
+
+    x = forms.IntegerField(label=_("From the left (x)"), min_value=0, max_value=_MAX_PIXELS)
+    y = forms.IntegerField(label=_("From the top (y)"), min_value=0, max_value=_MAX_PIXELS)
+    width = forms.IntegerField(label=_("Width"), min_value=MIN_AREA_SIDE, max_value=_MAX_PIXELS)
+    height = forms.IntegerField(label=_("Height"), min_value=MIN_AREA_SIDE, max_value=_MAX_PIXELS)
+    note = forms.CharField(
+        label=_("Internal note"), required=False, max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Only staff see this."),
+    )
+
+    def __init__(self, *args, photo: Photo, **kwargs) -> None:
+        kwargs["prefix"] = f"blur-{photo.pk}"
+        super().__init__(*args, **kwargs)
+        self.photo = photo
+        # The photo's own size as the inputs' limits: spinners and phones' number pads stay within the photo.
+        limits = {"x": photo.width, "y": photo.height, "width": photo.width, "height": photo.height}
+        for name, limit in limits.items():
+            if limit:
+                self.fields[name].widget.attrs.update({"max": limit, "inputmode": "numeric"})
+
+    def area(self) -> list[int]:
+        data = self.cleaned_data
+        return [data["x"], data["y"], data["width"], data["height"]]

@@ -14,7 +14,6 @@ from functools import wraps
 from typing import cast
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.contrib.gis.db.models import Extent
@@ -39,9 +38,9 @@ from reports.models import EventKind, Photo, PhotoKind, Report, StatusLabel
 from reports.photos import processed_photos
 from reports.publicdata.map import max_view_degrees
 from reports.selectors import forward_targets, get_staff_report, staff_map_features
-from reports.services.renditions import MIN_AREA_SIDE
 from reports.staff.forms import (
     AnswerForm,
+    BlurAreaForm,
     NoteForm,
     PhotoForm,
     ReassignForm,
@@ -50,7 +49,6 @@ from reports.staff.forms import (
     TaskFilterForm,
     TransitionForm,
 )
-from reports.validation import TEXT_MAX_LENGTH
 from reports.workflow import ROLES_FOR_TARGET, Status, allowed_transitions, is_open
 
 PAGE_SIZE = 20
@@ -492,37 +490,7 @@ def report_show_photo(request: HttpRequest, key: str, photo_id: int) -> HttpResp
 
 # --- Areas of a photo blurred by hand --------------------------------------------------------------
 
-# The service refuses what does not fit the photo; this only keeps the numbers in a range it can read.
-_MAX_PIXELS = 100_000
 _MAX_ID = 2**63 - 1
-
-
-class BlurAreaForm(forms.Form):
-    """One rectangle of a photo, in pixels of the photo as taken (the number inputs of the staff ticket page;
-    blur.js fills them from a rectangle drawn on the photo). Each photo's form has a prefix of its own."""
-
-    x = forms.IntegerField(label=gettext_lazy("From the left (x)"), min_value=0, max_value=_MAX_PIXELS)
-    y = forms.IntegerField(label=gettext_lazy("From the top (y)"), min_value=0, max_value=_MAX_PIXELS)
-    width = forms.IntegerField(label=gettext_lazy("Width"), min_value=MIN_AREA_SIDE, max_value=_MAX_PIXELS)
-    height = forms.IntegerField(label=gettext_lazy("Height"), min_value=MIN_AREA_SIDE, max_value=_MAX_PIXELS)
-    note = forms.CharField(
-        label=gettext_lazy("Internal note"), required=False, max_length=TEXT_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}), help_text=gettext_lazy("Only staff see this."),
-    )
-
-    def __init__(self, *args, photo: Photo, **kwargs) -> None:
-        kwargs["prefix"] = f"blur-{photo.pk}"
-        super().__init__(*args, **kwargs)
-        self.photo = photo
-        # The photo's own size as the inputs' limits: spinners and phones' number pads stay within the photo.
-        limits = {"x": photo.width, "y": photo.height, "width": photo.width, "height": photo.height}
-        for name, limit in limits.items():
-            if limit:
-                self.fields[name].widget.attrs.update({"max": limit, "inputmode": "numeric"})
-
-    def area(self) -> list[int]:
-        data = self.cleaned_data
-        return [data["x"], data["y"], data["width"], data["height"]]
 
 
 @dataclass

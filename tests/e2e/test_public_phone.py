@@ -17,6 +17,7 @@ from tests.live import (
     map_loaded,
     migrated_database,
     offline_env,
+    run_worker_batch,
     uvicorn,
 )
 
@@ -51,6 +52,7 @@ def server(tmp_path_factory):
         assert seeded.returncode == 0, seeded.stderr
         reports = re.findall(r"^([A-Z]+-\d{4}-\d{6}) ([0-9a-f-]{36})$", seeded.stdout, re.MULTILINE)
         assert len(reports) == 2, seeded.stdout
+        run_worker_batch(env)  # the photo's public rendition
         with uvicorn(env) as base:
             yield base, reports
 

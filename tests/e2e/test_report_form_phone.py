@@ -17,6 +17,7 @@ from tests.conftest import REPO
 from tests.live import (
     assert_accessible_on_phone,
     offline_site,
+    wait_for_photos,
 )
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -121,7 +122,13 @@ def test_a_chosen_photo_survives_a_mistake_and_is_filed_with_the_report(phone):
     reference = page.locator("#reference").inner_text()
     page.get_by_role("link", name="Show the report").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+    preparing = page.locator(".photos-preparing")
+    if preparing.count():  # the worker has not blurred faces and plates yet: the page says so
+        expect(preparing).to_contain_text("One photo is being prepared for publication")
+    wait_for_photos(page.url.split("/meldungen/")[0], reference)
+    page.reload()
     expect(page.get_by_alt_text("Photo 1 of the report")).to_be_visible()
+    expect(preparing).to_have_count(0)
 
 
 def test_a_kept_photo_can_be_removed_before_sending(phone):

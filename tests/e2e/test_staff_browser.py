@@ -13,7 +13,15 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import REPO, manage
-from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, migrated_database, uvicorn
+from tests.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_accessible,
+    migrated_database,
+    uvicorn,
+    wait_for_photos,
+    worker,
+)
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -34,7 +42,7 @@ def server(tmp_path_factory):
         env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
         result = manage("shell", "-c", CREATE_WORKER, env=env, timeout=300)
         assert result.returncode == 0, result.stderr
-        with uvicorn(env) as base:
+        with uvicorn(env) as base, worker(env):
             yield base
 
 
@@ -103,6 +111,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         assert_accessible(page)
         browser.close()
 
+        wait_for_photos(server, report["reference"])  # the worker blurs faces and plates first
         public = api.get(f"/api/v1/reports/{report['id']}/").json()
         events = api.get(f"/api/v1/reports/{report['id']}/events/").json()["events"]
         assert public["status"] == "fixed"

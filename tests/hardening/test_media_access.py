@@ -15,8 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import DEMO_PASSWORD
-from tests.live import migrated_database, uvicorn
-from tests.mobile_api.staff.conftest import Client, staff_client, submit
+from tests.live import migrated_database, run_worker_batch, uvicorn
+from tests.mobile_api.staff.conftest import Client, staff_client, submit_rendered
 from tests.reports.test_photo_pipeline import PHOTOS
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def django_serves_media(settings):
 
 
 def submit_with_photo() -> dict:
-    return submit(photos=[SimpleUploadedFile("loch.jpg", PHOTO.read_bytes(), content_type="image/jpeg")])
+    return submit_rendered(photos=[SimpleUploadedFile("loch.jpg", PHOTO.read_bytes(), content_type="image/jpeg")])
 
 
 def urls_of(report: dict) -> list[str]:
@@ -169,7 +169,7 @@ def server(tmp_path_factory):
     with migrated_database(directory, password=DEMO_PASSWORD) as database:
         env = {"DEBUG": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
         with uvicorn(env) as base:
-            yield base
+            yield base, env
 
 
 def _request(url: str, data: bytes | None = None, **headers) -> tuple[int, bytes]:
@@ -201,9 +201,40 @@ def _live_moderate(base: str, token: str, report: dict, moderation: str) -> None
     assert status == 200, answer
 
 
-def test_on_a_running_server_a_hidden_reports_photo_url_stops_working_for_the_public_but_not_for_its_lead(server):
+def _token(server: str) -> str:
+    status, answer = _request(f"{server}/api/staff/auth/token/", json.dumps(
+        {"username": "bauhof-hameln", "password": DEMO_PASSWORD}).encode(), **{"Content-Type": "application/json"})
+    assert status == 200, answer
+    return json.loads(answer)["token"]
+
+
+def test_on_a_running_server_no_photo_is_public_until_the_worker_made_its_rendition(server):
+    server, env = server
     report = _live_submit(server)
-    url = report["photos"][0]["url"]
+    assert report["photos"] == []
+    token = _token(server)
+    status, staff_view = _request(f"{server}/api/staff/reports/{report['id']}/", Authorization=f"Token {token}")
+    [photo] = json.loads(staff_view)["photos"]
+    assert photo["public_url"] is None
+    as_taken = [photo["url"], photo["thumbnail_url"]]
+    assert [_request(url)[0] for url in as_taken] == [404, 404]  # the worker is down: nothing public
+    assert [_request(url, Authorization=f"Bearer {report['secret']}")[0] for url in as_taken] == [404, 404]
+    assert [_request(url, Authorization=f"Token {token}")[0] for url in as_taken] == [200, 200]
+    status, detail = _request(f"{server}/api/v1/reports/{report['id']}/")
+    assert status == 200 and json.loads(detail)["photos"] == []
+
+    run_worker_batch(env)
+    [public] = json.loads(_request(f"{server}/api/v1/reports/{report['id']}/")[1])["photos"]
+    assert _request(public["url"])[0] == 200 and _request(public["thumbnail_url"])[0] == 200
+    assert public["url"] not in as_taken
+    assert [_request(url)[0] for url in as_taken] == [404, 404]
+
+
+def test_on_a_running_server_a_hidden_reports_photo_url_stops_working_for_the_public_but_not_for_its_lead(server):
+    server, env = server
+    report = _live_submit(server)
+    run_worker_batch(env)
+    url = json.loads(_request(f"{server}/api/v1/reports/{report['id']}/")[1])["photos"][0]["url"]
     status, answer = _request(f"{server}/api/staff/auth/token/", json.dumps(
         {"username": "bauhof-hameln", "password": DEMO_PASSWORD}).encode(), **{"Content-Type": "application/json"})
     assert status == 200, answer

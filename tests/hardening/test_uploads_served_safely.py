@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.live import migrated_database, uvicorn
+from tests.live import migrated_database, run_worker_batch, uvicorn
 from tests.reports.test_photo_pipeline import PHOTOS
 
 pytestmark = pytest.mark.backend_independent
@@ -26,7 +26,7 @@ def server(tmp_path_factory):
     with migrated_database(directory) as database:
         env = {"DEBUG": "true", "SERVE_MEDIA": "true", "DATA_DIR": str(directory), "DATABASE_URL": database}
         with uvicorn(env) as base:
-            yield base
+            yield base, env
 
 
 def _submit(base: str, content: bytes, filename: str) -> dict:
@@ -45,9 +45,13 @@ def _submit(base: str, content: bytes, filename: str) -> dict:
 
 
 def test_a_polyglot_named_html_is_served_as_a_clean_jpeg_that_is_never_sniffed(server):
-    report = _submit(server, POLYGLOT, "seite.html")
+    base, env = server
+    report = _submit(base, POLYGLOT, "seite.html")
+    run_worker_batch(env)  # the public rendition
+    with urllib.request.urlopen(f"{base}/api/v1/reports/{report['id']}/", timeout=10) as response:
+        [photo] = json.load(response)["photos"]
 
-    for url in (report["photos"][0]["url"], report["photos"][0]["thumbnail_url"]):
+    for url in (photo["url"], photo["thumbnail_url"]):
         with urllib.request.urlopen(url, timeout=10) as response:
             content = response.read()
             assert url.endswith(".jpg")

@@ -22,7 +22,8 @@ from reports.models import Photo, Report, Source
 from reports.photos import processed_photos
 from reports.validation import TEXT_MAX_LENGTH
 from tests.mobile_api.open311.conftest import get as open311_get
-from tests.mobile_api.staff.conftest import Client, staff_client, submit
+from tests.mobile_api.staff.conftest import Client, staff_client, submit, submit_rendered
+from tests.notifications.delivery import run_worker
 from tests.personas import HAMELN_MARKET
 from tests.reports.staff.test_staff_pages import Browser, logged_in
 from tests.reports.test_photo_pipeline import PHOTOS
@@ -48,7 +49,7 @@ def _upload(path) -> SimpleUploadedFile:
 @pytest.fixture
 def report(personas) -> dict:
     """A citizen's report with two photos and a description that names the reporter."""
-    return submit(photos=[_upload(FIRST), _upload(SECOND)], description=ORIGINAL)
+    return submit_rendered(photos=[_upload(FIRST), _upload(SECOND)], description=ORIGINAL)
 
 
 def _path(url: str) -> str:
@@ -143,11 +144,12 @@ def test_a_staff_app_hides_a_photo_by_what_the_staff_api_tells_it(personas, repo
     lead = staff_client(personas.hameln_lead)
     detail = lead.get(f"/api/staff/reports/{report['reference']}/").json()
     photo = detail["photos"][0]
-    assert _fetch(photo["url"]) == 200
+    assert _fetch(photo["public_url"]) == 200
+    assert _fetch(photo["url"]) == 404 and _fetch(photo["url"], lead) == 200  # as taken: staff only, always
     assert _hide(lead, report, photo["id"]).status_code == 200
     after = lead.get(f"/api/staff/reports/{report['reference']}/").json()
     assert [p["is_public"] for p in after["photos"] if p["id"] == photo["id"]] == [False]
-    assert _fetch(photo["url"]) == 404 and _fetch(photo["thumbnail_url"]) == 404
+    assert _fetch(photo["public_url"]) == 404
 
 
 def test_fix_photos_are_hidden_the_same_way(personas, report):
@@ -155,10 +157,12 @@ def test_fix_photos_are_hidden_the_same_way(personas, report):
     with open(FIRST, "rb") as photo:
         added = lead.post(f"/api/staff/reports/{report['reference']}/photos/", {"photos": [photo]}, format="multipart")
     assert added.status_code == 200, added.content
+    run_worker()
     fix = Photo.objects.get(report__public_id=report["id"], kind="fix")
+    assert _path(fix.public_image.url) in public_photo_urls(report)["api"]
     assert _hide(lead, report, fix.pk).status_code == 200
-    assert _fetch(fix.image.url) == 404 and _fetch(fix.thumbnail.url) == 404
-    assert _path(fix.image.url) not in public_photo_urls(report)["api"]
+    assert _fetch(fix.public_image.url) == 404 and _fetch(fix.public_thumbnail.url) == 404
+    assert _path(fix.public_image.url) not in public_photo_urls(report)["api"]
 
 
 def test_a_worker_may_not_hide_a_photo_nor_staff_of_another_authority(personas, report):
@@ -200,18 +204,20 @@ def test_a_photo_held_with_a_comment_for_review_cannot_be_shown_by_hand(personas
         report=stored, message="Noch da", photos=processed_photos([FIRST.read_bytes()]), source=Source.OPEN311,
         sender="test", client_ref="1",
     ).event
+    run_worker()
     held = Photo.objects.get(pk=comment.data["photos"][0])
+    assert held.public_image  # made, but not shown while the comment awaits review
     lead = staff_client(personas.hameln_lead)
 
     refused = _hide(lead, report, held.pk, "show")
     assert refused.status_code == 400, refused.content
     assert refused.json()["errors"][0]["code"] == "awaits_review"
-    assert _fetch(held.image.url) == 404
+    assert _fetch(held.public_image.url) == 404
     staff_page = _flat(logged_in(personas.hameln_lead).get(f"/staff/reports/{report['reference']}/").content)
     assert f"/photos/{held.pk}/show/" not in staff_page and f"/photos/{_photo_ids(report)[0]}/hide/" in staff_page
 
     services.report_publish_comment(report=stored, event=comment, actor=personas.hameln_lead)
-    assert _fetch(held.image.url) == 200
+    assert _fetch(held.public_image.url) == 200
     staff_page = _flat(logged_in(personas.hameln_lead).get(f"/staff/reports/{report['reference']}/").content)
     assert f"/photos/{held.pk}/hide/" in staff_page
     assert _hide(lead, report, held.pk).status_code == 200  # once published, it is a photo like any other
@@ -347,7 +353,7 @@ def test_the_staff_page_redacts_the_public_description(personas, report):
 
 def test_a_webhook_posts_the_redacted_text_with_later_events(personas, report):
     from notifications.models import Webhook
-    from tests.notifications.delivery import Receiver, change_status, run_worker
+    from tests.notifications.delivery import Receiver, change_status
 
     receiver = Receiver()
     try:

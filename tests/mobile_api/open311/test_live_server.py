@@ -16,7 +16,7 @@ import requests
 from georeport import GeoReport
 
 from tests.conftest import REPO, manage
-from tests.live import migrated_database, uvicorn
+from tests.live import migrated_database, run_worker_batch, uvicorn
 from tests.mobile_api.open311.conftest import HAMELN_MARKET, validate
 
 
@@ -31,7 +31,7 @@ def server(tmp_path_factory):
         key = manage("open311_key", "FixMyStreet", env=env)
         assert key.returncode == 0, key.stderr
         with uvicorn(env) as base:
-            yield {"root": f"{base}/open311/v2", "key": key.stdout.strip()}
+            yield {"root": f"{base}/open311/v2", "key": key.stdout.strip(), "env": env}
 
 
 def _as_list(value) -> list:
@@ -133,6 +133,7 @@ def test_a_fixmystreet_style_client_sends_a_comment_and_fetches_updates_over_htt
     assert answer.tag == "service_request_updates"
     update_id = answer.findtext("request_update/update_id")
     assert update_id and update_id.isdigit()
+    run_worker_batch(server["env"])  # the photo's public rendition
 
     window = {"start_date": (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "end_date": (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),

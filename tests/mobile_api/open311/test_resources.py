@@ -10,6 +10,7 @@ from reports.photos import process_photo
 from reports.workflow import Status
 from tests.conftest import REPO
 from tests.mobile_api.open311.conftest import errors_of, get, record, validate, xml, xml_records
+from tests.notifications.delivery import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,7 @@ def worked_report(make_report):
     photo = process_photo(PHOTO.read_bytes())
     report = make_report(description="Tiefes Loch vor der Marktkirche", photos=[photo],
                          reporter_name="Erika Mustermann", reporter_email="erika@example.org")
+    run_worker()  # the photo's public rendition
     record(report, EventKind.PUBLIC_ANSWER, "We are on our way.")
     record(report, EventKind.STATUS_CHANGED, to_status=Status.IN_PROGRESS)  # no message: not a note
     record(report, EventKind.STATUS_CHANGED, "Filled with asphalt.", to_status=Status.FIXED)
@@ -84,7 +86,7 @@ def test_a_service_request_carries_status_agency_last_public_answer_and_photo(cl
     assert item["media_url"].startswith("https://testserver/media/photos/")
     stored = item["media_url"].split("/media/", 1)[1]
     assert default_storage.exists(stored)
-    assert stored == worked_report.photos.get().image.name
+    assert stored == worked_report.photos.get().public_image.name  # faces and plates blurred, never as taken
 
 
 def test_requests_validate_and_the_xml_says_the_same(client, worked_report, make_report):

@@ -23,6 +23,7 @@ from reports.workflow import Status
 from tests.conftest import REPO
 from tests.mobile_api.open311.conftest import errors_of, get, post, validate, xml
 from tests.mobile_api.staff.conftest import staff_client
+from tests.notifications.delivery import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,7 @@ def worked_report(make_report, personas):
     with open(PHOTO, "rb") as photo:
         services.report_add_photos(report=report, actor=lead, photos=processed_photos([photo]))
     services.report_transition(report=report, to=Status.FIXED, actor=lead)
+    run_worker()  # the fix photo's public rendition
     return Report.objects.get(pk=report.pk)
 
 
@@ -99,7 +101,7 @@ def test_fixmystreet_reads_public_steps_as_request_updates_with_extended_statuse
     ids = [int(u["update_id"]) for u in found]
     assert ids == sorted(ids)
     fix = Photo.objects.get(report=worked_report, kind=PhotoKind.FIX)
-    assert mine[2]["media_url"] == f"https://testserver{fix.image.url}"
+    assert mine[2]["media_url"] == f"https://testserver{fix.public_image.url}"
     assert [u["media_url"] for u in mine if u is not mine[2]] == ["", "", ""]
     text = str(found)
     for private in ("Intern", "Kolonne", "Anna", "anna@example.org"):
@@ -285,6 +287,7 @@ def test_where_the_authority_reviews_first_a_comment_waits_for_staff(client, mak
     with open(PHOTO, "rb") as photo:
         response = post(client, "servicerequestupdates.json", fms_comment(api_key, report.reference, photo1=photo))
     assert response.status_code == 201, response.content
+    run_worker()
     body = response.json()
     validate("servicerequestupdates_post_response", body)
     assert body[0]["service_notice"] == "The comment will be published after review."
@@ -312,6 +315,7 @@ def test_photo_uploads_and_media_urls_are_kept_with_the_comment(client, make_rep
             media_url=["https://fixmystreet.example/c/1.0.full.jpeg", "https://fixmystreet.example/c/1.1.full.jpeg"],
         ))
     assert response.status_code == 201, response.content
+    run_worker()
     comment = ReportEvent.objects.get(pk=int(response.json()[0]["update_id"]))
     assert comment.data["media_url"] == [
         "https://fixmystreet.example/c/1.0.full.jpeg", "https://fixmystreet.example/c/1.1.full.jpeg",
@@ -319,7 +323,7 @@ def test_photo_uploads_and_media_urls_are_kept_with_the_comment(client, make_rep
     stored = list(Photo.objects.filter(report=report, kind=PhotoKind.REPORT).order_by("pk"))
     assert comment.data["photos"] == [p.pk for p in stored] and len(stored) == 2
     [update] = updates_json(client, **window())
-    assert update["media_url"] == f"https://testserver{stored[0].image.url}"
+    assert update["media_url"] == f"https://testserver{stored[0].public_image.url}"
     assert "media_url" not in str(update["description"])
 
 

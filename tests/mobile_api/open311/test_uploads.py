@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from reports.models import EventKind, Report
 from tests.conftest import REPO
 from tests.mobile_api.open311.conftest import HAMELN_MARKET, errors_of, get, post, xml
+from tests.notifications.delivery import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,10 @@ def photo(name: str, field_name: str = "photo.jpg") -> SimpleUploadedFile:
 def stored_contents(report: Report) -> list[bytes]:
     contents = []
     for stored in report.photos.order_by("id"):
-        with stored.image.open() as image:
-            contents.append(image.read())
+        for field in (stored.image, stored.public_image, stored.public_thumbnail):
+            if field:
+                with field.open() as image:
+                    contents.append(image.read())
     return contents
 
 
@@ -40,6 +43,7 @@ def test_photo1_and_photo2_become_the_requests_public_photos_in_order_without_me
         api_key, photo1=photo(WITH_EXIF, "4711.0.full.jpeg"), photo2=photo(PORTRAIT, "4711.1.full.jpeg"),
     ))
     assert response.status_code == 201, response.content
+    run_worker()  # the public renditions
     report = Report.objects.get(reference=xml(response).findtext("request/service_request_id"))
     first, second = report.photos.order_by("id")
     assert first.is_public and second.is_public
@@ -48,9 +52,9 @@ def test_photo1_and_photo2_become_the_requests_public_photos_in_order_without_me
         assert content.startswith(b"\xff\xd8") and b"Exif\x00" not in content
     assert report.events.filter(kind=EventKind.PHOTO_ADDED).count() == 2
     [item] = get(client, f"requests/{report.reference}.json", extensions="true").json()
-    assert item["media_url"].endswith(first.image.url)
+    assert item["media_url"].endswith(first.public_image.url)
     assert [url.rsplit("/", 1)[1] for url in item["extended_attributes"]["media_urls"]] == [
-        first.image.name.rsplit("/", 1)[1], second.image.name.rsplit("/", 1)[1],
+        first.public_image.name.rsplit("/", 1)[1], second.public_image.name.rsplit("/", 1)[1],
     ]
 
 

@@ -26,6 +26,17 @@ def submit(client: APIClient | None = None, *, at=HAMELN_MARKET, category="schla
     return response.json()
 
 
+def submit_rendered(client: APIClient | None = None, **extra) -> dict:
+    """``submit``, then the worker makes the photos' public renditions: "photos" as the citizen API now lists them."""
+    from tests.notifications.delivery import run_worker
+
+    report = submit(client, **extra)
+    run_worker()
+    reporter = Client()
+    reporter.credentials(HTTP_AUTHORIZATION=f"Bearer {report['secret']}")  # also while it awaits review
+    return {**report, "photos": reporter.get(f"/api/v1/reports/{report['id']}/").json()["photos"]}
+
+
 def staff_client(user, language: str = "en") -> APIClient:
     """Logged in the way a staff app is: a token from /api/staff/auth/token/."""
     client = Client()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from reports.deadlines import due_at
 from reports.models import Report
 from tests.mobile_api.staff.conftest import Client, submit
+from tests.notifications.delivery import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +227,8 @@ def test_a_fix_photo_goes_through_the_photo_pipeline_and_is_public(hameln_report
     assert response.status_code == 200
     photos = response.json()["photos"]
     assert [p["kind"] for p in photos] == ["fix"] and max(photos[0]["width"], photos[0]["height"]) <= 2048
+    assert Client().get(f"/api/v1/reports/{hameln_report['id']}/").json()["photos"] == []  # not blurred yet
+    run_worker()
     assert len(Client().get(f"/api/v1/reports/{hameln_report['id']}/").json()["photos"]) == 1
     assert not_a_photo.status_code == 400 and not_a_photo.json()["errors"][0]["field"] == "photos.0"
 

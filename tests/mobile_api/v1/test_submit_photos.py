@@ -8,6 +8,7 @@ from PIL import Image
 
 from reports.models import Photo, Report
 from tests.conftest import BOUNDARIES, REPO
+from tests.notifications.delivery import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +54,17 @@ def test_every_sample_photo_gives_an_upright_clean_public_image_at_the_right_aut
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["authority"]["ags"] == point["properties"]["ags"]
-    [photo] = body["photos"]
+    assert body["photos"] == []  # public once the worker has blurred faces and plates
+    run_worker()
+    [photo] = client.get(f"/api/v1/reports/{body['id']}/", secure=True).json()["photos"]
 
     image = _assert_clean(_stored(photo["url"]))
     thumbnail = _assert_clean(_stored(photo["thumbnail_url"]))
     assert (image.width, image.height) == (photo["width"], photo["height"])
     assert max(image.size) <= 2048 and max(thumbnail.size) <= 400
+    as_taken = Photo.objects.get(report__public_id=body["id"])  # staff's copy: as clean
+    for field in (as_taken.image, as_taken.thumbnail):
+        _assert_clean(_stored("/media/" + field.name))
     # Upright: as a person holds the photo (the manifest's facts, orientation applied once).
     number = name[:2]
     if number in PORTRAIT:

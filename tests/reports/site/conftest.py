@@ -11,6 +11,7 @@ from reports.models import Report
 from reports.photos import process_photo
 from reports.services import report_submit
 from tests.conftest import REPO
+from tests.notifications.delivery import run_worker
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -45,4 +46,6 @@ def file_report(*, category: str = "schlagloch", at=HAMELN_MARKET, description: 
         description=description, reporter_email=email, reporter_name=name, answers=answers,
         photos=[process_photo(PHOTO.read_bytes())] if photo else [],
     )
+    if photo:
+        run_worker()  # the photo's public rendition (faces and plates blurred)
     return Report.objects.get(pk=result.report.pk)

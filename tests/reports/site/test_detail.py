@@ -25,7 +25,8 @@ def test_the_page_shows_category_status_description_photos_history_and_supporter
     assert "Tiefes Loch vor der Apotheke" in page
     assert 'id="support-count">1<' in page
     photo = report.photos.get()
-    assert photo.thumbnail.url in page and 'alt="Photo 1 of the report"' in page
+    assert photo.public_thumbnail.url in page and 'alt="Photo 1 of the report"' in page
+    assert photo.thumbnail.url not in page and photo.image.url not in page  # as taken: staff only
     assert "Ist eingeplant." in page
     assert "52.10390, 9.35760" in page  # the place, also without a map
 
@@ -43,6 +44,8 @@ def test_internal_notes_private_photos_and_personal_data_stay_off_the_page(demo,
         "Anna Beispiel",
         private.thumbnail.url,
         private.image.url,
+        private.public_thumbnail.url,
+        private.public_image.url,
     ):
         assert secret not in page
 
@@ -77,10 +80,10 @@ def test_before_review_the_public_sees_category_place_and_status_but_no_text_or_
     assert 'id="review-notice"' in page
     assert "Müll vor Hausnummer 7" not in page
     assert "Wir kümmern uns darum." not in page
-    assert report.photos.get().thumbnail.url not in page
+    assert report.photos.get().public_thumbnail.url not in page
 
     report_moderate(report=report, actor=personas.hameln_lead, moderation=Moderation.PUBLISHED)
     released = visitor.get(f"/meldungen/{report.reference}/").content.decode()
     assert "Müll vor Hausnummer 7" in released
     assert "Wir kümmern uns darum." in released
-    assert report.photos.get().thumbnail.url in released
+    assert report.photos.get().public_thumbnail.url in released

@@ -38,7 +38,7 @@ def test_the_popup_data_has_date_place_and_the_first_public_photo_but_nothing_pe
     assert data["reference"] == report.reference and data["url"] == f"/meldungen/{report.reference}/"
     assert data["address"] == "Pferdemarkt 1, 31785 Hameln"
     assert data["municipality"] == str(Authority.objects.get(slug="hameln"))
-    assert data["thumbnail"] == report.photos.get().thumbnail.url
+    assert data["thumbnail"] == report.photos.get().public_thumbnail.url
     assert data["status_label"] == "New" and data["category"] == "Pothole / road damage"
     assert "anna" not in response.content.decode().lower() and "Muster" not in response.content.decode()
 

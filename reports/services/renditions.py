@@ -1,0 +1,173 @@
+"""The public rendition of each photo (reports.blurring), and the areas staff blur by hand.
+
+Every stored photo gets a rendition task in the transaction that stores it (``common.queue_rendition``): the task row
+is as durable as the photo and gone with it on a rollback. The worker runs ``render_public_photo``: it finds
+faces and number plates (unless the photo's authority turned that off), blurs them and the hand-marked areas,
+and stores the two public JPEGs. Until then the photo has no public rendition and no public output shows it;
+if the worker is down, photos wait, unpublished.
+
+Leads and authority administrators mark an area to blur (``photo_blur_area``) or remove the areas they marked
+(``photo_clear_blur_areas``). Each is one transaction with an internal MODERATED event; the old rendition is
+withdrawn at once (the public sees no photo) and a new one is queued.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, cast
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from geo.models import StaffRole
+from reports import blurring
+from reports.errors import InvalidChange
+from reports.models import EventKind, Photo, Report
+from reports.services.common import (
+    files_removed_on_failure,
+    locked_with_role,
+    new_event,
+    note_events,
+    queue_rendition,
+    record,
+    save_file,
+)
+
+logger = logging.getLogger(__name__)
+
+_MODERATORS = (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN)
+_MAX_ID = 2**63 - 1
+# More hand-marked areas than this on one photo: hide the photo instead.
+MAX_BLUR_AREAS = 20
+# Smaller than this (pixels of the stored photo) is a slip of the mouse, not an area.
+MIN_AREA_SIDE = 4
+
+
+def render_public_photo(photo_id: int, detectors: tuple[blurring.Detector, ...] | None = None) -> str:
+    """Make the photo's public rendition now. Returns what happened, for the worker's log."""
+    photo = Photo.objects.select_related("report__authority").filter(pk=photo_id).first()
+    if photo is None:
+        return "gone"
+    try:
+        with default_storage.open(cast(str, photo.image.name)) as file:
+            original = file.read()
+    except FileNotFoundError:
+        logger.error("photo %s: file %s is missing", photo_id, photo.image.name)
+        return "missing"
+    manual = [blurring.Area.from_json(area) for area in photo.blur_areas]
+    detected: list[blurring.Area] = []
+    if photo.report.authority.blur_photos:
+        with Image.open(io.BytesIO(original)) as image:
+            detected = blurring.detect(image, detectors or blurring.default_detectors())
+    rendition = blurring.render(original, [*detected, *manual])
+    with transaction.atomic(), files_removed_on_failure():
+        current = Photo.objects.select_for_update().filter(pk=photo_id).first()
+        if current is None:
+            return "gone"
+        if current.blur_areas != photo.blur_areas:
+            return "changed"  # marked again meanwhile; that change queued a rendition of its own
+        withdrawn = _withdraw(current)
+        save_file(current.public_image, "public.jpg", rendition.image)
+        save_file(current.public_thumbnail, "public_thumb.jpg", rendition.thumbnail)
+        current.detected_areas = [area.as_json() for area in detected]
+        current.rendered_at = timezone.now()
+        current.save(update_fields=["public_image", "public_thumbnail", "detected_areas", "rendered_at"])
+        transaction.on_commit(lambda: _delete(withdrawn))
+    return f"rendered ({len(detected)} found, {len(manual)} by hand)"
+
+
+def photo_blur_area(*, report: Report, photo: Photo | int, actor, area: Any, note: str = "") -> Photo:
+    """Blur ``area`` ([x, y, width, height] in pixels of the stored photo) in the public rendition."""
+    box = _box(area)
+    with transaction.atomic():
+        current = _locked_photo(report, photo, actor)
+        x, y, width, height = box
+        if x + width > current.width or y + height > current.height:
+            raise InvalidChange(
+                "area", _("The area must lie within the photo (%(width)d × %(height)d pixels).")
+                % {"width": current.width, "height": current.height}, "out_of_bounds",
+            )
+        if len(current.blur_areas) >= MAX_BLUR_AREAS:
+            raise InvalidChange("area", _("This photo has too many blurred areas: hide the photo instead."),
+                                "too_many")
+        current.blur_areas = [*current.blur_areas, blurring.Area("manual", *box).as_json()]
+        _changed(current, actor, note, {"photo": current.pk, "blurred": list(box)})
+    return current
+
+
+def photo_clear_blur_areas(*, report: Report, photo: Photo | int, actor, note: str = "") -> Photo:
+    """Remove every area staff marked on the photo (what the detectors found stays blurred)."""
+    with transaction.atomic():
+        current = _locked_photo(report, photo, actor)
+        if not current.blur_areas:
+            raise InvalidChange("area", _("No area of this photo was marked by hand."))
+        current.blur_areas = []
+        _changed(current, actor, note, {"photo": current.pk, "blurred": None})
+    return current
+
+
+def _locked_photo(report: Report, photo: Photo | int, actor) -> Photo:
+    photo_id = photo.pk if isinstance(photo, Photo) else photo
+    if not isinstance(photo_id, int) or not 0 < photo_id <= _MAX_ID:
+        raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
+    report, role = locked_with_role(report, actor)
+    if role not in _MODERATORS:
+        raise InvalidChange("area", _("Only leads may blur areas of photos."), "not_permitted")
+    current = Photo.objects.select_for_update().filter(pk=photo_id, report=report).first()
+    if current is None:
+        raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
+    return current
+
+
+def _changed(photo: Photo, actor, note: str, data: dict) -> None:
+    """Store the new areas, withdraw the public rendition until the new one is made, record the event."""
+    withdrawn = _withdraw(photo)
+    photo.save(update_fields=["blur_areas", "public_image", "public_thumbnail"])
+    transaction.on_commit(lambda: _delete(withdrawn))
+    queue_rendition(photo)
+    report = photo.report
+    record(report, [new_event(report, EventKind.MODERATED, actor, public=False, data=data),
+                    *note_events(report, actor, note)])
+
+
+def _withdraw(photo: Photo) -> list[str]:
+    """Unset the photo's public files (not saved yet); returns their names, to delete after commit."""
+    names = [name for name in (photo.public_image.name, photo.public_thumbnail.name) if name]
+    photo.public_image = cast(Any, "")
+    photo.public_thumbnail = cast(Any, "")
+    return names
+
+
+def _delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not remove the old rendition %s", name, exc_info=True)
+
+
+def _box(area: Any) -> tuple[int, int, int, int]:
+    """[x, y, width, height] as four whole, non-negative numbers of sane size, or an InvalidChange."""
+    if not isinstance(area, (list, tuple)) or len(area) != 4:
+        raise InvalidChange("area", _("Give the area as x, y, width and height in pixels."), "invalid")
+    values = []
+    for value in area:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise InvalidChange("area", _("Give the area as x, y, width and height in pixels."), "invalid")
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidChange("area", _("Give the area as x, y, width and height in pixels."), "invalid") \
+                from None
+        if not 0 <= number <= 100_000 or number != number:
+            raise InvalidChange("area", _("The area must lie within the photo."), "out_of_bounds")
+        values.append(round(number))
+    x, y, width, height = values
+    if width < MIN_AREA_SIDE or height < MIN_AREA_SIDE:
+        raise InvalidChange("area", _("The area is too small: at least %(n)d pixels wide and high.")
+                            % {"n": MIN_AREA_SIDE}, "too_small")
+    return x, y, width, height

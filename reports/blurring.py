@@ -32,9 +32,13 @@ from reports.photos import JPEG_QUALITY, THUMBNAIL_QUALITY, THUMBNAIL_SIDE, enco
 if TYPE_CHECKING:
     import numpy as np
 
-# Detectors look at the photo scaled to this long side: a face of 20 px or a plate of 60 px there is one of
-# 27 px or 80 px in a stored 2048 px photo. Smaller ones are not readable in the public rendition anyway.
-DETECTION_SIDE = 1536
+# Each detector looks at the photo scaled to a long side of its own (``Detector.side``), what it costs
+# measured in bench/README.md ("blurring"). Faces at 1280 px: CenterFace finds faces from about 12 px
+# there, 20 px in a stored 2048 px photo; smaller ones are no one's likeness in the public rendition.
+# Plates at 1536 px: the cascade's smallest window is 60 × 20 px, a plate 80 px wide in the stored photo,
+# whose letters are about 7 px high.
+FACE_SIDE = 1280
+PLATE_SIDE = 1536
 # The blurred box reaches this far beyond the detected one (a share of its width and height, each side):
 # CenterFace boxes a face from brow to chin, narrowly on a profile, without hair and ears (0.25 left four
 # profiles of the face set a third unblurred, bench/README.md); a plate's edge is off by a few pixels at most.
@@ -73,6 +77,7 @@ class Detector(Protocol):
     """What finds one kind of area; replace a model by writing another class with this method."""
 
     kind: str
+    side: int  # the long side, in pixels, of the copy of the photo it looks at
 
     def detect(self, image: np.ndarray) -> list[Area]:
         """Areas in ``image`` (RGB, uint8, height × width × 3), in its pixels."""
@@ -89,7 +94,7 @@ class CenterFaceDetector:
     kind = "face"
     _OUTPUTS = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 
-    def __init__(self, threshold: float = 0.2, threads: int = 2) -> None:
+    def __init__(self, threshold: float = 0.2, threads: int = 2, side: int = FACE_SIDE) -> None:
         import importlib.resources
 
         import onnx
@@ -109,6 +114,7 @@ class CenterFaceDetector:
             model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
         self.threshold = threshold
+        self.side = side
 
     def detect(self, image: np.ndarray) -> list[Area]:
         import numpy as np
@@ -132,10 +138,11 @@ class CenterFaceDetector:
 class HaarDetector:
     """An OpenCV Haar cascade, as installed with opencv-python-headless (``cv2.data.haarcascades``)."""
 
-    def __init__(self, kind: str, cascade: str, **parameters: Any) -> None:
+    def __init__(self, kind: str, cascade: str, side: int = PLATE_SIDE, **parameters: Any) -> None:
         import cv2
 
         self.kind = kind
+        self.side = side
         self._classifier = cv2.CascadeClassifier(cv2.data.haarcascades + cascade)  # type: ignore[attr-defined]  # cv2.data has no stubs
         if self._classifier.empty():
             raise RuntimeError(f"OpenCV has no cascade {cascade}")
@@ -160,7 +167,7 @@ def plate_detector() -> HaarDetector:
 def baseline_detectors() -> list[Detector]:
     """The simplest thing that could work, for comparison in the bench: plain Haar cascades, defaults."""
     return [
-        HaarDetector("face", "haarcascade_frontalface_default.xml"),
+        HaarDetector("face", "haarcascade_frontalface_default.xml", side=FACE_SIDE),
         HaarDetector("plate", "haarcascade_russian_plate_number.xml"),
     ]
 
@@ -183,16 +190,20 @@ def default_detectors() -> tuple[Detector, ...]:
 
 
 def detect(image: Image.Image, detectors: Iterable[Detector]) -> list[Area]:
-    """Every area the detectors find in ``image``, in its pixels. Each looks at a copy scaled to DETECTION_SIDE."""
+    """Every area the detectors find in ``image``, in its pixels. Each looks at a copy scaled down to its
+    ``side`` (never up)."""
     import numpy as np
 
-    small_size = fit(image.size, DETECTION_SIDE)
-    small = image.convert("RGB")
-    if small.size != small_size:
-        small = small.resize(small_size, Image.Resampling.BILINEAR)
-    pixels = np.asarray(small)
-    factor = image.width / small.width
-    return [area.scaled(factor) for detector in detectors for area in detector.detect(pixels)]
+    rgb = image.convert("RGB")
+    copies: dict[tuple[int, int], np.ndarray] = {}
+    found = []
+    for detector in detectors:
+        size = fit(rgb.size, detector.side)
+        if size not in copies:
+            copies[size] = np.asarray(rgb if size == rgb.size else rgb.resize(size, Image.Resampling.BILINEAR))
+        factor = rgb.width / size[0]
+        found += [area.scaled(factor) for area in detector.detect(copies[size])]
+    return found
 
 
 # --- blurring -------------------------------------------------------------------------------------------

@@ -223,8 +223,10 @@ def test_a_photo_report_from_a_phone_gets_its_street_address_from_the_worker(pro
     created = submit_from_phone(product)
     assert created["reference"].startswith("HM-")
     deadline = time.monotonic() + 30
-    while (report := get_json(f"{product.url}/api/v1/reports/{created['id']}/"))["address"] == "":
-        assert time.monotonic() < deadline, "the worker never geocoded the report"
+    assert created["photos"] == []  # public once the worker has blurred faces and number plates
+    while not (report := get_json(f"{product.url}/api/v1/reports/{created['id']}/"))["address"] \
+            or not report["photos"]:
+        assert time.monotonic() < deadline, "the worker never geocoded the report or published its photo"
         time.sleep(0.5)
     assert report["address"] == "Pferdemarkt 1, 31785 Hameln"
     assert len(report["photos"]) == 1

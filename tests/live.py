@@ -78,11 +78,7 @@ def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
 
 
 def wait_for_photos(base: str, reference: str, timeout: float = 120) -> None:
@@ -136,11 +132,15 @@ def uvicorn_process(env: dict[str, str], *, timeout: float = 30) -> Iterator[tup
     try:
         yield base, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextmanager

@@ -37,17 +37,25 @@ def report_show_photo(*, report: Report, photo: Photo | int, actor, note: str = 
     return _set_photo_public(report, photo, actor, note, public=True)
 
 
-def _set_photo_public(report: Report, photo: Photo | int, actor, note: str, *, public: bool) -> Report:
+def locked_photo(report: Report, photo: Photo | int, actor, *, refusal: InvalidChange) -> tuple[Report, Photo]:
+    """The report and one of its photos, both locked, for a moderator (lead, authority admin); call inside a
+    transaction. Anyone else gets ``refusal``; a photo that is not the report's, "not_found"."""
     photo_id = photo.pk if isinstance(photo, Photo) else photo
     if not isinstance(photo_id, int) or not 0 < photo_id <= _MAX_ID:
         raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
+    report, role = locked_with_role(report, actor)
+    if role not in _MODERATORS:
+        raise refusal
+    current = Photo.objects.select_for_update().filter(pk=photo_id, report=report).first()
+    if current is None:
+        raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
+    return report, current
+
+
+def _set_photo_public(report: Report, photo: Photo | int, actor, note: str, *, public: bool) -> Report:
     with transaction.atomic():
-        report, role = locked_with_role(report, actor)
-        if role not in _MODERATORS:
-            raise InvalidChange("photo", _("Only leads may hide or show photos."), "not_permitted")
-        current = Photo.objects.select_for_update().filter(pk=photo_id, report=report).first()
-        if current is None:
-            raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
+        report, current = locked_photo(report, photo, actor, refusal=InvalidChange(
+            "photo", _("Only leads may hide or show photos."), "not_permitted"))
         if current.is_public == public:
             raise InvalidChange("photo", _("The photo is already shown to the public.") if public
                                 else _("The photo is already hidden from the public."))

@@ -23,24 +23,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from geo.models import StaffRole
 from reports import blurring
 from reports.errors import InvalidChange
 from reports.models import EventKind, Photo, Report
 from reports.services.common import (
     files_removed_on_failure,
-    locked_with_role,
     new_event,
     note_events,
     queue_rendition,
     record,
     save_file,
 )
+from reports.services.photo_moderation import locked_photo
 
 logger = logging.getLogger(__name__)
 
-_MODERATORS = (StaffRole.LEAD, StaffRole.AUTHORITY_ADMIN)
-_MAX_ID = 2**63 - 1
 # More hand-marked areas than this on one photo: hide the photo instead.
 MAX_BLUR_AREAS = 20
 # Smaller than this (pixels of the stored photo) is a slip of the mouse, not an area.
@@ -111,16 +108,8 @@ def photo_clear_blur_areas(*, report: Report, photo: Photo | int, actor, note: s
 
 
 def _locked_photo(report: Report, photo: Photo | int, actor) -> Photo:
-    photo_id = photo.pk if isinstance(photo, Photo) else photo
-    if not isinstance(photo_id, int) or not 0 < photo_id <= _MAX_ID:
-        raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
-    report, role = locked_with_role(report, actor)
-    if role not in _MODERATORS:
-        raise InvalidChange("area", _("Only leads may blur areas of photos."), "not_permitted")
-    current = Photo.objects.select_for_update().filter(pk=photo_id, report=report).first()
-    if current is None:
-        raise InvalidChange("photo", _("There is no such photo on this report."), "not_found")
-    return current
+    return locked_photo(report, photo, actor, refusal=InvalidChange(
+        "area", _("Only leads may blur areas of photos."), "not_permitted"))[1]
 
 
 def _changed(photo: Photo, actor, note: str, data: dict) -> None:

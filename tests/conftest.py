@@ -229,3 +229,10 @@ def hildesheim_report(personas) -> dict:
     from tests.personas import HILDESHEIM_MARKET
 
     return submit(at=HILDESHEIM_MARKET)
+
+
+@pytest.fixture
+def serve_media(settings):
+    """Django sends the photos under /media/ itself, after its access check, as in the embedded default (DEBUG)."""
+    settings.SERVE_MEDIA = True
+    settings.MEDIA_ACCEL_REDIRECT = ""

@@ -19,16 +19,10 @@ from tests.live import migrated_database, run_worker_batch, uvicorn
 from tests.mobile_api.staff.conftest import Client, staff_client, submit_rendered
 from tests.reports.test_photo_pipeline import PHOTOS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("serve_media")]
 
 PHOTO = PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg"
 
-
-@pytest.fixture(autouse=True)
-def django_serves_media(settings):
-    """As in the embedded default (DEBUG): Django streams the files itself."""
-    settings.SERVE_MEDIA = True
-    settings.MEDIA_ACCEL_REDIRECT = ""
 
 
 def submit_with_photo() -> dict:

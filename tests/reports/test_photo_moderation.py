@@ -28,18 +28,13 @@ from tests.personas import HAMELN_MARKET
 from tests.reports.staff.test_staff_pages import Browser, logged_in
 from tests.reports.test_photo_pipeline import PHOTOS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("serve_media")]
 
 FIRST, SECOND = PHOTOS / "02_jpeg_orient6_portrait_nogps.jpg", PHOTOS / "03_jpeg_orient8_portrait_nogps.jpg"
 ORIGINAL = "Tiefes Loch vor Nummer 5. Ruft mich an: 0151 2345678, Zacharias Quellmalz"
 REDACTED = "Tiefes Loch vor Nummer 5."
 SECRET_WORDS = ("2345678", "Zacharias", "Quellmalz")
 
-
-@pytest.fixture(autouse=True)
-def django_serves_media(settings):
-    settings.SERVE_MEDIA = True
-    settings.MEDIA_ACCEL_REDIRECT = ""
 
 
 def _upload(path) -> SimpleUploadedFile:

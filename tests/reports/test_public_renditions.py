@@ -23,7 +23,7 @@ from tests.mobile_api.open311.conftest import get as open311_get
 from tests.mobile_api.staff.conftest import Client, staff_client, submit
 from tests.notifications.delivery import run_worker
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("serve_media")]
 
 FACES = Path(__file__).resolve().parents[2] / "bench" / "data" / "faces"
 # A public-domain NASA portrait (bench/data/faces/SOURCES.md); one face, boxed by hand in astronaut.txt.
@@ -35,11 +35,6 @@ def _face_box(photo: Path) -> tuple[int, int, int, int]:
     x, y, width, height = (int(v) for v in line.split("\t")[1:5])
     return x, y, x + width, y + height
 
-
-@pytest.fixture(autouse=True)
-def django_serves_media(settings):
-    settings.SERVE_MEDIA = True
-    settings.MEDIA_ACCEL_REDIRECT = ""
 
 
 @pytest.fixture

@@ -21,16 +21,11 @@ from tests.mobile_api.staff.conftest import Client, submit
 from tests.notifications.delivery import run_worker
 from tests.reports.staff.test_staff_pages import PHOTO, Browser, logged_in, page, text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("serve_media")]
 
 # In pixels of the stored photo (450 × 600, upright): a box in its middle.
 BOX = [100, 200, 160, 120]
 
-
-@pytest.fixture(autouse=True)
-def django_serves_media(settings):
-    settings.SERVE_MEDIA = True
-    settings.MEDIA_ACCEL_REDIRECT = ""
 
 
 @pytest.fixture

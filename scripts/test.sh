@@ -20,9 +20,17 @@
 # runs get a Ctrl-C first, so their fixtures stop what they started). Both runs happen even if one fails;
 # the exit status is non-zero if either failed (pytest's "no tests collected" counts as failed).
 #
+# Time limit: TEST_TIME_LIMIT seconds (default 4800, 80 min) after this script started, bootstrap included, the
+# runs get a Ctrl-C, so that each still prints its summary and its slowest tests before CI's 90 minutes are up; the
+# run then counts as failed. Each run lists its slowest tests (--durations); a single test fails after the timeout
+# in pyproject.toml (pytest-timeout).
+#
 # The static checks (scripts/lint.sh: ruff and mypy) run alongside, in the background from the start; their
 # output is printed before the summary, and a finding fails the whole run as a failed test would.
 set -euo pipefail
+
+TIME_LIMIT=${TEST_TIME_LIMIT:-4800}
+case $TIME_LIMIT in '' | *[!0-9]*) echo "TEST_TIME_LIMIT must be a number of seconds, not '$TIME_LIMIT'" >&2; exit 2 ;; esac
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -46,6 +54,7 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execvp(sys.argv[1], sys.argv[1:])'
 run_pids=()     # pytest processes running in the background
 smoke_pid=      # the build of the smoke tests' virtualenv
+watchdog_pid=   # interrupts the runs at the time limit
 lint_pid=       # scripts/lint.sh
 spatialite_log= # the SpatiaLite run's output while both run
 declare -A started_at=() # PID -> its start time: bash reaps ended children at once, and a PID can be reused
@@ -103,6 +112,7 @@ _test_cleanup() {
             _stop_group "$pid" 60 &
         fi
     done
+    [ -z "$watchdog_pid" ] || kill "$watchdog_pid" 2>/dev/null
     [ -z "$smoke_pid" ] || _stop_group "$smoke_pid" 10 &
     [ -z "$lint_pid" ] || _stop_group "$lint_pid" 10 &
     wait # for the _stop_group above: the runs end in parallel
@@ -165,7 +175,8 @@ pytest_command() {
     # TESTS_BACKEND_INDEPENDENT_SHARE (tests/conftest.py): which share of the backend_independent tests to run.
     command=(env "DATABASE_URL=$url" "TESTS_BACKEND_INDEPENDENT_SHARE=$share"
         "REDIS_URL=redis://127.0.0.1:$redis_port/0" "DATA_DIR=$tmp/$slug/data"
-        "$REPO/.venv/bin/python" -m pytest --junitxml="$tmp/$slug.xml" -o "cache_dir=$REPO/.pytest_cache/$slug" "$@")
+        "$REPO/.venv/bin/python" -m pytest --junitxml="$tmp/$slug.xml" -o "cache_dir=$REPO/.pytest_cache/$slug"
+        --durations=15 --durations-min=5 "$@")
 }
 
 names=()
@@ -242,6 +253,20 @@ else
     _track "$spatialite_pid"
     run_pids+=("$spatialite_pid")
 
+    # The time limit: both runs get a Ctrl-C (their fixtures stop what they started, pytest prints its summary).
+    remaining=$((TIME_LIMIT - SECONDS))
+    (
+        # The sleep holds none of our output open, and goes with the watchdog.
+        sleep "$((remaining > 0 ? remaining : 0))" </dev/null >/dev/null 2>&1 &
+        trap 'kill $! 2>/dev/null; exit 0' TERM
+        wait $!
+        echo "[test] *** time limit: $TIME_LIMIT s since the start (TEST_TIME_LIMIT); interrupting the runs ***" >&2
+        : >"$tmp/time-limit"
+        _signal_group INT "$postgis_pid"
+        _signal_group INT "$spatialite_pid"
+    ) &
+    watchdog_pid=$!
+
     wait "$postgis_pid" || postgis_rc=$?
     run_pids=("$spatialite_pid")
     _stop_leftovers "$postgis_pid" PostGIS
@@ -250,6 +275,8 @@ else
     fi
     wait "$spatialite_pid" || spatialite_rc=$?
     run_pids=()
+    kill "$watchdog_pid" 2>/dev/null || true
+    watchdog_pid=
     _stop_leftovers "$spatialite_pid" SpatiaLite
     echo
     echo "=== SpatiaLite ==="
@@ -275,6 +302,10 @@ fi
 
 echo
 echo "=== Summary ==="
+if [ -e "$tmp/time-limit" ]; then
+    echo "Time limit: the runs were interrupted after $TIME_LIMIT s (TEST_TIME_LIMIT); see each run's slowest tests"
+    overall=1
+fi
 echo "Static checks (ruff, mypy): $lint_line"
 for i in "${!names[@]}"; do
     echo "${names[$i]}: ${statuses[$i]}"

@@ -88,6 +88,10 @@ class AuthDeadline(_Socket):
 class NotFoundConsumer(AsyncWebsocketConsumer):
     """Any other websocket path: accepted only to say 4404, instead of failing in the router."""
 
+    # No channel of its own: a socket that is closed at once needs none, and a stranger trying paths opens no
+    # channel-layer receive (with Redis, one blocking read per socket).
+    channel_layer_alias = None  # type: ignore[assignment]  # channels takes None; the stubs say str
+
     async def connect(self) -> None:
         await self.accept()
         await self.close(code=NOT_FOUND)

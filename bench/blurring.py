@@ -164,7 +164,8 @@ def time_table(rows: list[PhotoTimes]) -> list[str]:
 
 def record_times(rows: list[PhotoTimes]) -> None:
     for row in rows:
-        label = f"{row.megapixels:.0f} MP {row.name.split('_')[1].upper()}"
+        converted = " (converted from HEIC)" if row.name.endswith(":jpeg") else ""
+        label = f"{row.megapixels:.0f} MP {'JPEG' if converted else row.name.split('_')[1].upper()}{converted}"
         is_12_mp = row.megapixels >= 11.5
         for figure, name in ((statistics.median, "median"), (_p95, "p95")):
             value, baseline = figure(row.ours.whole), figure(row.baseline.whole)

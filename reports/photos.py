@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import struct
 import threading
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -57,6 +59,8 @@ MAX_SIDE = 2048
 # A JPEG is decoded at a reduced scale if its long side still has this many pixels: 15/16 of MAX_SIDE, so
 # that 12 MP (4032 px → 2016) and 48–50 MP phone photos (8064 → 2016, 8160 → 2040) need neither a
 # full-size decode nor a resize. An 8 MP photo (3264 px) is decoded in full: half would be 1632 px.
+# Other formats (HEIC above all) cannot be decoded at a reduced scale; they are reduced by the same integer
+# factor after decoding (a box average: 20 ms for a 12 MP HEIC, where resampling to 2048 px took 200 ms).
 DRAFT_MIN_SIDE = 1600  # "at most 2048 px": an 8 MP photo halves to 1632 px, which meets the speed target
 THUMBNAIL_SIDE = 400
 JPEG_QUALITY = 85
@@ -114,7 +118,8 @@ def process_photo(data: bytes | BinaryIO, *, max_bytes: int = MAX_BYTES) -> Proc
                 raise PhotoError("truncated") from exc
             exif = _exif(im)
             orientation = _orientation(exif, im.size)
-            image = _resize(_to_rgb_or_l(im), fit(im.size, MAX_SIDE))
+            image = _reduced(_to_rgb_or_l(im))
+            image = _resize(image, fit(image.size, MAX_SIDE))
             image = _to_srgb(image, im.info.get("icc_profile"))
             # Turning the downscaled image is cheaper than turning the decoded one.
             if orientation is not None:
@@ -318,6 +323,13 @@ def _to_rgb_or_l(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def _reduced(im: Image.Image) -> Image.Image:
+    """``im`` reduced by the largest integer factor that keeps DRAFT_MIN_SIDE pixels on its long side, as libjpeg
+    decodes a JPEG with draft() (which arrives here already reduced)."""
+    factor = max(im.size) // DRAFT_MIN_SIDE
+    return im.reduce(factor) if factor > 1 else im
+
+
 def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     if im.size == size:
         return im
@@ -326,8 +338,32 @@ def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _apply(im: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
+    """The colour conversion; a large image in two halves at once (LittleCMS runs without the GIL): on 2 cores
+    70 instead of 115 ms for a 12 MP phone photo (3 MP by then)."""
+    pool = _strip_pool()
+    if pool is None or im.width * im.height < _STRIP_MIN_PIXELS:
+        return _apply_whole(im, transform)
+    middle = im.height // 2
+    halves = [pool.submit(_apply_whole, im.crop(box), transform)
+              for box in ((0, 0, im.width, middle), (0, middle, im.width, im.height))]
+    result = Image.new("RGB", im.size)
+    for half, top in zip(halves, (0, middle), strict=True):
+        result.paste(half.result(), (0, top))
+    return result
+
+
+def _apply_whole(im: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
     # Not in place: always a new image (None only comes back for inPlace=True).
     return cast(Image.Image, ImageCms.applyTransform(im, transform))
+
+
+_STRIP_MIN_PIXELS = 1_000_000
+
+
+@lru_cache(maxsize=1)
+def _strip_pool() -> ThreadPoolExecutor | None:
+    """Two threads for the halves of an image, if this process may use more than one CPU."""
+    return ThreadPoolExecutor(2, thread_name_prefix="photo-halves") if len(os.sched_getaffinity(0)) > 1 else None
 
 
 def _to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:

@@ -222,7 +222,8 @@ def test_a_heic_whose_raw_exif_says_orientation_6_is_not_turned_twice():
     entry = BY_FILE["08_heic_iphone13promax_orient6_nogps.heic"]
     assert entry["exif_orientation_raw"] == 6 and entry["pillow_size"] == [3024, 4032]
     result = processed(entry["file"])
-    assert (result.width, result.height) == (1536, 2048)
+    # Upright (portrait), and halved like a 12 MP JPEG (a box average of 2 × 2 pixels, no resampling).
+    assert (result.width, result.height) == (1512, 2016)
 
 
 def test_a_stale_orientation_tag_on_turned_pixels_is_not_obeyed():

@@ -18,7 +18,6 @@ libraries are imported when a detector is first used, so web processes that only
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -223,10 +222,9 @@ class Rendition:
     height: int
 
 
-def render(photo: bytes, areas: Sequence[Area]) -> Rendition:
-    """The public rendition of a stored photo: ``areas`` blurred, then a full-size and a thumbnail JPEG."""
-    with Image.open(io.BytesIO(photo)) as opened:
-        image = blurred(opened.convert("RGB"), areas)
+def render(photo: Image.Image, areas: Sequence[Area]) -> Rendition:
+    """The public rendition of a photo: ``areas`` blurred, then a full-size and a thumbnail JPEG."""
+    image = blurred(photo.convert("RGB"), areas)
     thumbnail = image.resize(fit(image.size, THUMBNAIL_SIDE), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return Rendition(encode_jpeg(image, JPEG_QUALITY), encode_jpeg(thumbnail, THUMBNAIL_QUALITY),
                      image.width, image.height)

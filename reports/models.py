@@ -203,6 +203,11 @@ def _thumbnail_path(instance: Photo, filename: str) -> str:
     return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_thumb.jpg"
 
 
+def _original_path(instance: Photo, filename: str) -> str:
+    # No ".jpg": reports.media serves only the names of the JPEGs below, so an upload as sent is never served.
+    return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_upload"
+
+
 def _public_path(instance: Photo, filename: str) -> str:
     return f"photos/{instance.report.public_id}/{uuid.uuid4().hex}_public.jpg"
 
@@ -218,19 +223,24 @@ class PhotoQuerySet(models.QuerySet["Photo"]):
 
 
 class Photo(models.Model):
-    """A re-encoded image with all metadata stripped, and its public rendition.
+    """A photo as sent, then re-encoded with all metadata stripped, and its public rendition.
 
-    ``image`` and ``thumbnail`` are as the reporter took them (upright, downscaled, without metadata): for
-    staff only. ``public_image`` and ``public_thumbnail`` are what everyone else sees: faces and number
-    plates blurred by the worker (reports.blurring), plus the areas staff marked. Until the worker has made
-    them they are empty, and the public sees no photo.
+    A request stores the upload as sent in ``upload`` (private, never served) with the facts read from its
+    header. The worker (reports.services.renditions) decodes it once and makes everything else: ``image`` and
+    ``thumbnail`` as the reporter took them (upright, downscaled, without metadata), for staff only; and
+    ``public_image`` and ``public_thumbnail``, what everyone else sees: faces and number plates blurred
+    (reports.blurring), plus the areas staff marked. Then the upload is deleted. Until the worker has made
+    them those files are empty, and the public sees no photo. An upload whose pixels turn out to be broken
+    is deleted and the photo marked ``unreadable``.
     """
 
     report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(_("kind"), max_length=10, choices=PhotoKind.choices, default=PhotoKind.REPORT)
-    # Dimensions come from the pipeline that made the image, not from decoding it again.
-    image = models.ImageField(_("image"), upload_to=_photo_path)
-    thumbnail = models.ImageField(_("thumbnail"), upload_to=_thumbnail_path)
+    upload = models.FileField(_("upload as sent"), upload_to=_original_path, blank=True)
+    unreadable = models.BooleanField(_("unreadable"), default=False)
+    # Dimensions come from the upload's header (reports.photos.inspect_photo), not from decoding the image.
+    image = models.ImageField(_("image"), upload_to=_photo_path, blank=True)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to=_thumbnail_path, blank=True)
     width = models.PositiveIntegerField(_("width"), default=0)
     height = models.PositiveIntegerField(_("height"), default=0)
     size_bytes = models.PositiveIntegerField(_("size (bytes)"), default=0)

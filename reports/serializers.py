@@ -30,10 +30,10 @@ class PhotoSerializer(serializers.ModelSerializer):
         fields = ["url", "thumbnail_url", "width", "height"]
 
     # The public rendition (faces and number plates blurred): only published photos are serialized here.
-    def get_url(self, photo: Photo) -> str:
+    def get_url(self, photo: Photo) -> str | None:
         return _absolute(self.context.get("request"), photo.public_image.url)
 
-    def get_thumbnail_url(self, photo: Photo) -> str:
+    def get_thumbnail_url(self, photo: Photo) -> str | None:
         return _absolute(self.context.get("request"), photo.public_thumbnail.url)
 
 
@@ -173,14 +173,24 @@ class StaffPhotoSerializer(PhotoSerializer):
 
     class Meta(PhotoSerializer.Meta):
         # id: what the staff app names a photo by (hide, show again, blur an area).
-        fields = ["id", *PhotoSerializer.Meta.fields, "kind", "is_public", "captured_at", "public_url",
+        fields = ["id", *PhotoSerializer.Meta.fields, "state", "kind", "is_public", "captured_at", "public_url",
                   "blurred_areas"]
 
-    def get_url(self, photo: Photo) -> str:
-        return _absolute(self.context.get("request"), photo.image.url)
+    state = serializers.SerializerMethodField()
 
-    def get_thumbnail_url(self, photo: Photo) -> str:
-        return _absolute(self.context.get("request"), photo.thumbnail.url)
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_url(self, photo: Photo) -> str | None:
+        """The photo as taken (upright, no metadata); null until the worker has made it from the upload."""
+        return _absolute(self.context.get("request"), photo.image.url) if photo.image else None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_thumbnail_url(self, photo: Photo) -> str | None:
+        return _absolute(self.context.get("request"), photo.thumbnail.url) if photo.thumbnail else None
+
+    @extend_schema_field({"type": "string", "enum": ["processing", "ready", "unreadable"]})
+    def get_state(self, photo: Photo) -> str:
+        """processing: the worker has not made the photo from its upload yet; unreadable: it could not."""
+        return "unreadable" if photo.unreadable else "ready" if photo.image else "processing"
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_public_url(self, photo: Photo) -> str | None:

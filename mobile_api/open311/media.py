@@ -22,7 +22,7 @@ from mobile_api.models import Open311Client
 from mobile_api.open311.errors import Open311Error
 from reports.errors import PhotoError
 from reports.models import EventKind, Photo, PhotoKind, Report, ReportEvent
-from reports.photos import MAX_PHOTOS_PER_UPLOAD, ProcessedPhoto, processed_photos
+from reports.photos import MAX_PHOTOS_PER_UPLOAD, PhotoUpload, inspected_photos
 from reports.remote_photos import FetchRefused, check_url, fetch_image
 from reports.services.comments import comment_awaits_review
 from reports.services.common import files_removed_on_failure, new_event, record, store_photo
@@ -81,7 +81,7 @@ def _fetch(report_id: int, url: str, client_id: int, comment_id: int | None = No
     # The list as it is now: a host the operator removed since the submission is no longer fetched from.
     hosts = client_hosts(Open311Client.objects.filter(pk=client_id).first())
     try:
-        [photo] = processed_photos([fetch_image(url, hosts=hosts)], field="media_url")
+        [photo] = inspected_photos([fetch_image(url, hosts=hosts)], field="media_url")
     except FetchRefused as refusal:
         _record_failure(report_id, url, refusal.code, refusal.message)
         return refusal.code
@@ -91,7 +91,7 @@ def _fetch(report_id: int, url: str, client_id: int, comment_id: int | None = No
     return "added" if _store(report_id, photo, comment_id) else "gone"
 
 
-def _store(report_id: int, photo: ProcessedPhoto, comment_id: int | None) -> bool:
+def _store(report_id: int, photo: PhotoUpload, comment_id: int | None) -> bool:
     with files_removed_on_failure(), transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None:

@@ -30,7 +30,7 @@ from mobile_api.open311.media import media_urls, schedule_media_fetch
 from reports.answers import clean_answers
 from reports.errors import AnswerErrors, PhotoError
 from reports.models import EventKind, Report, ReportEvent, Source
-from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
+from reports.photos import MAX_PHOTOS_PER_UPLOAD, inspected_photos
 from reports.services import publish_after_commit, report_submit
 from reports.validation import max_text_length, without_control_characters
 
@@ -181,7 +181,7 @@ def _photos(named: list[tuple[str, object]]) -> list:
     photos = []
     for name, upload in named:
         try:
-            photos.extend(processed_photos([upload], field=name))  # type: ignore[list-item]
+            photos.extend(inspected_photos([upload], field=name))  # type: ignore[list-item]
         except PhotoError as error:
             raise Open311Error(error.kind.http_status, f"{name}: {error}") from None
     return photos

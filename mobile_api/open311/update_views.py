@@ -19,7 +19,7 @@ from mobile_api.open311.statuses import REOPEN_REQUESTS
 from mobile_api.open311.submission import uploaded_files
 from mobile_api.open311.views import Open311View
 from reports.models import Source
-from reports.photos import processed_photos
+from reports.photos import inspected_photos
 from reports.services import report_comment
 
 
@@ -65,7 +65,7 @@ class ServiceRequestUpdates(Open311View):
                 404, _("service_request_id %(id)s was not found.") % {"id": fields["service_request_id"]}
             )
         result = report_comment(
-            report=report, message=fields["description"], photos=processed_photos(uploads),
+            report=report, message=fields["description"], photos=inspected_photos(uploads),
             author_name=form.author_name, author_email=fields["email"], source=Source.OPEN311,
             sender=updates.sender_of(client), client_ref=fields["update_id"], media_urls=urls,
             reopen=fields["status"] in REOPEN_REQUESTS, sent_at=fields["sent_at"],

@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 from geo.models import Authority, Category, Department
 from reports import filters, permissions, services
 from reports.models import EventKind, Moderation, Report
-from reports.photos import MAX_PHOTOS_PER_UPLOAD, processed_photos
+from reports.photos import MAX_PHOTOS_PER_UPLOAD, inspected_photos
 from reports.selectors import forward_targets, get_staff_report, staff_reports
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
 from reports.validation import max_text_length
@@ -470,7 +470,7 @@ class Photos(ActionView):
         return super().post(request, key)
 
     def perform(self, request, report, data):
-        return services.report_add_photos(report=report, actor=request.user, photos=processed_photos(data["photos"]))
+        return services.report_add_photos(report=report, actor=request.user, photos=inspected_photos(data["photos"]))
 
 
 class PublishComment(ReportResponses, StaffView):

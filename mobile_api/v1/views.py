@@ -31,7 +31,7 @@ from mobile_api.v1.serializers import (
 )
 from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
-from reports.photos import MAX_BYTES, processed_photos
+from reports.photos import MAX_BYTES, inspected_photos
 from reports.serializers import CreatedReportSerializer, EventSerializer, OwnReportSerializer, ReportSerializer
 from reports.services import (
     earlier_submission,
@@ -129,7 +129,7 @@ class ReportCreate(CitizenView):
         if result is None:
             result = report_submit(
                 category=data["category"], device_location=submission.point(), description=data["description"],
-                photos=processed_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
+                photos=inspected_photos(contents), reporter_name=data["name"], reporter_email=data["email"],
                 language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
                 answers=data["answers"],
             )

@@ -21,7 +21,7 @@ from geo.models import PublishingPolicy
 from reports.errors import InvalidChange, NotPermitted, TransitionError
 from reports.models import EventKind, Photo, PhotoKind, Report, ReportEvent
 from reports.permissions import actor_role
-from reports.photos import ProcessedPhoto
+from reports.photos import PhotoUpload
 from reports.services.common import files_removed_on_failure, new_event, record, store_photo
 from reports.services.staff_actions import report_transition
 from reports.validation import TEXT_MAX_LENGTH, without_control_characters
@@ -36,7 +36,7 @@ class CommentResult:
 
 
 def report_comment(
-    *, report: Report, message: str, photos: Sequence[ProcessedPhoto] = (), author_name: str = "",
+    *, report: Report, message: str, photos: Sequence[PhotoUpload] = (), author_name: str = "",
     author_email: str = "", source: str, sender: str = "", client_ref: str = "", media_urls: Sequence[str] = (),
     reopen: bool = False, sent_at: datetime | None = None,
 ) -> CommentResult:

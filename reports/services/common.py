@@ -19,7 +19,7 @@ from geopy.distance import geodesic
 from reports.errors import NotPermitted
 from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.permissions import actor_role
-from reports.photos import ProcessedPhoto
+from reports.photos import PhotoUpload
 from reports.signals import events_committed, events_recorded
 from reports.workflow import REPORTER
 
@@ -48,12 +48,13 @@ def files_removed_on_failure() -> Iterator[None]:
         _written_files.reset(token)
 
 
-def store_photo(report: Report, photo: ProcessedPhoto, kind: str) -> Photo:
-    stored = Photo(report=report, kind=kind, size_bytes=len(photo.image), captured_at=photo.captured_at,
+def store_photo(report: Report, photo: PhotoUpload, kind: str) -> Photo:
+    """Store an upload as sent (privately) with the facts from its header, and queue the worker that makes
+    the photo and its public rendition from it (reports.services.renditions)."""
+    stored = Photo(report=report, kind=kind, size_bytes=len(photo.raw), captured_at=photo.captured_at,
                    width=photo.width, height=photo.height,
                    exif_location=Point(photo.gps[1], photo.gps[0], srid=4326) if photo.gps else None)
-    save_file(stored.image, "photo.jpg", photo.image)
-    save_file(stored.thumbnail, "thumb.jpg", photo.thumbnail)
+    save_file(stored.upload, "upload", photo.raw)
     stored.save()
     queue_rendition(stored)
     return stored

@@ -1,10 +1,13 @@
-"""The public rendition of each photo (reports.blurring), and the areas staff blur by hand.
+"""Each photo made from its upload, its public rendition (reports.blurring), and the areas staff blur by hand.
 
-Every stored photo gets a rendition task in the transaction that stores it (``common.queue_rendition``): the task row
-is as durable as the photo and gone with it on a rollback. The worker runs ``render_public_photo``: it finds
-faces and number plates (unless the photo's authority turned that off), blurs them and the hand-marked areas,
-and stores the two public JPEGs. Until then the photo has no public rendition and no public output shows it;
-if the worker is down, photos wait, unpublished.
+A request stores a photo's upload as sent and queues a rendition task in the same transaction
+(``common.store_photo``, ``common.queue_rendition``): the task row is as durable as the photo and gone with it on
+a rollback. The worker runs ``render_public_photo``: it decodes the upload once (``reports.photos.develop``),
+stores the photo for staff (upright, no metadata) and deletes the upload; it finds faces and number plates
+(unless the photo's authority turned that off), blurs them and the hand-marked areas, and stores the two
+public JPEGs. Until then the photo has no public rendition and no public output shows it; if the worker is
+down, photos wait, unpublished. An upload that cannot be decoded after all is deleted and the photo marked
+unreadable, with an internal event.
 
 Leads and authority administrators mark an area to blur (``photo_blur_area``) or remove the areas they marked
 (``photo_clear_blur_areas``). Each is one transaction with an internal MODERATED event; the old rendition is
@@ -23,8 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from reports import blurring
-from reports.errors import InvalidChange
+from reports import blurring, photos
+from reports.errors import InvalidChange, PhotoError
 from reports.models import EventKind, Photo, Report
 from reports.services.common import (
     files_removed_on_failure,
@@ -45,22 +48,36 @@ MIN_AREA_SIDE = 4
 
 
 def render_public_photo(photo_id: int, detectors: tuple[blurring.Detector, ...] | None = None) -> str:
-    """Make the photo's public rendition now. Returns what happened, for the worker's log."""
+    """Make the photo's public rendition now; for a new photo, first the photo itself from its upload (decoded
+    once, for both). Returns what happened, for the worker's log."""
     photo = Photo.objects.select_related("report__authority").filter(pk=photo_id).first()
     if photo is None:
         return "gone"
+    if photo.unreadable:
+        return "unreadable"
+    developing = bool(photo.upload)
+    source = cast(str, photo.upload.name if developing else photo.image.name)
     try:
-        with default_storage.open(cast(str, photo.image.name)) as file:
-            original = file.read()
+        with default_storage.open(source) as file:
+            content = file.read()
     except FileNotFoundError:
-        logger.error("photo %s: file %s is missing", photo_id, photo.image.name)
+        logger.error("photo %s: file %s is missing", photo_id, source)
         return "missing"
+    if developing:
+        try:
+            image = photos.develop(content)
+        except PhotoError as error:
+            logger.warning("photo %s: the upload cannot be decoded (%s)", photo_id, error.code)
+            return _unreadable(photo_id)
+    else:
+        with Image.open(io.BytesIO(content)) as opened:
+            image = opened.convert("RGB")
     manual = [blurring.Area.from_json(area) for area in photo.blur_areas]
     detected: list[blurring.Area] = []
     if photo.report.authority.blur_photos:
-        with Image.open(io.BytesIO(original)) as image:
-            detected = blurring.detect(image, detectors or blurring.default_detectors())
-    rendition = blurring.render(original, [*detected, *manual])
+        detected = blurring.detect(image, detectors or blurring.default_detectors())
+    rendition = blurring.render(image, [*detected, *manual])
+    private = _encoded(image) if developing else None
     with transaction.atomic(), files_removed_on_failure():
         current = Photo.objects.select_for_update().filter(pk=photo_id).first()
         if current is None:
@@ -68,13 +85,45 @@ def render_public_photo(photo_id: int, detectors: tuple[blurring.Detector, ...] 
         if current.blur_areas != photo.blur_areas:
             return "changed"  # marked again meanwhile; that change queued a rendition of its own
         withdrawn = _withdraw(current)
+        fields = ["public_image", "public_thumbnail", "detected_areas", "rendered_at"]
+        if private is not None and current.upload:
+            withdrawn.append(cast(str, current.upload.name))
+            save_file(current.image, "photo.jpg", private[0])
+            save_file(current.thumbnail, "thumb.jpg", private[1])
+            current.upload = cast(Any, "")
+            current.width, current.height = image.size
+            current.size_bytes = len(private[0])
+            fields += ["image", "thumbnail", "upload", "width", "height", "size_bytes"]
         save_file(current.public_image, "public.jpg", rendition.image)
         save_file(current.public_thumbnail, "public_thumb.jpg", rendition.thumbnail)
         current.detected_areas = [area.as_json() for area in detected]
         current.rendered_at = timezone.now()
-        current.save(update_fields=["public_image", "public_thumbnail", "detected_areas", "rendered_at"])
+        current.save(update_fields=fields)
         transaction.on_commit(lambda: _delete(withdrawn))
     return f"rendered ({len(detected)} found, {len(manual)} by hand)"
+
+
+def _encoded(image: Image.Image) -> tuple[bytes, bytes]:
+    """The photo as staff see it, and its thumbnail."""
+    return (photos.encode_jpeg(image, photos.JPEG_QUALITY),
+            photos.encode_jpeg(photos.thumbnail_of(image), photos.THUMBNAIL_QUALITY))
+
+
+def _unreadable(photo_id: int) -> str:
+    """The upload's pixels are broken after all: delete it, mark the photo, tell staff in the history."""
+    with transaction.atomic():
+        current = Photo.objects.select_for_update().select_related("report").filter(pk=photo_id).first()
+        if current is None or not current.upload:
+            return "gone"
+        withdrawn = [cast(str, current.upload.name)]
+        current.upload = cast(Any, "")
+        current.unreadable = True
+        current.save(update_fields=["upload", "unreadable"])
+        report = current.report
+        record(report, [new_event(report, EventKind.MODERATED, None, public=False,
+                                  data={"photo": current.pk, "unreadable": True})])
+        transaction.on_commit(lambda: _delete(withdrawn))
+    return "unreadable"
 
 
 def photo_blur_area(*, report: Report, photo: Photo | int, actor, area: Any, note: str = "") -> Photo:

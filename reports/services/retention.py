@@ -58,7 +58,7 @@ def personal_data(report: Report) -> dict:
         "location": {"lat": report.location.y, "lon": report.location.x},
         "photos": [
             {
-                "url": photo.image.url,
+                "url": photo.image.url if photo.image else None,
                 "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,
                 "position_in_photo": (
                     {"lat": photo.exif_location.y, "lon": photo.exif_location.x} if photo.exif_location else None

@@ -19,7 +19,7 @@ from reports.deadlines import due_at
 from reports.errors import InvalidChange
 from reports.models import EventKind, Moderation, PhotoKind, Report, ReportEvent, ResponseTemplate, Support
 from reports.permissions import actor_role
-from reports.photos import ProcessedPhoto
+from reports.photos import PhotoUpload
 from reports.services.common import (
     files_removed_on_failure,
     locked_with_role,
@@ -197,7 +197,7 @@ def report_mark_duplicate(*, report: Report, original: Report, actor, message: s
     return report
 
 
-def report_add_photos(*, report: Report, actor, photos: list[ProcessedPhoto], kind: str = PhotoKind.FIX) -> Report:
+def report_add_photos(*, report: Report, actor, photos: list[PhotoUpload], kind: str = PhotoKind.FIX) -> Report:
     """Add photos (staff: usually of the fix), through the same pipeline as the citizen's."""
     if not photos:
         raise InvalidChange("photos", _("Attach at least one photo."), "required")

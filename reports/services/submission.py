@@ -20,7 +20,7 @@ from reports.answers import clean_answers
 from reports.deadlines import due_at
 from reports.errors import IdempotencyConflict, MissingLocation
 from reports.models import EventKind, Moderation, PhotoKind, ReferenceCounter, Report, ReportEvent, Source, hash_secret
-from reports.photos import ProcessedPhoto
+from reports.photos import PhotoUpload
 from reports.services.common import (
     files_removed_on_failure,
     metres_between,
@@ -68,7 +68,7 @@ def report_submit(
     category: Category,
     device_location: Point | None,
     description: str = "",
-    photos: Sequence[ProcessedPhoto] = (),
+    photos: Sequence[PhotoUpload] = (),
     reporter_name: str = "",
     reporter_email: str = "",
     source: str = Source.APP,
@@ -201,7 +201,7 @@ def opening_events(decision: Decision, at) -> list[ReportEvent]:
     ]
 
 
-def resolve_location(device: Point | None, photos: list[ProcessedPhoto]) -> tuple[Point | None, dict | None]:
+def resolve_location(device: Point | None, photos: list[PhotoUpload]) -> tuple[Point | None, dict | None]:
     """The report's location: the device's position, else the first photo's valid GPS position.
 
     Returns the location and, when device and photo disagree by more than 200 m, a note for staff.

@@ -1,8 +1,8 @@
 """Photos of a web report that could not be sent yet, kept so that a validation error loses nothing.
 
-The photos are kept as the pipeline made them (``reports.photos``: upright, re-encoded, metadata stripped;
-the private capture time and GPS position beside them, as a report's photo keeps them), under
-``MEDIA_ROOT/drafts/<random id>/``, which ``reports.media`` never serves. The form carries the id signed
+The photos are kept as sent and checked (``reports.photos.inspect_photo``), with the facts read from them
+and a thumbnail for the form (the only place a request decodes a photo: a form sent back with a mistake),
+under ``MEDIA_ROOT/drafts/<random id>/``, which ``reports.media`` never serves. The form carries the id signed
 with the site's key; only whoever holds the form sees the thumbnails, through ``thumbnail`` below. A draft
 is removed when its report is filed, and drafts older than ``MAX_AGE`` whenever a new draft is made.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core import signing
 
-from reports.photos import ProcessedPhoto
+from reports.photos import THUMBNAIL_QUALITY, PhotoError, PhotoUpload, develop, encode_jpeg, thumbnail_of
 
 MAX_AGE = 3 * 3600  # seconds: a visitor correcting a form is done long before
 _SALT = "reports.site.drafts"
@@ -29,7 +29,7 @@ _SALT = "reports.site.drafts"
 @dataclass(frozen=True)
 class DraftPhoto:
     number: int
-    photo: ProcessedPhoto
+    photo: PhotoUpload
 
 
 def _root() -> Path:
@@ -57,19 +57,16 @@ def load(token: str) -> list[DraftPhoto]:
         meta = json.loads(meta_file.read_text())
         number = int(meta_file.stem)
         captured = meta.get("captured_at")
-        photos.append(DraftPhoto(number, ProcessedPhoto(
-            image=(directory / f"{number}.jpg").read_bytes(),
-            thumbnail=(directory / f"{number}_thumb.jpg").read_bytes(),
-            width=meta["width"], height=meta["height"],
-            thumbnail_width=meta["thumbnail_width"], thumbnail_height=meta["thumbnail_height"],
+        photos.append(DraftPhoto(number, PhotoUpload(
+            raw=(directory / f"{number}.upload").read_bytes(),
+            source_format=meta["source_format"], width=meta["width"], height=meta["height"],
             captured_at=datetime.fromisoformat(captured) if captured else None,
             gps=tuple(meta["gps"]) if meta.get("gps") else None,
-            source_format=meta.get("source_format"),
         )))
     return photos
 
 
-def save(photos: list[ProcessedPhoto]) -> str:
+def save(photos: list[PhotoUpload]) -> str:
     """Keeps ``photos`` in a new draft; returns the signed token for the form ("" for no photos)."""
     remove_expired()
     if not photos:
@@ -78,15 +75,24 @@ def save(photos: list[ProcessedPhoto]) -> str:
     directory = _root() / draft_id
     directory.mkdir(parents=True, mode=0o700)
     for number, photo in enumerate(photos):
-        (directory / f"{number}.jpg").write_bytes(photo.image)
-        (directory / f"{number}_thumb.jpg").write_bytes(photo.thumbnail)
+        (directory / f"{number}.upload").write_bytes(photo.raw)
+        preview = _preview(photo)
+        if preview is not None:
+            (directory / f"{number}_thumb.jpg").write_bytes(preview)
         (directory / f"{number}.json").write_text(json.dumps({
             "width": photo.width, "height": photo.height,
-            "thumbnail_width": photo.thumbnail_width, "thumbnail_height": photo.thumbnail_height,
             "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,
             "gps": list(photo.gps) if photo.gps else None, "source_format": photo.source_format,
         }))
     return signing.dumps(draft_id, salt=_SALT)
+
+
+def _preview(photo: PhotoUpload) -> bytes | None:
+    """The thumbnail the form shows; None if the pixels cannot be decoded (the worker will say so to staff)."""
+    try:
+        return encode_jpeg(thumbnail_of(develop(photo.raw)), THUMBNAIL_QUALITY)
+    except PhotoError:
+        return None
 
 
 def thumbnail(token: str, number: int) -> bytes | None:

@@ -28,7 +28,7 @@ from geo.models import Category
 from reports import publicdata
 from reports.errors import DomainError, IdempotencyConflict, MissingLocation, add_to_form
 from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
-from reports.photos import MAX_BYTES, MAX_PHOTOS_PER_UPLOAD, ProcessedPhoto, processed_photos
+from reports.photos import MAX_BYTES, MAX_PHOTOS_PER_UPLOAD, PhotoUpload, inspected_photos
 from reports.publicdata.lists import with_municipalities
 from reports.services import report_submit, report_support
 from reports.site import drafts
@@ -272,7 +272,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, status=400, draft=draft, draft_photos=range(len(photos)))
 
 
-def _photos(request: HttpRequest, form: WebReportForm, draft: str) -> tuple[list[ProcessedPhoto], list[bytes]]:
+def _photos(request: HttpRequest, form: WebReportForm, draft: str) -> tuple[list[PhotoUpload], list[bytes]]:
     """The photos of this submission: those kept from the draft (unless removed) and the new uploads, all as
     the pipeline made them; and the bytes that identify them for the submission key."""
     removed = set(request.POST.getlist("draft_remove"))
@@ -285,20 +285,20 @@ def _photos(request: HttpRequest, form: WebReportForm, draft: str) -> tuple[list
         return kept, []
     contents = [upload.read(MAX_BYTES + 1) for upload in uploads]  # the pipeline refuses more
     try:
-        new = processed_photos(contents)
+        new = inspected_photos(contents)
     except DomainError as error:
         add_to_form(form, error, fields=FORM_FIELDS, wording=FORM_WORDING)
         return kept, []
-    return kept + new, [photo.image for photo in kept] + contents
+    return kept + new, [photo.raw for photo in kept] + contents
 
 
-def _place_given(request: HttpRequest, photos: list[ProcessedPhoto]) -> bool:
+def _place_given(request: HttpRequest, photos: list[PhotoUpload]) -> bool:
     """Whether the visitor gave the place somehow (checked for its form elsewhere), or a photo knows it."""
     typed = any(request.POST.get(name, "").strip() for name in ("lat", "lon", "place"))
     return typed or any(photo.gps for photo in photos)
 
 
-def _submit(request: HttpRequest, form: WebReportForm, photos: list[ProcessedPhoto],
+def _submit(request: HttpRequest, form: WebReportForm, photos: list[PhotoUpload],
             contents: list[bytes]) -> Report | None:
     """File the report through the same service as the API; problems become errors on the form."""
     data = form.cleaned_data

@@ -35,7 +35,7 @@ from reports.answers import displayed_answers
 from reports.errors import DomainError, InvalidParameter, Kind, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
 from reports.models import EventKind, Photo, PhotoKind, Report, StatusLabel
-from reports.photos import processed_photos
+from reports.photos import inspected_photos
 from reports.publicdata.map import max_view_degrees
 from reports.selectors import forward_targets, get_staff_report, staff_map_features
 from reports.staff.forms import (
@@ -375,7 +375,7 @@ def report_transition(request: HttpRequest, key: str) -> HttpResponse:
         status = 400
         if photo_form.is_valid():
             try:
-                photos = processed_photos(photo_form.cleaned_data["photos"])
+                photos = inspected_photos(photo_form.cleaned_data["photos"])
             except DomainError as error:
                 status = add_to_form(photo_form, error)
         if photo_form.errors:
@@ -445,7 +445,7 @@ def report_reassign(request: HttpRequest, key: str) -> HttpResponse:
 @staff_required
 def report_photos(request: HttpRequest, key: str) -> HttpResponse:
     def perform(report: Report, data: dict) -> str:
-        photos = processed_photos(data["photos"])
+        photos = inspected_photos(data["photos"])
         services.report_add_photos(report=report, actor=request.user, photos=photos)
         return ngettext("Photo added.", "%(count)d photos added.", len(photos)) % {"count": len(photos)}
 

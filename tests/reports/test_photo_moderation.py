@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from geo.models import Authority, PublishingPolicy
 from reports import services
 from reports.models import Photo, Report, Source
-from reports.photos import processed_photos
+from reports.photos import inspected_photos
 from reports.validation import TEXT_MAX_LENGTH
 from tests.mobile_api.open311.conftest import get as open311_get
 from tests.mobile_api.staff.conftest import Client, staff_client, submit, submit_rendered
@@ -196,7 +196,7 @@ def test_a_photo_held_with_a_comment_for_review_cannot_be_shown_by_hand(personas
     stored = Report.objects.get(public_id=report["id"])
     Authority.objects.filter(pk=stored.authority_id).update(publishing_policy=PublishingPolicy.AFTER_REVIEW)
     comment = services.report_comment(
-        report=stored, message="Noch da", photos=processed_photos([FIRST.read_bytes()]), source=Source.OPEN311,
+        report=stored, message="Noch da", photos=inspected_photos([FIRST.read_bytes()]), source=Source.OPEN311,
         sender="test", client_ref="1",
     ).event
     run_worker()

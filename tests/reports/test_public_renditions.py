@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from PIL import Image, ImageChops, ImageFilter, ImageStat
@@ -90,21 +91,29 @@ def _difference(first: Image.Image, second: Image.Image, box) -> float:
 
 
 def test_until_the_worker_ran_no_public_output_shows_a_photo_and_the_photo_as_taken_is_for_staff_only(
-        personas, report):
+        personas, report, django_capture_on_commit_callbacks):
     assert report["photos"] == []  # the 201 answers at once; the rendition is made later
     assert not any(public_photo_urls(report).values())
     page = Client().get(f"/meldungen/{report['reference']}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Ein Foto wird für die Veröffentlichung vorbereitet" in page
     lead = staff_client(personas.hameln_lead)
     photo = _staff_photo(lead, report)
-    assert photo["public_url"] is None
+    assert (photo["state"], photo["url"], photo["thumbnail_url"], photo["public_url"]) == ("processing", None, None, None)
+    # The upload as sent (with its metadata) waits for the worker; nobody gets it, not even staff.
+    upload = Photo.objects.get(pk=photo["id"]).upload.name
+    assert upload and default_storage.exists(upload)
+    for headers in ({}, {"HTTP_AUTHORIZATION": f"Bearer {report['secret']}"}):
+        assert _get(f"/media/{upload}", **headers)[0] == 404
+    assert _get(f"/media/{upload}", lead)[0] == 404
+
+    with django_capture_on_commit_callbacks(execute=True):  # as the worker's own transactions commit
+        assert run_worker() >= 1
+
+    photo = _staff_photo(lead, report)
+    assert photo["state"] == "ready" and not default_storage.exists(upload)  # decoded once, then deleted
     as_taken = [photo["url"], photo["thumbnail_url"]]
     for url in as_taken:
-        assert _get(url)[0] == 404
-        assert _get(url, HTTP_AUTHORIZATION=f"Bearer {report['secret']}")[0] == 404
         assert _get(url, lead)[0] == 200
-
-    assert run_worker() >= 1
 
     shown = public_photo_urls(report)
     assert all(shown.values()), shown

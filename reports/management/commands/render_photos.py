@@ -1,4 +1,5 @@
-"""Queue the public rendition of every photo that has none and none waiting (after an upgrade, or to catch up)."""
+"""Queue the public rendition of every photo that has none and none waiting (after an upgrade, or to catch up);
+for a photo still in its upload as sent, the worker makes the photo itself, too."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         }
         queued = 0
         with transaction.atomic():
-            for photo in Photo.objects.filter(public_image="").only("pk"):
+            for photo in Photo.objects.filter(public_image="", unreadable=False).only("pk"):
                 if photo.pk not in waiting:
                     queue_rendition(photo)
                     queued += 1

@@ -7,6 +7,7 @@ from reports.models import EventKind, Moderation, Report, Source
 from tests.conftest import REPO
 from tests.mobile_api.open311.conftest import HAMELN_MARKET, errors_of, post, validate, xml
 from tests.nominatim import LoopbackNominatim
+from tests.notifications.delivery import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,7 @@ def test_a_multipart_media_file_goes_through_the_photo_pipeline(client, demo, ap
         response = post(client, "requests.json", fields(api_key, media=photo))
     assert response.status_code == 201, response.content
     report = Report.objects.get(reference=response.json()[0]["service_request_id"])
+    run_worker()  # the photo is made from the upload in the worker
     stored = report.photos.get()
     with stored.image.open() as image:
         content = image.read()

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from reports.models import EventKind
-from reports.photos import process_photo
+from reports.photos import inspect_photo
 from reports.workflow import Status
 from tests.conftest import REPO
 from tests.mobile_api.open311.conftest import errors_of, get, record, validate, xml, xml_records
@@ -61,7 +61,7 @@ def test_a_service_definition_validates_and_an_unknown_service_is_404(client, de
 @pytest.fixture
 def worked_report(make_report):
     """A pothole with a photo that the Bauhof fixed, with a public answer."""
-    photo = process_photo(PHOTO.read_bytes())
+    photo = inspect_photo(PHOTO.read_bytes())
     report = make_report(description="Tiefes Loch vor der Marktkirche", photos=[photo],
                          reporter_name="Erika Mustermann", reporter_email="erika@example.org")
     run_worker()  # the photo's public rendition

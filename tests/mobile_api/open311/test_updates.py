@@ -18,7 +18,7 @@ from django.utils import timezone
 from geo.models import Authority, Category, PublishingPolicy
 from reports import services
 from reports.models import EventKind, Moderation, Photo, PhotoKind, Report, ReportEvent
-from reports.photos import processed_photos
+from reports.photos import inspected_photos
 from reports.workflow import Status
 from tests.conftest import REPO
 from tests.mobile_api.open311.conftest import errors_of, get, post, validate, xml
@@ -79,7 +79,7 @@ def worked_report(make_report, personas):
     services.report_note(report=report, actor=lead, note="Intern: Bauhof Kolonne 3")
     services.report_answer(report=report, actor=lead, message="Material ist bestellt.")
     with open(PHOTO, "rb") as photo:
-        services.report_add_photos(report=report, actor=lead, photos=processed_photos([photo]))
+        services.report_add_photos(report=report, actor=lead, photos=inspected_photos([photo]))
     services.report_transition(report=report, to=Status.FIXED, actor=lead)
     run_worker()  # the fix photo's public rendition
     return Report.objects.get(pk=report.pk)

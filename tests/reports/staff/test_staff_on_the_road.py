@@ -149,7 +149,7 @@ def test_the_fixed_step_takes_the_fix_photo_in_the_same_form(personas, worker):
     assert "Status set to “Fixed”. Photo added." in text(done)
     assert status_of(report) == "fixed"
     assert Photo.objects.filter(report__reference=report["reference"], kind="fix").count() == 1
-    assert 'alt="Fix photo 1"' in text(done)
+    assert "Fix photo 1: The photo is being processed …" in text(done)
 
 
 def test_fixed_without_a_photo_is_fine(personas, worker):

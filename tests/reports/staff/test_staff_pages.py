@@ -378,8 +378,9 @@ def test_a_fix_photo_goes_through_the_photo_pipeline_and_is_public(hameln_report
 
     body = text(response)
     assert "Photo added." in body
-    assert 'alt="Fix photo 1"' in body
-    run_worker()  # faces and plates blurred: now public
+    assert "Fix photo 1: The photo is being processed …" in body  # until the worker made it from the upload
+    run_worker()  # the photo made, faces and plates blurred: now public
+    assert 'alt="Fix photo 1"' in text(worker.get(page(hameln_report)))
     public = ApiClient().get(f"/api/v1/reports/{hameln_report['id']}/").json()
     assert len(public["photos"]) == 1
 

@@ -3,10 +3,11 @@
     python -m bench.blurring [--runs N] [--warmup N] [--photos NAME ...] [--plates PATH] [--faces PATH]
 
 Time: for each camera photo (default: an 8 MP iPhone JPEG and a 12 MP iPhone HEIC from data/photos), the
-whole path a photo takes, from its upload's bytes in memory: ``reports.photos.process_photo``, then
-``reports.blurring.detect`` on the stored JPEG (opened with Pillow, as the worker opens it) and
-``reports.blurring.render``; median and p95 of ``--runs`` runs after ``--warmup`` untimed ones. In each run,
-after the whole path, each detector alone (``detect(image, [detector])``) is timed too. Our detectors are
+whole path a photo takes, from its upload's bytes in memory: ``reports.photos.inspect_photo`` (what the request
+does), then what the worker does with the pixels it decodes once: ``reports.photos.develop``,
+``reports.blurring.detect``, ``reports.blurring.render`` and the JPEGs of the photo as staff see it; median and
+p95 of ``--runs`` runs after ``--warmup`` untimed ones. In each run, after the whole path, each detector alone
+(``detect(image, [detector])``) is timed too. Our detectors are
 ``default_detectors()``; the baseline, in the same run, ``baseline_detectors()`` (plain Haar cascades).
 
 Recall: every photo of an annotated folder (``<image>\\t<x>\\t<y>\\t<w>\\t<h>\\t<label>`` per line, in
@@ -37,8 +38,7 @@ import numpy as np
 from PIL import Image
 
 from bench.results import cpu_name, percentile, record
-from reports import blurring
-from reports.photos import process_photo
+from reports import blurring, photos
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO / "data" / "photos"
@@ -81,7 +81,7 @@ def _photo_bytes(name: str) -> bytes:
 class Timing:
     whole: list[float] = field(default_factory=list)  # ms per run, upload bytes to rendition
     cpu: list[float] = field(default_factory=list)  # ms of this process's CPU time (all threads) per run
-    stages: dict[str, list[float]] = field(default_factory=dict)  # ms per run: process, detect, render
+    stages: dict[str, list[float]] = field(default_factory=dict)  # ms per run: read, decode, detect, encode
     alone: dict[str, list[float]] = field(default_factory=dict)  # ms per run of each detector on its own
     areas: int = 0
 
@@ -94,29 +94,32 @@ def _ms(started: int) -> float:
 
 
 def one_run(data: bytes, detectors: Detectors, timing: Timing | None) -> None:
-    """The worker's path for one upload; with ``timing``, every stage and each detector alone timed."""
+    """One upload's path, as the request and then the worker take it (``reports.services.renditions``); with
+    ``timing``, every stage and each detector alone timed."""
     cpu_started = time.process_time_ns()
     started = time.perf_counter_ns()
-    photo = process_photo(data)
-    processed = time.perf_counter_ns()
-    with Image.open(io.BytesIO(photo.image)) as image:
-        areas = blurring.detect(image, detectors)
+    upload = photos.inspect_photo(data)  # the request: header and EXIF only
+    read = time.perf_counter_ns()
+    image = photos.develop(upload.raw)  # the worker: decoded once ...
+    decoded = time.perf_counter_ns()
+    areas = blurring.detect(image, detectors)  # ... for the detectors ...
     detected = time.perf_counter_ns()
-    blurring.render(photo.image, areas)
+    blurring.render(image, areas)  # ... the public rendition ...
+    photos.encode_jpeg(image, photos.JPEG_QUALITY)  # ... and the photo as staff see it, with its thumbnail
+    photos.encode_jpeg(photos.thumbnail_of(image), photos.THUMBNAIL_QUALITY)
     if timing is None:
         return
     timing.whole.append(_ms(started))
     timing.cpu.append((time.process_time_ns() - cpu_started) / 1e6)
-    timing.add(timing.stages, "process", (processed - started) / 1e6)
-    timing.add(timing.stages, "detect", (detected - processed) / 1e6)
-    timing.add(timing.stages, "render", _ms(detected))
+    timing.add(timing.stages, "read", (read - started) / 1e6)
+    timing.add(timing.stages, "decode", (decoded - read) / 1e6)
+    timing.add(timing.stages, "detect", (detected - decoded) / 1e6)
+    timing.add(timing.stages, "encode", _ms(detected))
     timing.areas = len(areas)
-    with Image.open(io.BytesIO(photo.image)) as image:
-        image.load()
-        for detector in detectors:
-            alone = time.perf_counter_ns()
-            blurring.detect(image, [detector])
-            timing.add(timing.alone, detector.kind, _ms(alone))
+    for detector in detectors:
+        alone = time.perf_counter_ns()
+        blurring.detect(image, [detector])
+        timing.add(timing.alone, detector.kind, _ms(alone))
 
 
 def time_photo(data: bytes, detectors: Detectors, runs: int, warmup: int) -> Timing:
@@ -147,15 +150,16 @@ def _cell(values: list[float]) -> str:
 
 def time_table(rows: list[PhotoTimes]) -> list[str]:
     width = max(len("photo"), *(len(row.name) for row in rows))
-    header = (f"{'photo':<{width}}  {'MP':>4}  {'detectors':<13}  {'whole p50 / p95':>15}  {'process':>7}  "
-              f"{'detect':>6}  {'render':>6}  {'faces':>6}  {'plates':>6}  {'areas':>5}  {'CPU':>6}")
+    header = (f"{'photo':<{width}}  {'MP':>4}  {'detectors':<13}  {'whole p50 / p95':>15}  {'read':>4}  "
+              f"{'decode':>6}  {'detect':>6}  {'encode':>6}  {'faces':>6}  {'plates':>6}  {'areas':>5}  {'CPU':>6}")
     lines = [header, "-" * len(header)]
     for row in rows:
         for label, timing in (("ours", row.ours), (BASELINE_NAME, row.baseline)):
             median = {name: statistics.median(values) for name, values in (timing.stages | timing.alone).items()}
             lines.append(
                 f"{row.name:<{width}}  {row.megapixels:>4.1f}  {label:<13}  {_cell(timing.whole):>15}  "
-                f"{median['process']:>7.0f}  {median['detect']:>6.0f}  {median['render']:>6.0f}  "
+                f"{median['read']:>4.0f}  {median['decode']:>6.0f}  {median['detect']:>6.0f}  "
+                f"{median['encode']:>6.0f}  "
                 f"{median.get('face', float('nan')):>6.0f}  {median.get('plate', float('nan')):>6.0f}  "
                 f"{timing.areas:>5}  {statistics.median(timing.cpu):>6.0f}"
             )
@@ -322,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timing {name} …", file=sys.stderr, flush=True)
         ours_timing = time_photo(data, ours, args.runs, args.warmup)
         baseline_timing = time_photo(data, baseline, args.runs, args.warmup)
-        stored = process_photo(data)
+        stored = photos.inspect_photo(data)
         timed.append(PhotoTimes(name, megapixels, (stored.width, stored.height), ours_timing, baseline_timing))
 
     sets = []
@@ -346,9 +350,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for line in time_table(timed):
             print(line)
-        print("ms. whole: upload bytes → process_photo → detect(stored JPEG) → render, median / p95 (nearest rank).")
-        print("process, detect, render: medians of those stages; faces, plates: median of detect() with that")
-        print("detector alone, on the stored photo. areas: found in the last run. MP: megapixels as uploaded; the")
+        print("ms. whole: upload bytes → inspect_photo (the request) → develop → detect → render and encode (the")
+        print("worker), median / p95 (nearest rank). read, decode, detect, encode: medians of those stages (encode:")
+        print("the public rendition and the photo as staff see it, each with a thumbnail); faces, plates: median")
+        print("of detect() with that detector alone. areas: found in the last run. MP: megapixels as uploaded; the")
         stored = ", ".join(f"{row.name.split('_')[0]} {row.stored[0]}×{row.stored[1]}" for row in timed)
         print(f"stored photos: {stored}. CPU: median CPU time of the whole path (this process, all threads):")
         print("what the path costs when other work competes for the cores.")

@@ -54,3 +54,10 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait(timeout=10)
+
+
+def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``manage.py db_worker`` with the benchmark's environment, as make run and compose start it."""
+    env = {**os.environ, "LOG_LEVEL": "WARNING", **(extra_env or {})}
+    return subprocess.Popen([str(REPO / ".venv" / "bin" / "python"), "manage.py", "db_worker"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL)

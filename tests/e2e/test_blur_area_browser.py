@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import DEMO_PASSWORD, REPO
-from tests.live import assert_accessible, assert_accessible_on_phone, offline_site
+from tests.live import assert_accessible, assert_accessible_on_phone, offline_site, wait_for_photos
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"  # stored upright: 450 × 600
@@ -45,6 +45,7 @@ def report(server, browser) -> dict:
     assert created.status == 201, created.text()
     body = created.json()
     context.close()
+    wait_for_photos(server, body["reference"])  # the worker makes the photo (and its rendition) from the upload
     return body
 
 

@@ -29,10 +29,10 @@ SEED = f"""
 from django.contrib.gis.geos import Point
 from geo.models import Category
 from reports.models import Report
-from reports.photos import process_photo
+from reports.photos import inspect_photo
 from reports.services import report_submit
 
-photo = process_photo(open({str(REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg")!r}, "rb").read())
+photo = inspect_photo(open({str(REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg")!r}, "rb").read())
 for number in (1, 2):
     report = report_submit(
         category=Category.objects.get(slug="schlagloch"), device_location=Point({SPOT[1]}, {SPOT[0]}, srid=4326),

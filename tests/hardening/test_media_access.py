@@ -209,15 +209,19 @@ def test_on_a_running_server_no_photo_is_public_until_the_worker_made_its_rendit
     token = _token(server)
     status, staff_view = _request(f"{server}/api/staff/reports/{report['id']}/", Authorization=f"Token {token}")
     [photo] = json.loads(staff_view)["photos"]
-    assert photo["public_url"] is None
-    as_taken = [photo["url"], photo["thumbnail_url"]]
-    assert [_request(url)[0] for url in as_taken] == [404, 404]  # the worker is down: nothing public
-    assert [_request(url, Authorization=f"Bearer {report['secret']}")[0] for url in as_taken] == [404, 404]
-    assert [_request(url, Authorization=f"Token {token}")[0] for url in as_taken] == [200, 200]
+    # The worker is down: the upload waits as sent, nothing of it is served, nothing is public.
+    assert (photo["state"], photo["url"], photo["thumbnail_url"], photo["public_url"]) == (
+        "processing", None, None, None)
     status, detail = _request(f"{server}/api/v1/reports/{report['id']}/")
     assert status == 200 and json.loads(detail)["photos"] == []
 
     run_worker_batch(env)
+    status, staff_view = _request(f"{server}/api/staff/reports/{report['id']}/", Authorization=f"Token {token}")
+    [photo] = json.loads(staff_view)["photos"]
+    as_taken = [photo["url"], photo["thumbnail_url"]]
+    assert [_request(url)[0] for url in as_taken] == [404, 404]
+    assert [_request(url, Authorization=f"Bearer {report['secret']}")[0] for url in as_taken] == [404, 404]
+    assert [_request(url, Authorization=f"Token {token}")[0] for url in as_taken] == [200, 200]
     [public] = json.loads(_request(f"{server}/api/v1/reports/{report['id']}/")[1])["photos"]
     assert _request(public["url"])[0] == 200 and _request(public["thumbnail_url"])[0] == 200
     assert public["url"] not in as_taken

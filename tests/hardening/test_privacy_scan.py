@@ -67,7 +67,9 @@ def _work_on_it(reference: str, personas) -> None:
 
 def _collect(reference: str) -> list[tuple[str, bytes]]:
     from reports.models import Report
+    from tests.notifications.delivery import run_worker
 
+    run_worker()  # the photo made from the upload and its public rendition
     report = Report.objects.get(reference=reference)
     public_id = report.public_id
     client = Client()
@@ -99,7 +101,8 @@ def _collect(reference: str) -> list[tuple[str, bytes]]:
         body = b"".join(response.streaming_content) if response.streaming else response.content
         outputs.append((url, body))
     for photo in report.photos.all():
-        for field in (photo.image, photo.thumbnail):
+        assert photo.public_image and not photo.upload
+        for field in (photo.image, photo.thumbnail, photo.public_image, photo.public_thumbnail):
             # The files the public gets from the media URLs (in production a proxy serves them as they are).
             with field.open("rb") as image:
                 outputs.append((field.url, image.read()))
@@ -128,7 +131,7 @@ async def test_no_public_output_carries_personal_data_or_photo_metadata(demo, pe
     updates = dict(outputs)[f"/open311/v2/servicerequestupdates.json?service_request_id={reference}"]
     assert b"Immer noch da" in updates  # the scan saw the comment
     images = [body for where, body in outputs if where.endswith(".jpg")]
-    assert len(images) == 4  # the report's photo and the comment's, each with its thumbnail
+    assert len(images) == 8  # the report's photo and the comment's, each with its thumbnail, as taken and public
     for image in images:
         opened = Image.open(io.BytesIO(image))
         assert dict(opened.getexif()) == {} and "xmp" not in opened.info and b"GPS" not in image

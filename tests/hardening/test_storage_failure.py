@@ -56,9 +56,9 @@ def test_a_disk_that_fills_up_half_way_through_the_photos_leaves_nothing_behind(
 
     client = Client()
     client.raise_request_exception = False
-    NearlyFullDisk.files_left = 4
-    before = submit_with_photos(client)  # two photos, each with a thumbnail: exactly fits
-    NearlyFullDisk.files_left = 3  # the second photo's thumbnail no longer fits
+    NearlyFullDisk.files_left = 2
+    before = submit_with_photos(client)  # two photos, each stored as sent (the worker makes the rest): exactly fits
+    NearlyFullDisk.files_left = 1  # the second photo no longer fits
 
     response = submit_with_photos(client)
 
@@ -69,7 +69,7 @@ def test_a_disk_that_fills_up_half_way_through_the_photos_leaves_nothing_behind(
     assert "Traceback" not in response.content.decode() and "ENOSPC" not in response.content.decode()
     assert Report.objects.count() == 1 and Photo.objects.count() == 2
     assert ReportEvent.objects.exclude(report__public_id=before.json()["id"]).count() == 0
-    assert len(stored_files(nearly_full_disk)) == 4  # only the first report's files
+    assert len(stored_files(nearly_full_disk)) == 2  # only the first report's files
 
 
 def test_fix_photos_on_a_full_disk_leave_the_report_as_it_was(personas, nearly_full_disk):

@@ -8,7 +8,7 @@ from django.test import Client
 
 from geo.models import Category
 from reports.models import Report
-from reports.photos import process_photo
+from reports.photos import inspect_photo
 from reports.services import report_submit
 from tests.conftest import REPO
 from tests.notifications.delivery import run_worker
@@ -44,7 +44,7 @@ def file_report(*, category: str = "schlagloch", at=HAMELN_MARKET, description: 
     result = report_submit(
         category=Category.objects.get(slug=category), device_location=Point(at[1], at[0], srid=4326),
         description=description, reporter_email=email, reporter_name=name, answers=answers,
-        photos=[process_photo(PHOTO.read_bytes())] if photo else [],
+        photos=[inspect_photo(PHOTO.read_bytes())] if photo else [],
     )
     if photo:
         run_worker()  # the photo's public rendition (faces and plates blurred)

@@ -38,7 +38,8 @@ import numpy as np
 from PIL import Image
 
 from bench.results import cpu_name, percentile, record
-from reports import blurring, photos
+from reports import blurring
+from reports import photos as pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO / "data" / "photos"
@@ -98,15 +99,15 @@ def one_run(data: bytes, detectors: Detectors, timing: Timing | None) -> None:
     ``timing``, every stage and each detector alone timed."""
     cpu_started = time.process_time_ns()
     started = time.perf_counter_ns()
-    upload = photos.inspect_photo(data)  # the request: header and EXIF only
+    upload = pipeline.inspect_photo(data)  # the request: header and EXIF only
     read = time.perf_counter_ns()
-    image = photos.develop(upload.raw)  # the worker: decoded once ...
+    image = pipeline.develop(upload.raw)  # the worker: decoded once ...
     decoded = time.perf_counter_ns()
     areas = blurring.detect(image, detectors)  # ... for the detectors ...
     detected = time.perf_counter_ns()
     blurring.render(image, areas)  # ... the public rendition ...
-    photos.encode_jpeg(image, photos.JPEG_QUALITY)  # ... and the photo as staff see it, with its thumbnail
-    photos.encode_jpeg(photos.thumbnail_of(image), photos.THUMBNAIL_QUALITY)
+    pipeline.encode_jpeg(image, pipeline.JPEG_QUALITY)  # ... and the photo as staff see it, with its thumbnail
+    pipeline.encode_jpeg(pipeline.thumbnail_of(image), pipeline.THUMBNAIL_QUALITY)
     if timing is None:
         return
     timing.whole.append(_ms(started))
@@ -326,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timing {name} …", file=sys.stderr, flush=True)
         ours_timing = time_photo(data, ours, args.runs, args.warmup)
         baseline_timing = time_photo(data, baseline, args.runs, args.warmup)
-        stored = photos.inspect_photo(data)
+        stored = pipeline.inspect_photo(data)
         timed.append(PhotoTimes(name, megapixels, (stored.width, stored.height), ours_timing, baseline_timing))
 
     sets = []

@@ -12,6 +12,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+# A benchmark never sends its thousands of made-up reports to a public geocoder.
+_OFFLINE = {"GEOCODER": "none"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -24,7 +28,7 @@ def start_server(port: int, *uvicorn_args: str, extra_env: dict[str, str] | None
     # second, not per hour: DRF keeps each address' request times of the whole period in the cache, and an
     # hour of a benchmark's submissions from one address would be a list no real client ever has.
     env = {
-        **os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000/second", "LOG_LEVEL": "WARNING",
+        **os.environ, "HTTPS": "false", "API_RATE_SUBMIT": "100000/second", "LOG_LEVEL": "WARNING", **_OFFLINE,
         **(extra_env or {}),
     }
     server = subprocess.Popen(
@@ -58,6 +62,6 @@ def stop_server(server: subprocess.Popen) -> None:
 
 def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """``manage.py db_worker`` with the benchmark's environment, as make run and compose start it."""
-    env = {**os.environ, "LOG_LEVEL": "WARNING", **(extra_env or {})}
+    env = {**os.environ, "LOG_LEVEL": "WARNING", **_OFFLINE, **(extra_env or {})}
     return subprocess.Popen([str(REPO / ".venv" / "bin" / "python"), "manage.py", "db_worker"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL)

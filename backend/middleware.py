@@ -2,13 +2,54 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+import uuid
 from urllib.parse import urlsplit
 
+import structlog
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+request_log = logging.getLogger("openmelder.request")
+
+# An id a proxy or an app sent along (X-Request-ID) is taken if it looks like one; anything else (too long,
+# spaces, quotes, line breaks) is replaced by a new one, so a client cannot write into the logs.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+
+
+class RequestId:
+    """Every request gets an id: the client's ``X-Request-ID`` if it is a plausible one, else a new random one.
+    It is returned as ``X-Request-ID``, and every log record made while the request is handled carries it
+    (structlog's context variables; rendered with ``LOG_FORMAT=json``, backend.logs). With JSON logs, one
+    "request" line per request: method, path (never the query string), status and duration; no address, no
+    user, nothing personal."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.log_requests = settings.LOG_FORMAT == "json"
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request.request_id = request_id
+        # A fresh context per request; it is not cleared at the end, so that the handler's own records after the
+        # middleware (Django's "Not Found: …") still carry the id. Under ASGI every request has a context of its own.
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        if self.log_requests:
+            request_log.info("request", extra={
+                "method": request.method, "path": request.path[:200], "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            })
+        return response
 
 
 class RejectNulCharacters:

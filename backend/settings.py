@@ -110,6 +110,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.middleware.RequestId",
     "django.middleware.security.SecurityMiddleware",
     "backend.middleware.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -374,15 +375,32 @@ LEAFLET_CONFIG: dict[str, Any] = {
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
-LOGGING = {
+# plain: one line of text per record. json: one JSON object per line (for a log collector), each record made
+# during a request carrying that request's id (backend.middleware.RequestId), one "request" line per request.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ["plain", "json"])
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "backend.logs.json_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Replace Django's own console handler instead of logging every line twice.
-    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
+    "loggers": {
+        # Replace Django's own console handler instead of logging every line twice.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }
+if LOG_FORMAT == "json":
+    LOGGING["loggers"] |= {
+        # uvicorn's own lines as JSON, too (its logging settings are replaced when it loads the application).
+        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # The "request" line (backend.middleware.RequestId) replaces uvicorn's access line, which names the
+        # client's address: personal data that no log needs.
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    }
 
 # GDAL 3.6 (Debian 12) is older than the 3.9 that Django 5.2 would like; every GDAL feature we
 # use (OGR read, reprojection) works on 3.6, so the warning is silenced deliberately.

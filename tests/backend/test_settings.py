@@ -72,6 +72,7 @@ def test_a_database_password_is_not_shown_in_the_error(production_env):
         ("EMAIL_PORT", "smtp", "not a whole number"),
         ("REDIS_URL", "localhost:6379", "not a Redis URL"),
         ("LOG_LEVEL", "LOUD", "must be one of"),
+        ("LOG_FORMAT", "xml", "must be one of"),
         ("API_RATE_SUBMIT", "viele", "not a rate"),
     ],
 )

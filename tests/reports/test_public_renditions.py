@@ -98,7 +98,8 @@ def test_until_the_worker_ran_no_public_output_shows_a_photo_and_the_photo_as_ta
     assert "Ein Foto wird für die Veröffentlichung vorbereitet" in page
     lead = staff_client(personas.hameln_lead)
     photo = _staff_photo(lead, report)
-    assert (photo["state"], photo["url"], photo["thumbnail_url"], photo["public_url"]) == ("processing", None, None, None)
+    assert (photo["state"], photo["url"], photo["thumbnail_url"], photo["public_url"]) == (
+        "processing", None, None, None)
     # The upload as sent (with its metadata) waits for the worker; nobody gets it, not even staff.
     upload = Photo.objects.get(pk=photo["id"]).upload.name
     assert upload and default_storage.exists(upload)

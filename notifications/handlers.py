@@ -36,19 +36,24 @@ logger = logging.getLogger(__name__)
 MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED, EventKind.ROUTED})
 
 
-def event_payload(event: ReportEvent) -> dict:
+# A push's payloads share one "summaries" dict (EventMessageSerializer.get_report): a submission's four events
+# describe one report, whose summaries are then made once instead of once per event and group.
+Summaries = dict | None
+
+
+def event_payload(event: ReportEvent, summaries: Summaries = None) -> dict:
     """The REST representation of the event (with its seq) and the report's current state."""
-    return dict(EventMessageSerializer(event).data)
+    return dict(EventMessageSerializer(event, context={"summaries": summaries}).data)
 
 
-def map_payload(event: ReportEvent) -> dict:
+def map_payload(event: ReportEvent, summaries: Summaries = None) -> dict:
     """For the public map: anonymised, nothing but what the map shows."""
-    return dict(MapEventMessageSerializer(event).data)
+    return dict(MapEventMessageSerializer(event, context={"summaries": summaries}).data)
 
 
-def staff_payload(event: ReportEvent) -> dict:
+def staff_payload(event: ReportEvent, summaries: Summaries = None) -> dict:
     """For the staff of a department: the event, public or not, and what a work list shows of the report."""
-    return dict(StaffEventMessageSerializer(event).data)
+    return dict(StaffEventMessageSerializer(event, context={"summaries": summaries}).data)
 
 
 def previous_department_id(event: ReportEvent) -> int | None:
@@ -77,15 +82,15 @@ def staff_groups(event: ReportEvent) -> list[str]:
     return [department_group(d) for d in dict.fromkeys(departments) if d is not None]
 
 
-def messages_for(event: ReportEvent, published: bool) -> Iterator[tuple[str, dict]]:
+def messages_for(event: ReportEvent, published: bool, summaries: Summaries = None) -> Iterator[tuple[str, dict]]:
     """(group, payload) pairs for one event."""
     if event.is_public:
-        yield report_group(event.report.public_id), event_payload(event)
+        yield report_group(event.report.public_id), event_payload(event, summaries)
         if published:
-            yield MAP_GROUP, map_payload(event)
+            yield MAP_GROUP, map_payload(event, summaries)
     groups = staff_groups(event)
     if groups:
-        payload = staff_payload(event)
+        payload = staff_payload(event, summaries)
         for group in groups:
             yield group, payload
 
@@ -97,10 +102,11 @@ def push_events(sender, event_ids: list[int], **kwargs) -> None:
         .order_by("id")
     )
     published = set(Report.objects.published().filter(events__in=event_ids).values_list("pk", flat=True))
+    summaries: dict = {}
     messages = [
         (event.id, group, payload)
         for event in events
-        for group, payload in messages_for(event, event.report_id in published)
+        for group, payload in messages_for(event, event.report_id in published, summaries)
     ]
     if messages:
         # One trip into the event loop for all of them: each async_to_sync costs a few ms (a new loop when the

@@ -385,7 +385,15 @@ class EventMessageSerializer(EventSerializer):
         fields = [*EventSerializer.Meta.fields, "report"]
 
     def get_report(self, event: ReportEvent) -> dict:
-        return dict(self.summary(event.report).data)
+        # Events committed together describe the same report as it is now: with a shared "summaries" dict in the
+        # context, each kind of summary of a report is made once for all of them (notifications.handlers).
+        summaries = self.context.get("summaries")
+        if summaries is None:
+            return dict(self.summary(event.report).data)
+        key = (self.summary, event.report_id)
+        if key not in summaries:
+            summaries[key] = dict(self.summary(event.report).data)
+        return summaries[key]
 
 
 class MapEventMessageSerializer(EventMessageSerializer):

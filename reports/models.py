@@ -449,3 +449,18 @@ class MapCell(models.Model):
                 fields=["zoom", "cell_lon", "cell_lat", "category_id", "status"], name="reports_mapcell_key"
             )
         ]
+
+
+class PublicDataVersion(models.Model):
+    """One row: a value that changes after every commit that may change what the public sees.
+
+    Public read answers (map, lists, statistics, Open311) are cached and given ETags under this value
+    (``reports.publicdata.version``). A change sets a new random value rather than counting up: a
+    database restored from a backup, or a test's rolled-back transaction, never meets a value that was
+    used for other data since.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("public data version")

@@ -23,6 +23,7 @@ from mobile_api.open311.errors import Open311Error
 from mobile_api.open311.renderers import Document, JSONRenderer, XMLRenderer
 from mobile_api.open311.submission import submit
 from mobile_api.open311.throttling import ClientKeyThrottle
+from mobile_api.public_cache import PublicReadCache
 from reports.models import Report, Source
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -73,7 +74,7 @@ class Open311View(APIView):
         return self.request.query_params.get("extensions", "").lower() == "true"
 
 
-class Discovery(Open311View):
+class Discovery(PublicReadCache, Open311View):
     def get(self, request: Request, format: str | None = None) -> Response:
         return Response(Document("discovery", {
             "changeset": CHANGESET,
@@ -89,7 +90,7 @@ class Discovery(Open311View):
         }))
 
 
-class ServiceList(Open311View):
+class ServiceList(PublicReadCache, Open311View):
     def get(self, request: Request, format: str | None = None) -> Response:
         queries.jurisdiction(request.query_params)
         categories = Category.objects.filter(active=True).prefetch_related("questions")
@@ -97,7 +98,7 @@ class ServiceList(Open311View):
         return Response(Document("services", services))
 
 
-class ServiceDefinition(Open311View):
+class ServiceDefinition(PublicReadCache, Open311View):
     def get(self, request: Request, service_code: str, format: str | None = None) -> Response:
         queries.jurisdiction(request.query_params)
         category = Category.objects.filter(slug=service_code, active=True).prefetch_related("questions").first()
@@ -106,7 +107,7 @@ class ServiceDefinition(Open311View):
         return Response(Document("service_definition", representations.service_definition(category)))
 
 
-class ServiceRequests(Open311View):
+class ServiceRequests(PublicReadCache, Open311View):
     def get(self, request: Request, format: str | None = None) -> Response:
         params = request.query_params
         authority = queries.jurisdiction(params)
@@ -127,7 +128,7 @@ class ServiceRequests(Open311View):
         return Response(Document("service_requests", [representations.created_request(report)]), status=201)
 
 
-class ServiceRequest(Open311View):
+class ServiceRequest(PublicReadCache, Open311View):
     def get(self, request: Request, service_request_id: str, format: str | None = None) -> Response:
         authority = queries.jurisdiction(request.query_params)
         requests = queries.visible_requests(extensions=self.extensions())

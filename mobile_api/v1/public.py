@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from geo.models import Authority, Category
+from mobile_api.public_cache import PublicReadCache
 from mobile_api.v1.serializers import checked
 from mobile_api.v1.views import CitizenView
 from reports import filters, publicdata
@@ -138,7 +139,7 @@ def _query(serializer_class, request: Request):
     return query
 
 
-class MapView(CitizenView):
+class MapView(PublicReadCache, CitizenView):
     """Reports on the public map as GeoJSON: grid clusters with counts at low zoom, single reports from zoom 14."""
 
     throttle_scope = "read"
@@ -150,7 +151,7 @@ class MapView(CitizenView):
         return Response(publicdata.map_features(bbox=data["bbox"], zoom=data["zoom"], filters=query.filters()))
 
 
-class StatsView(CitizenView):
+class StatsView(PublicReadCache, CitizenView):
     """Reports per category and authority, median days to fix, and the open backlog, for the last 12 months."""
 
     throttle_scope = "read"

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from geo.models import Category
 from geo.routing import route
+from mobile_api.public_cache import PublicReadCache
 from mobile_api.v1.serializers import (
     NearbyQuerySerializer,
     PointQuerySerializer,
@@ -49,7 +50,7 @@ class CitizenView(APIView):
     authentication_classes: list = []
 
 
-class CategoryList(CitizenView):
+class CategoryList(PublicReadCache, CitizenView):
     """The categories a citizen can report, and at a point, who would receive each."""
     throttle_scope = "read"
 
@@ -196,7 +197,7 @@ class ReportEvents(CitizenView):
         return Response({"events": EventSerializer(events, many=True).data})
 
 
-class ReportsNearby(CitizenView):
+class ReportsNearby(PublicReadCache, CitizenView):
     """Open reports of a category near a place: "already reported — support it instead?"."""
     throttle_scope = "read"
 

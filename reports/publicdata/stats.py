@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from reports.models import Report
+from reports.publicdata import version
 from reports.publicdata.lists import visible_reports
 from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status, StatusType
 
@@ -35,9 +36,10 @@ STATISTICS_CACHE_SECONDS = 300
 
 
 def statistics_last_12_months() -> dict:
-    """statistics() of the last 12 months in the active language, cached for a few minutes: with a
-    million reports the figures take about a second to compute and change slowly."""
-    key = f"publicdata:statistics:{(get_language() or 'de')[:2]}"
+    """statistics() of the last 12 months in the active language, cached until the public data changes
+    (``version``, which also moves on every few minutes): with a million reports the figures take about a
+    second to compute."""
+    key = f"publicdata:statistics:{version.current()}:{(get_language() or 'de')[:2]}"
     figures = cache.get(key)
     if figures is None:
         figures = statistics(since=twelve_months_ago(timezone.now()))

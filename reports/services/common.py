@@ -20,6 +20,7 @@ from reports.errors import NotPermitted
 from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.permissions import actor_role
 from reports.photos import PhotoUpload
+from reports.publicdata.version import changed as public_version_changed
 from reports.signals import events_committed, events_recorded
 from reports.workflow import REPORTER
 
@@ -83,6 +84,7 @@ def publish_after_commit(events: list[ReportEvent]) -> None:
     Must be called inside the transaction that saved the events.
     """
     events_recorded.send(sender=ReportEvent, events=events)
+    public_version_changed()
     event_ids = [event.pk for event in events]
     transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
 

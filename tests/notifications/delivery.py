@@ -37,6 +37,21 @@ def run_worker(limit: int = 1000) -> int:
     raise AssertionError(f"still tasks after {limit}: a task re-enqueues itself without end?")
 
 
+def committed(call, *args, **kwargs):
+    """``call(...)`` as if its transactions committed, as each request and each task of the worker does in a
+    server: what waits for the commit (pushes, deleted files, a new version of the public data) happens too.
+    (A test's own transaction never commits.)"""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return call(*args, **kwargs)
+
+
+def run_worker_committed(limit: int = 1000) -> int:
+    """``run_worker``, with what waits for its tasks' commits done as well."""
+    return committed(run_worker, limit)
+
+
 def change_status(report_id: str, to: str, *, actor, message: str = "") -> None:
     from reports.services import report_transition
 

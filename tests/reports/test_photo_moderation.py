@@ -23,7 +23,8 @@ from reports.photos import inspected_photos
 from reports.validation import TEXT_MAX_LENGTH
 from tests.mobile_api.open311.conftest import get as open311_get
 from tests.mobile_api.staff.conftest import Client, staff_client, submit, submit_rendered
-from tests.notifications.delivery import run_worker
+from tests.notifications.delivery import committed
+from tests.notifications.delivery import run_worker_committed as run_worker
 from tests.personas import HAMELN_MARKET
 from tests.reports.staff.test_staff_pages import Browser, logged_in
 from tests.reports.test_photo_pipeline import PHOTOS
@@ -90,7 +91,8 @@ def public_photo_urls(report: dict) -> dict[str, list[str]]:
 
 
 def _hide(client, report: dict, photo_id: int, action: str = "hide", **data):
-    return client.post(f"/api/staff/reports/{report['reference']}/photos/{photo_id}/{action}/", data, format="json")
+    return committed(client.post, f"/api/staff/reports/{report['reference']}/photos/{photo_id}/{action}/", data,
+                     format="json")
 
 
 def test_a_hidden_photo_is_gone_from_every_public_output_and_its_files_are_a_404_for_the_public(personas, report):
@@ -248,7 +250,7 @@ def test_the_staff_page_offers_hide_and_show_again_to_leads_only(personas, repor
 # --- The description ------------------------------------------------------------------------------
 
 def _redact(client, report: dict, **data):
-    return client.post(f"/api/staff/reports/{report['reference']}/redact/", data, format="json")
+    return committed(client.post, f"/api/staff/reports/{report['reference']}/redact/", data, format="json")
 
 
 def public_texts(report: dict) -> dict[str, str]:

@@ -3,6 +3,7 @@ import os
 from django.core.management.base import BaseCommand, CommandParser
 
 from reports.demo import SAMPLE_REPORTS, load_demo
+from reports.publicdata import version
 
 
 class Command(BaseCommand):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         result = load_demo(password=os.environ.get("DEMO_PASSWORD") or None, reports=options["reports"])
+        version.changed()  # reports are written in bulk, past the signals: cached public answers are old now
         if result.created:
             summary = ", ".join(f"{count} {what}" for what, count in sorted(result.created.items()))
             self.stdout.write(self.style.SUCCESS(f"Demo loaded: {summary} created or updated."))

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.test import TestCase
 
 from geo.models import Authority, Category, PublishingPolicy
 from reports.models import Moderation, Report
@@ -87,7 +88,8 @@ def test_clusters_stay_exact_when_reports_change_move_hide_or_go(client, reports
     assert counts() == 4
     update(reports["hidden"], moderation=Moderation.PUBLISHED)
     assert counts() == 5
-    Report.objects.filter(public_id=reports["station"]["id"]).delete()
+    with TestCase.captureOnCommitCallbacks(execute=True):  # as the deleting transaction commits
+        Report.objects.filter(public_id=reports["station"]["id"]).delete()
     assert (counts(), counts(status="fixed")) == (4, 1)
 
 

@@ -1,6 +1,7 @@
 """Mixed load on loopback: 90 % public map and list reads, 10 % report submissions, for 5 minutes.
 
     python -m bench.mixed [--duration 300] [--rate 300] [--workers 2] [--reports 1000000] [--photo PATH|none]
+                          [--admission both|on|off]
 
 Against uvicorn with ``--workers`` processes on 127.0.0.1, configured as in production (Redis for the
 channel layer and the rate-limit cache when ``REDIS_URL`` is set, which ``make bench`` does). The load
@@ -12,7 +13,10 @@ comes from locust (headless, one process, ``bench/locustfile.py``) at a constant
 ``--reports`` generated reports (bench.map's data, a Land's worth) besides the demo; on SpatiaLite the
 demo's few hundred (the embedded default is for one Landkreis).
 
-Prints req/s, p50/p95/p99 and errors, overall and per kind, and records them for make bench's table.
+Runs the load twice (``--admission both``): first with admission at the door turned off
+(``WEB_CONCURRENCY_LIMIT=0``, the baseline: every request waits for its turn however long), then as
+configured (fast 503 beyond the queue, writes first). Prints req/s, p50/p95/p99 and errors (503s
+included), overall and per kind, and records them for make bench's table.
 Target (for reference): ≥ 300 req/s, 0 errors, p95 ≤ 200 ms. It stops by itself after ``--duration``.
 """
 
@@ -139,17 +143,31 @@ def _failures(prefix: Path) -> list[dict]:
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=300, help="seconds of load (default 300)")
+    parser.add_argument("--duration", type=int, default=300, help="seconds of load per run (default 300)")
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="offered requests per second")
     parser.add_argument("--user-rate", type=float, default=3.0, help="requests per second per simulated user")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn processes")
     parser.add_argument("--reports", type=int, default=1_000_000, help="generated reports (PostGIS only; 0: none)")
     parser.add_argument("--photo", default=str(PHOTO), help="photo to send (sized down to 1600 px), or 'none'")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--admission", choices=("both", "on", "off"), default="both",
+                        help="admission at the door (backend.admission) as configured ('on'), turned off "
+                             "(WEB_CONCURRENCY_LIMIT=0, the baseline), or both one after the other (default)")
     args = parser.parse_args()
 
     data = _prepare(args.reports, args.seed)
     users = max(1, round(args.rate / args.user_rate))
+    runs = {"off": {"WEB_CONCURRENCY_LIMIT": "0"}, "on": {}}
+    results = {}
+    for name in ("off", "on"):
+        if args.admission in (name, "both"):
+            results[name] = _run(args, users, data, runs[name], name)
+    for name, (stats, failures) in results.items():
+        baseline = results.get("off") if name == "on" else None
+        _report(stats, failures, args, users, data, name, baseline[0] if baseline else None)
+
+
+def _run(args, users: int, data: str, extra_env: dict[str, str], name: str) -> tuple[list[dict], list[dict]]:
     with tempfile.TemporaryDirectory(prefix="bench-mixed-") as directory:
         workdir = Path(directory)
         plan_path = workdir / "plan.json"
@@ -160,22 +178,29 @@ def main() -> None:
         # DATABASE_CONN_MAX_AGE=0: the connection pool, as in production (importing bench.map sets 60 for
         # its in-process client; persistent connections under ASGI would be one per request thread).
         server = start_server(port, "--workers", str(args.workers), "--backlog", "4096",
-                              extra_env={"API_RATE_READ": "100000/second", "DATABASE_CONN_MAX_AGE": "0"})
+                              extra_env={"API_RATE_READ": "100000/second", "DATABASE_CONN_MAX_AGE": "0",
+                                         **extra_env})
         try:
-            print(f"[mixed] {users} users × {args.user_rate:g} req/s for {args.duration} s against "
-                  f"{args.workers} uvicorn processes; data: {data}", file=sys.stderr, flush=True)
+            print(f"[mixed] admission {name}: {users} users × {args.user_rate:g} req/s for {args.duration} s "
+                  f"against {args.workers} uvicorn processes; data: {data}", file=sys.stderr, flush=True)
             code = _locust(port, plan_path, workdir / "locust", users, args.user_rate, args.duration)
             stats, failures = _stats(workdir / "locust"), _failures(workdir / "locust")
         finally:
             stop_server(server)
     if code not in (0, 1):
         raise SystemExit(f"locust failed (exit {code})")
-    _report(stats, failures, args, users, data)
+    return stats, failures
 
 
-def _report(stats: list[dict], failures: list[dict], args, users: int, data: str) -> None:
+def _refused(failures: list[dict], kind: str = "") -> int:
+    return sum(int(f.get("Occurrences") or 0) for f in failures
+               if "503" in str(f.get("Error")) and kind in str(f.get("Name")))
+
+
+def _report(stats: list[dict], failures: list[dict], args, users: int, data: str, name: str,
+            baseline: list[dict] | None) -> None:
     database = os.environ.get("DATABASE_URL", "").split(":")[0]
-    print(f"\nMixed load: {args.duration} s, offered {users} users × {args.user_rate:g} req/s = "
+    print(f"\nMixed load, admission {name}: {args.duration} s, offered {users} users × {args.user_rate:g} req/s = "
           f"{users * args.user_rate:g} req/s; uvicorn with {args.workers} processes on 127.0.0.1, "
           f"database {database}; {data}")
     print(f"{'requests':28} {'count':>8} {'errors':>7} {'req/s':>8} "
@@ -188,19 +213,28 @@ def _report(stats: list[dict], failures: list[dict], args, users: int, data: str
     for failure in failures[:10]:
         print(f"error: {failure.get('Occurrences')}× {failure.get('Method')} {failure.get('Name')}: "
               f"{failure.get('Error')}")
+    print(f"refused with 503: {_refused(failures)} (submissions: {_refused(failures, '/api/v1/reports/')})")
     total = next(row for row in stats if row["Name"] == "Aggregated")
     rate, errors, p95 = float(total["Requests/s"]), int(total["Failure Count"]), float(total["95%"])
     print(f"\nTargets (for reference): ≥ {TARGET_RATE} req/s, 0 errors, p95 ≤ {TARGET_P95_MS} ms. "
-          f"Percentiles are locust's (rounded to two significant digits above 100 ms).")
+          f"Percentiles are locust's (rounded to two significant digits above 100 ms). Errors include the "
+          f"503s of admission at the door.")
     sys.stdout.flush()
-    workload = f"6 mixed load, {args.duration / 60:g} min (90 % reads)"
-    record(workload, "req/s", rate, unit="/s", target=f"≥ {TARGET_RATE}/s", met=rate >= TARGET_RATE)
-    record(workload, "p95 ms", p95, unit="ms", target=f"≤ {TARGET_P95_MS} ms", met=p95 <= TARGET_P95_MS)
-    record(workload, "errors", errors, unit="count", target="0", met=errors == 0)
+    workload = f"6 mixed load, {args.duration / 60:g} min (90 % reads), admission {name}"
+    before = {row["Name"]: row for row in baseline or []}
+    base = before.get("Aggregated")
+    extra = {"baseline_name": "admission off"} if base else {}
+    record(workload, "req/s", rate, unit="/s", target=f"≥ {TARGET_RATE}/s", met=rate >= TARGET_RATE,
+           **({"baseline": float(base["Requests/s"])} if base else {}), **extra)
+    record(workload, "p95 ms", p95, unit="ms", target=f"≤ {TARGET_P95_MS} ms", met=p95 <= TARGET_P95_MS,
+           **({"baseline": float(base["95%"])} if base else {}), **extra)
+    record(workload, "errors (503 included)", errors, unit="count", target="0", met=errors == 0,
+           **({"baseline": float(base["Failure Count"])} if base else {}), **extra)
     for row in stats:
         if row["Name"] != "Aggregated":
-            record(workload, f"{row['Name'].split()[0]} p95 ms", float(row["95%"]), unit="ms")
-
+            old = before.get(row["Name"])
+            record(workload, f"{row['Name'].split()[0]} p95 ms", float(row["95%"]), unit="ms",
+                   **({"baseline": float(old["95%"])} if old else {}), **(extra if old else {}))
 
 if __name__ == "__main__":
     main()

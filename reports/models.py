@@ -363,8 +363,9 @@ class StatusLabel(models.Model):
         # A page shows dozens of labels: one read of the shared cache per request (and per
         # LABELS_MEMO_SECONDS in the worker), not one per label, which cost a Redis round trip each.
         global _labels_memo
-        if _labels_memo is not None and time.monotonic() - _labels_memo[0] < LABELS_MEMO_SECONDS:
-            return _labels_memo[1]
+        memo = _labels_memo  # read once: another request's thread may forget it meanwhile (it did, a 500)
+        if memo is not None and time.monotonic() - memo[0] < LABELS_MEMO_SECONDS:
+            return memo[1]
         labels = cache.get(_LABELS_CACHE_KEY)
         if labels is None:
             labels = {row.status: (row.label_de, row.label_en) for row in cls.objects.all()}

@@ -39,3 +39,33 @@ def test_the_admin_can_neither_add_nor_delete_a_status(demo, admin_user):
     assert admin.get("/admin/reports/statuslabel/add/").status_code == 403
     assert admin.post(f"/admin/reports/statuslabel/{label.pk}/delete/", {"post": "yes"}).status_code == 403
     assert StatusLabel.objects.filter(pk=label.pk).exists()
+
+
+def test_labels_are_read_safely_while_other_requests_start(demo):
+    """Every request's start forgets the labels read by the last one (another thread, under ASGI): a page
+    being rendered meanwhile still gets its labels. (It once got a TypeError, a 500 under load.)"""
+    import sys
+    import threading
+
+    from django.core.cache import cache
+
+    from reports.models import _LABELS_CACHE_KEY, StatusLabel
+
+    cache.set(_LABELS_CACHE_KEY, {"new": ("Gemeldet", "Reported")}, 300)
+    stop = threading.Event()
+
+    def requests_starting() -> None:
+        while not stop.is_set():
+            StatusLabel.forget_memo()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows within a few thousand
+    starter = threading.Thread(target=requests_starting)
+    starter.start()
+    try:
+        labels = [StatusLabel.label("new", "de") for _ in range(20_000)]
+    finally:
+        stop.set()
+        starter.join()
+        sys.setswitchinterval(interval)
+    assert set(labels) == {"Gemeldet"}

@@ -89,7 +89,7 @@ def ensure_data(count: int, seed: int) -> int:
                 public_id, reference, location, address, description, status, routing_reason,
                 reporter_name, reporter_email, reporter_phone, secret_hash, source, moderation,
                 support_count, idempotency_fingerprint, created_at, updated_at, closed_at,
-                authority_id, category_id, language)
+                authority_id, category_id, language, public_description, answers)
             SELECT md5('bench-map-' || g.i)::uuid, %(prefix)s || g.i,
                    ST_SetSRID(ST_MakePoint(
                        CASE WHEN g.r1 < 0.7 THEN t.lon + t.spread * g.z1
@@ -101,7 +101,8 @@ def ensure_data(count: int, seed: int) -> int:
                    CASE WHEN g.r4 < 0.95 THEN 'published' WHEN g.r4 < 0.98 THEN 'pending' ELSE 'hidden' END,
                    0, '', g.created, g.created,
                    CASE WHEN g.status IN ('fixed', 'rejected') THEN g.created + g.r5 * interval '60 days' END,
-                   %(authority)s, (%(categories)s::bigint[])[1 + floor(g.r6 * %(n_categories)s)::int], 'de'
+                   %(authority)s, (%(categories)s::bigint[])[1 + floor(g.r6 * %(n_categories)s)::int], 'de',
+                   '', '{}'::jsonb
             FROM (
                 SELECT i, r1, r2, r3, r4, r5, r6,
                        sqrt(-2 * ln(1 - u1)) * cos(2 * pi() * u2) AS z1,

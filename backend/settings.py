@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "backend.middleware.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Public reads from the shared cache (and 304s) before sessions, CSRF, auth and DRF do any work.
+    "mobile_api.public_cache.PublicReadCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "backend.middleware.RejectNulCharacters",

@@ -15,15 +15,15 @@ the view, which answers 429.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.http import parse_etags
-from django.utils.translation import get_language
 
 from backend.throttling import ClientRateThrottle
 from reports.publicdata import version
@@ -32,45 +32,55 @@ from reports.publicdata import version
 CACHE_SECONDS = 2 * version.PERIOD_SECONDS
 # Clients may keep an answer but must ask again (If-None-Match) before they use it.
 CACHE_CONTROL = "no-cache"
-# Of the view's own headers, these are stored with the body (middleware adds the rest to every answer).
-_KEPT_HEADERS = ("Content-Type", "Content-Language", "Content-Disposition", "Link", "Vary", "Allow")
+# Not stored with an answer: what belongs to one request (the middleware further out sets its own).
+_NOT_STORED = frozenset({"set-cookie", "x-request-id", "etag", "cache-control"})
 
 
-def cached_public_read(view, *, scope: str = "read"):
-    """Wrap a view function (``as_view()``) whose GET answers are the same for every anonymous client."""
+class PublicReadCacheMiddleware:
+    """Early in ``MIDDLEWARE``, before sessions, CSRF, authentication and messages: an answer from the cache
+    (or a 304) costs none of their work, nor DRF's. Only views marked by ``PublicReadCache`` are concerned."""
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
         if not _anonymous_read(request):
-            return view(request, *args, **kwargs)
-        key, etag = _key_and_etag(request, version.current())
+            return self.get_response(request)
+        try:
+            scope = getattr(resolve(request.path_info).func, "public_read_cache", None)
+        except Resolver404:
+            scope = None
+        if scope is None:
+            return self.get_response(request)
+        # The language as LocaleMiddleware, further in, will choose it.
+        language = translation.get_language_from_request(request)
+        key, etag = _key_and_etag(request, version.current(), language)
         if etag in _etags(request.headers.get("If-None-Match", "")):
             if _throttled(request, scope):
-                return view(request, *args, **kwargs)
+                return self.get_response(request)  # the view answers 429
             return _not_modified(etag)
         stored = cache.get(key)
         if stored is not None:
             if _throttled(request, scope):
-                return view(request, *args, **kwargs)
+                return self.get_response(request)
             return _from_cache(stored, etag)
-        response = view(request, *args, **kwargs)
+        response = self.get_response(request)
         if response.status_code == 200 and not response.streaming and not response.cookies:
-            if callable(getattr(response, "render", None)):
-                response.render()
-            cache.set(key, _stored(response), CACHE_SECONDS)
             response["ETag"] = etag
             response["Cache-Control"] = CACHE_CONTROL
+            cache.set(key, _stored(response), CACHE_SECONDS)
         return response
-
-    return wrapper
 
 
 class PublicReadCache:
-    """Mixin for APIViews: ``as_view()`` returns the view wrapped by ``cached_public_read``."""
+    """Mixin for APIViews whose GET answers are the same for every anonymous client: marks the view for
+    ``PublicReadCacheMiddleware`` (which counts its hits against the view's read rate)."""
 
     @classmethod
     def as_view(cls, **initkwargs):
-        return cached_public_read(super().as_view(**initkwargs))
+        view = super().as_view(**initkwargs)
+        view.public_read_cache = "read"
+        return view
 
 
 def _anonymous_read(request: HttpRequest) -> bool:
@@ -82,12 +92,11 @@ def _anonymous_read(request: HttpRequest) -> bool:
     )
 
 
-def _key_and_etag(request: HttpRequest, current: str) -> tuple[str, str]:
+def _key_and_etag(request: HttpRequest, current: str, language: str) -> tuple[str, str]:
     # Everything an answer depends on besides the data: the URL as sent, the language and the formats the
     # client takes (the citizen API negotiates by Accept, Open311 by the URL's suffix).
     identity = "\n".join(
-        (request.path, request.META.get("QUERY_STRING", ""), get_language() or "",
-         request.headers.get("Accept", ""))
+        (request.path, request.META.get("QUERY_STRING", ""), language, request.headers.get("Accept", ""))
     )
     digest = hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
     return f"public:{current}:{digest}", f'"{current}-{digest}"'
@@ -103,7 +112,7 @@ def _throttled(request: HttpRequest, scope: str) -> bool:
 
 
 def _stored(response: HttpResponse) -> tuple[bytes, list[tuple[str, str]]]:
-    return response.content, [(name, response[name]) for name in _KEPT_HEADERS if response.has_header(name)]
+    return response.content, [(name, value) for name, value in response.items() if name.lower() not in _NOT_STORED]
 
 
 def _from_cache(stored: tuple[bytes, list[tuple[str, str]]], etag: str) -> HttpResponse:

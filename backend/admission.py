@@ -7,9 +7,13 @@ seconds for an error, and the work already admitted slowed down with every threa
 that cannot start within ``WEB_QUEUE_WAIT`` seconds, or finds the queue full, is refused before Django's
 view, a thread or the database is involved.
 
+A read is refused at once, without queueing, when the requests ahead of it would take longer than the
+wait to finish (the time a request is at work is followed as a moving average): under sustained overload
+the answer to those beyond capacity is an immediate 503, not one after waiting in vain.
+
 Writes come first: a request that changes something (anything but GET, HEAD and OPTIONS: a citizen's
-report, a staff action) is let in before every waiting read, may use the whole queue while reads may use
-three quarters of it, and takes the place of the latest waiting read when the queue is full. So under overload
+report, a staff action) is let in before every waiting read, may wait ten times as long, may use the whole
+queue while reads may use three quarters of it, and takes the place of the latest waiting read when the queue is full. So under overload
 the map and the lists are refused first, submissions last.
 
 Websockets, static files and the health endpoints are not counted.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 
 from django.conf import settings
@@ -29,6 +34,12 @@ logger = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _EXEMPT_PREFIXES = ("/static/", "/healthz", "/readyz")
 RETRY_AFTER_SECONDS = 2
+# The time at work assumed before the first requests have been measured (seconds), and how fast the moving
+# average follows new measurements.
+INITIAL_SERVICE_S = 0.05
+_SMOOTHING = 0.1
+# A write (a citizen's report, a staff action) may wait this many times longer than a read.
+WRITE_WAIT_FACTOR = 10
 
 _MESSAGES = {
     "de": "Der Dienst ist gerade ausgelastet. Bitte versuchen Sie es in einem Moment erneut.",
@@ -45,6 +56,7 @@ class Admission:
         self.queue = queue if queue is not None else settings.WEB_QUEUE_LIMIT
         self.wait = wait if wait is not None else settings.WEB_QUEUE_WAIT
         self.active = 0
+        self.service_s = INITIAL_SERVICE_S  # moving average of the time a request is at work
         self._writes: deque[asyncio.Future[bool]] = deque()
         self._reads: deque[asyncio.Future[bool]] = deque()
         self.refused = 0  # since the process started, for the logs and metrics
@@ -56,7 +68,7 @@ class Admission:
         # The place is taken once the request's body has arrived, when Django is about to work on it: a
         # phone uploading a photo over a slow network holds no place while it sends.
         write = scope["method"] not in READ_METHODS
-        state = {"asked": False, "admitted": False}
+        state = {"asked": False, "admitted": False, "since": 0.0}
 
         async def receive_then_enter():
             message = await receive()
@@ -66,12 +78,14 @@ class Admission:
                 if not state["admitted"]:
                     # Django stops before doing anything (as when the client goes away); the answer is ours.
                     return {"type": "http.disconnect"}
+                state["since"] = time.monotonic()
             return message
 
         try:
             await self.app(scope, receive_then_enter, send)
         finally:
             if state["admitted"]:
+                self.service_s += _SMOOTHING * (time.monotonic() - state["since"] - self.service_s)
                 self._leave()
         if state["asked"] and not state["admitted"]:
             self.refused += 1
@@ -88,6 +102,9 @@ class Admission:
         if self.active < self.limit and not self.waiting:
             self.active += 1
             return True
+        ahead = len(self._writes) if write else self.waiting
+        if not write and (ahead + 1) * self.service_s / self.limit > self.wait:
+            return False  # it would wait in vain: refused now
         if write and self.waiting >= self.queue and self._reads:
             self._reads.pop().set_result(False)  # the latest waiting read makes room
         if self.waiting >= (self.queue if write else self.queue * 3 // 4):
@@ -96,7 +113,7 @@ class Admission:
         line = self._writes if write else self._reads
         line.append(future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.wait)
+            return await asyncio.wait_for(asyncio.shield(future), self.wait * (WRITE_WAIT_FACTOR if write else 1))
         except TimeoutError:
             if future.done() and future.result():
                 return True  # admitted just as the wait ran out: the place is ours

@@ -78,7 +78,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgis") and _POOL_SIZE and not DAT
 # WEB_QUEUE_WAIT_MS; beyond that a fast 503 with Retry-After, reads before writes. 0 turns it off.
 WEB_CONCURRENCY_LIMIT = env_int("WEB_CONCURRENCY_LIMIT", _POOL_SIZE or 8, minimum=0, maximum=10000)
 WEB_QUEUE_LIMIT = env_int("WEB_QUEUE_LIMIT", 100, minimum=0, maximum=100000)
-WEB_QUEUE_WAIT = env_int("WEB_QUEUE_WAIT_MS", 2000, minimum=1, maximum=60000) / 1000
+WEB_QUEUE_WAIT = env_int("WEB_QUEUE_WAIT_MS", 500, minimum=1, maximum=60000) / 1000
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     # Several processes (web, worker) share one file: wait for locks instead of failing at once.
     # BEGIN IMMEDIATE takes the write lock at the start of a transaction, so concurrent writers

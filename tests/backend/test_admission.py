@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from backend.admission import Admission
+from backend.admission import INITIAL_SERVICE_S, Admission
 from tests.live import demo_server, post_photo_report
 
 pytestmark = pytest.mark.backend_independent
@@ -133,6 +133,34 @@ def test_a_request_that_waits_longer_than_the_wait_is_refused_and_leaves_no_trac
         await settle()
         assert inner.started == ["/api/v1/map/", "/api/v1/map/"]
         await asyncio.wait_for(again.task, 1)
+
+    asyncio.run(scenario())
+
+
+def test_under_sustained_overload_a_read_that_would_wait_in_vain_is_refused_at_once():
+    async def scenario():
+        inner = Held()
+        door = Admission(inner, limit=1, queue=100, wait=0.27)
+        busy = Exchange(door, "/api/v1/map/").body()
+        await settle()
+        queued = []
+        while len(queued) < 50:
+            reader = Exchange(door, f"/api/v1/map/{len(queued)}").body()
+            await settle()  # no time passes: an answer now is an answer at once
+            if reader.status == 503:
+                break
+            queued.append(reader)
+        # As many as can start within the wait, at the time a request has taken so far (none measured yet).
+        assert len(queued) == int(0.27 / INITIAL_SERVICE_S) and reader.status == 503
+        report = Exchange(door, "/api/v1/reports/", method="POST").body(b"category=schlagloch")
+        await settle()
+        assert report.status is None  # a write is not refused for the reads ahead of it
+        for name in ["/api/v1/map/", *(f"/api/v1/map/{n}" for n in range(len(queued)))]:
+            inner.finish(name)
+        inner.finish("/api/v1/reports/")
+        await asyncio.gather(busy.task, report.task, *(r.task for r in queued))
+        assert inner.started[1] == "/api/v1/reports/"  # and goes first
+        assert all(r.status == 200 for r in queued) and door.active == 0
 
     asyncio.run(scenario())
 

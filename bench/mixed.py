@@ -214,6 +214,9 @@ def _report(stats: list[dict], failures: list[dict], args, users: int, data: str
         print(f"error: {failure.get('Occurrences')}× {failure.get('Method')} {failure.get('Name')}: "
               f"{failure.get('Error')}")
     print(f"refused with 503: {_refused(failures)} (submissions: {_refused(failures, '/api/v1/reports/')})")
+    answered = {row["Name"]: (int(row["Request Count"]) - int(row["Failure Count"])) / args.duration for row in stats}
+    accepted = next((rate for name, rate in answered.items() if name.startswith("submit")), 0.0)
+    print(f"answered without error: {answered['Aggregated']:.1f} req/s; reports accepted: {accepted:.1f}/s")
     total = next(row for row in stats if row["Name"] == "Aggregated")
     rate, errors, p95 = float(total["Requests/s"]), int(total["Failure Count"]), float(total["95%"])
     print(f"\nTargets (for reference): ≥ {TARGET_RATE} req/s, 0 errors, p95 ≤ {TARGET_P95_MS} ms. "
@@ -230,6 +233,13 @@ def _report(stats: list[dict], failures: list[dict], args, users: int, data: str
            **({"baseline": float(base["95%"])} if base else {}), **extra)
     record(workload, "errors (503 included)", errors, unit="count", target="0", met=errors == 0,
            **({"baseline": float(base["Failure Count"])} if base else {}), **extra)
+    old_answered = {row["Name"]: (int(row["Request Count"]) - int(row["Failure Count"])) / args.duration
+                    for row in baseline or []}
+    old_accepted = next((rate for name, rate in old_answered.items() if name.startswith("submit")), None)
+    record(workload, "answered without error req/s", answered["Aggregated"], unit="/s",
+           **({"baseline": old_answered["Aggregated"]} if base else {}), **extra)
+    record(workload, "reports accepted /s", accepted, unit="/s",
+           **({"baseline": old_accepted} if old_accepted is not None else {}), **extra)
     for row in stats:
         if row["Name"] != "Aggregated":
             old = before.get(row["Name"])

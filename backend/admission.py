@@ -13,8 +13,8 @@ the answer to those beyond capacity is an immediate 503, not one after waiting i
 
 Writes come first: a request that changes something (anything but GET, HEAD and OPTIONS: a citizen's
 report, a staff action) is let in before every waiting read, may wait ten times as long, may use the whole
-queue while reads may use three quarters of it, and takes the place of the latest waiting read when the queue is full. So under overload
-the map and the lists are refused first, submissions last.
+queue while reads may use three quarters of it, and takes the place of the latest waiting read when the
+queue is full. So under overload the map and the lists are refused first, submissions last.
 
 Websockets, static files and the health endpoints are not counted.
 """

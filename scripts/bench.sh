@@ -3,7 +3,7 @@
 # throw-away Redis): each prints its figures, and at the end one table of all of them. They never
 # fail on figures.
 #
-#   scripts/bench.sh                                   (make bench: all seven, about 25 minutes)
+#   scripts/bench.sh                                   (make bench: all eight, about 40 minutes)
 #   BENCH="routing photos" scripts/bench.sh            (some of them)
 #   BENCH=routing scripts/bench.sh --points 5000       (make bench BENCH=routing BENCH_ARGS="--points 5000")
 #   BENCH_BACKEND=spatialite scripts/bench.sh          (default: postgis)
@@ -52,11 +52,11 @@ echo "[bench] backend $BACKEND; migrating" >&2
 # The public pages (the mixed load's list) need the static files' manifest, as in production.
 "$REPO/.venv/bin/python" manage.py collectstatic --noinput -v0
 # BENCH selects the benchmarks (default: all); arguments go to each selected one.
-ALL="photos submit map mixed routing fanout blurring"
+ALL="photos submit map mixed routing fanout blurring hotpath"
 BENCH=${BENCH:-$ALL}
 for name in $BENCH; do
     case $name in
-        photos | submit | map | routing | fanout | mixed | blurring) ;;
+        photos | submit | map | routing | fanout | mixed | blurring | hotpath) ;;
         *)
             echo "BENCH may name $ALL, not '$name'" >&2
             exit 2
@@ -66,7 +66,7 @@ done
 # The websocket fan-out and the mixed load run as in production, with Redis (channel layer, rate-limit
 # cache): a throw-away one, like make test's.
 case " $BENCH " in
-    *" fanout "* | *" mixed "*)
+    *" fanout "* | *" mixed "* | *" hotpath "*)
         start_redis "$tmp"
         ;;
 esac
@@ -76,7 +76,7 @@ export BENCH_RESULTS="$tmp/results.jsonl"
 for name in $BENCH; do
     echo "[bench] $name ($(date +%T))" >&2
     case $name in
-        fanout | mixed)
+        fanout | mixed | hotpath)
             REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "$REPO/.venv/bin/python" -m "bench.$name" "$@"
             ;;
         *)

@@ -3,7 +3,17 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from geo.models import Authority, Category, CategoryQuestion, Department, Membership, Responsibility, Road
+from geo.boundaries import new_boundary_version
+from geo.models import (
+    Authority,
+    BoundaryVersion,
+    Category,
+    CategoryQuestion,
+    Department,
+    Membership,
+    Responsibility,
+    Road,
+)
 
 
 class DepartmentInline(admin.TabularInline):
@@ -21,13 +31,13 @@ class AuthorityAdmin(LeafletGeoAdmin):
     list_filter = ["kind", "active", "publishing_policy"]
     search_fields = ["name", "ars", "ags", "slug"]
     list_select_related = ["parent"]
-    readonly_fields = ["area_km2", "updated_at"]
+    readonly_fields = ["area_km2", "boundary_version", "updated_at"]
     autocomplete_fields = ["parent"]
     inlines = [DepartmentInline]
     fieldsets = [
         (None, {"fields": ["name", "designation", "kind", "slug", "parent", "active"]}),
         (_("Official keys"), {"fields": ["ars", "ags"]}),
-        (_("Boundary"), {"fields": ["boundary", "area_km2", "updated_at"]}),
+        (_("Boundary"), {"fields": ["boundary", "area_km2", "boundary_version", "updated_at"]}),
         (
             _("Reports"),
             {"fields": ["default_department", "publishing_policy", "reference_prefix"]},
@@ -47,6 +57,49 @@ class AuthorityAdmin(LeafletGeoAdmin):
     def get_queryset(self, request):
         # The list needs no polygons; the change form loads its own.
         return super().get_queryset(request).defer("boundary", "parent__boundary")
+
+    def save_model(self, request, obj: Authority, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # A boundary drawn here is a version like an imported one: the reports routed with the old one keep it.
+        if "boundary" in form.changed_data or (obj.boundary is not None and obj.boundary_version_id is None):
+            new_boundary_version(obj, source=str(_("changed in the admin by %(user)s") % {"user": request.user}))
+
+
+@admin.register(BoundaryVersion)
+class BoundaryVersionAdmin(admin.ModelAdmin):
+    """The history of boundaries, as imports and the authority form wrote it: read only."""
+
+    list_display = ["authority", "valid_from", "valid_until", "is_current", "area", "source"]
+    list_filter = ["authority__kind", ("valid_until", admin.EmptyFieldListFilter)]
+    search_fields = ["authority__name", "authority__ars", "source"]
+    list_select_related = ["authority"]
+    date_hierarchy = "valid_from"
+    # The polygon is not shown as text (thousands of coordinates); reports name the version they were routed with.
+    fields = readonly_fields = ("authority", "valid_from", "valid_until", "area_km2", "source", "reports_routed")
+
+    @admin.display(description=_("current"), boolean=True)
+    def is_current(self, obj: BoundaryVersion) -> bool:
+        return obj.valid_until is None
+
+    @admin.display(description=_("area (km²)"), ordering="area_km2")
+    def area(self, obj: BoundaryVersion) -> str:
+        return "" if obj.area_km2 is None else f"{obj.area_km2:,.1f}"
+
+    @admin.display(description=_("reports routed with it"))
+    def reports_routed(self, obj: BoundaryVersion) -> int:
+        return obj.reports.count()
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("boundary", "authority__boundary")
 
 
 class ResponsibilityInline(admin.TabularInline):

@@ -13,9 +13,10 @@ from pathlib import Path
 from django.contrib.gis.gdal import CoordTransform, DataSource, GDALException, OGRGeomType, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from geo.models import Authority, AuthorityKind
+from geo.models import Authority, AuthorityKind, BoundaryVersion
 
 # The BKG's designations (field BEZ) and the kind each stands for.
 DESIGNATION_KINDS: dict[str, str] = {
@@ -62,6 +63,12 @@ class ImportResult:
     created: list[Authority] = field(default_factory=list)
     updated: list[Authority] = field(default_factory=list)
     unchanged: list[Authority] = field(default_factory=list)
+    # What changed of each updated authority, by ARS: "name", "boundary", …
+    changes: dict[str, list[str]] = field(default_factory=dict)
+    # The boundary versions the import opened (a new authority's first, a changed boundary's next), and the
+    # versions they replaced: closed, kept with their dates for the reports routed with them.
+    opened: list[BoundaryVersion] = field(default_factory=list)
+    closed: list[BoundaryVersion] = field(default_factory=list)
 
 
 def german_slug(text: str) -> str:
@@ -207,13 +214,18 @@ def _check_wgs84_extent(geometry: MultiPolygon, label: str) -> None:
         )
 
 
-def save_boundaries(records: list[BoundaryRecord], *, parent: Authority | None = None) -> ImportResult:
+def save_boundaries(
+    records: list[BoundaryRecord], *, parent: Authority | None = None, source: str = ""
+) -> ImportResult:
     """Create or update one Authority per record, keyed by ARS, in one transaction.
 
     Without an explicit parent, a record's parent is the smallest already known unit whose ARS
     its own ARS starts with (Gemeinde → Samtgemeinde → Landkreis), as the ARS is hierarchical.
+    A changed boundary becomes a new BoundaryVersion from now (``source``: the file), the previous
+    one is closed and kept; identical geometry makes none.
     """
     result = ImportResult()
+    now = timezone.now()
     with transaction.atomic():
         known = {a.ars: a for a in Authority.objects.filter(ars__in=[r.ars for r in records])}
         for record in sorted(records, key=lambda r: len(r.ars)):
@@ -222,11 +234,11 @@ def save_boundaries(records: list[BoundaryRecord], *, parent: Authority | None =
             record_parent = parent or _parent_by_key(record.ars) or (authority.parent if authority else None)
             if authority is None:
                 authority = Authority(ars=record.ars, slug=_unique_slug(record))
-                changed, outcome = True, result.created
+                changes, outcome = ["boundary"], result.created
             else:
-                changed = _differs(authority, record, record_parent)
-                outcome = result.updated if changed else result.unchanged
-            if changed:
+                changes = _changes(authority, record, record_parent)
+                outcome = result.updated if changes else result.unchanged
+            if changes:
                 authority.name = record.name
                 authority.designation = record.designation
                 authority.kind = record.kind
@@ -235,8 +247,38 @@ def save_boundaries(records: list[BoundaryRecord], *, parent: Authority | None =
                 authority.parent = record_parent
                 authority.full_clean(exclude=["slug", "default_department"], validate_unique=False)
                 authority.save()
+                if outcome is result.updated:
+                    result.changes[record.ars] = changes
+            # An authority whose boundary predates versions (or was set by other means) gets its first one too.
+            if "boundary" in changes or authority.boundary_version_id is None:
+                opened, closed = new_boundary_version(authority, source=source, at=now)
+                result.opened += [opened] if opened else []
+                result.closed += [closed] if closed else []
             outcome.append(authority)
     return result
+
+
+def new_boundary_version(
+    authority: Authority, *, source: str, at=None
+) -> tuple[BoundaryVersion | None, BoundaryVersion | None]:
+    """Make the authority's saved boundary its current version, from ``at`` (default: now): close the version
+    current so far (kept, with its dates) and open a new one. Returns (opened, closed); either may be None (no
+    boundary now; none before). Call it in the transaction that saved the boundary."""
+    at = at or timezone.now()
+    current = (
+        BoundaryVersion.objects.select_for_update().defer("boundary")
+        .filter(authority=authority, valid_until__isnull=True).first()
+    )
+    if current is not None:
+        current.valid_until = max(at, current.valid_from)
+        BoundaryVersion.objects.filter(pk=current.pk).update(valid_until=current.valid_until)
+    opened = None
+    if authority.boundary is not None:
+        opened = BoundaryVersion(authority=authority, boundary=authority.boundary, valid_from=at, source=source[:300])
+        opened.save()
+    Authority.objects.filter(pk=authority.pk).update(boundary_version=opened)
+    authority.boundary_version = opened
+    return opened, current
 
 
 def _parent_by_key(ars: str) -> Authority | None:
@@ -245,16 +287,17 @@ def _parent_by_key(ars: str) -> Authority | None:
     return next((candidates[p] for p in prefixes if p in candidates), None)
 
 
-def _differs(authority: Authority, record: BoundaryRecord, parent: Authority | None) -> bool:
-    return (
-        authority.name != record.name
-        or authority.designation != record.designation
-        or authority.kind != record.kind
-        or authority.ags != record.ags
-        or authority.parent_id != (parent.pk if parent else None)
-        or authority.boundary is None
-        or not authority.boundary.equals_exact(record.boundary, tolerance=1e-9)
-    )
+def _changes(authority: Authority, record: BoundaryRecord, parent: Authority | None) -> list[str]:
+    """The names of what the record changes, in the order the command reports them."""
+    differs = {
+        "name": authority.name != record.name,
+        "designation": authority.designation != record.designation,
+        "kind": authority.kind != record.kind,
+        "ags": authority.ags != record.ags,
+        "parent": authority.parent_id != (parent.pk if parent else None),
+        "boundary": authority.boundary is None or not authority.boundary.equals_exact(record.boundary, tolerance=1e-9),
+    }
+    return [name for name, changed in differs.items() if changed]
 
 
 def _unique_slug(record: BoundaryRecord) -> str:

@@ -13,7 +13,8 @@ from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.core.validators import RegexValidator
 from django.db import connections
 from django.db.models.expressions import RawSQL
-from django.utils.translation import get_language
+from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 # ETRS89 / LAEA Europe: an equal-area projection, so areas compare fairly across Germany.
@@ -88,6 +89,12 @@ class Authority(models.Model):
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     boundary = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    # The version (BoundaryVersion) the boundary above is: read with the boundary in routing's one query, so a
+    # report records exactly the version it was routed with. Set by geo.boundaries.new_boundary_version only.
+    boundary_version = models.ForeignKey(
+        "BoundaryVersion", verbose_name=_("boundary version"), null=True, blank=True, editable=False,
+        on_delete=models.SET_NULL, related_name="+",
+    )
     # Square kilometres in an equal-area projection, kept with the boundary: routing prefers the
     # smallest covering authority.
     area_km2 = models.FloatField(_("area (km²)"), null=True, blank=True, editable=False)
@@ -156,6 +163,54 @@ def boundary_area_km2(boundary) -> float | None:
     projected = boundary.ogr
     projected.transform(_to_equal_area)
     return projected.area / 1_000_000
+
+
+class BoundaryVersion(models.Model):
+    """A geometry an authority's boundary had, and when it applied; an import that changes a boundary closes the
+    current version and opens a new one. Reports keep the version they were routed with (reports.Report), which
+    therefore cannot be deleted while a report refers to it."""
+
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.CASCADE, related_name="boundary_versions"
+    )
+    # Read by id, never searched by place (routing reads Authority.boundary): no spatial index to maintain.
+    boundary = models.MultiPolygonField(_("boundary"), srid=4326, spatial_index=False)
+    area_km2 = models.FloatField(_("area (km²)"), null=True, blank=True, editable=False)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True, help_text=_("Empty: current."))
+    source = models.CharField(
+        _("source"), max_length=300, blank=True, help_text=_("The imported file, or how the boundary was changed.")
+    )
+
+    class Meta:
+        verbose_name = _("boundary version")
+        verbose_name_plural = _("boundary versions")
+        ordering = ["authority__name", "-valid_from", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority"], condition=models.Q(valid_until__isnull=True), name="boundary_version_one_current"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=models.F("valid_from")),
+                name="boundary_version_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority}: {self.label}"
+
+    @property
+    def label(self) -> str:
+        """How staff read it: "Grenzen vom 2026-01-01", and when it was replaced, if it was."""
+        since = timezone.localtime(self.valid_from).date().isoformat()
+        if self.valid_until is None:
+            return gettext("Boundaries as of %(date)s") % {"date": since}
+        until = timezone.localtime(self.valid_until).date().isoformat()
+        return gettext("Boundaries as of %(date)s, replaced on %(until)s") % {"date": since, "until": until}
+
+    def save(self, *args, **kwargs) -> None:
+        self.area_km2 = boundary_area_km2(self.boundary)
+        super().save(*args, **kwargs)
 
 
 class Department(models.Model):

@@ -38,7 +38,8 @@ class ReportAdmin(LeafletGeoAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["category", "authority", "department"]
     readonly_fields = [
-        "reference", "public_id", "routing_reason", "support_count", "created_at", "updated_at", "closed_at",
+        "reference", "public_id", "routing_reason", "boundary_version", "support_count", "created_at", "updated_at",
+        "closed_at",
     ]
     raw_id_fields = ["duplicate_of"]
     autocomplete_fields = ["authority", "department"]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from geo.models import Authority, Category, Department
+from geo.models import Authority, BoundaryVersion, Category, Department
 from geo.spatial_sql import envelope, index_candidates
 from reports.workflow import OPEN_STATUSES, STATUS_TYPE, Status
 
@@ -94,6 +94,12 @@ class Report(models.Model):
         related_name="reports",
     )
     routing_reason = models.TextField(_("routing reason"), blank=True)
+    # The version of the authority's boundary the report was routed with (forwarding by hand keeps it). PROTECT:
+    # a version cannot go while a report refers to it; retention's deletion of reports frees it.
+    boundary_version = models.ForeignKey(
+        BoundaryVersion, verbose_name=_("routed with boundary version"), null=True, blank=True, editable=False,
+        on_delete=models.PROTECT, related_name="reports",
+    )
     # Private: never in any public output.
     reporter_name = models.CharField(_("reporter's name"), max_length=200, blank=True)
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)

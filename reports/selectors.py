@@ -21,7 +21,9 @@ def staff_reports(user) -> ReportQuerySet:
     events = ReportEvent.objects.select_related("actor").order_by("id")
     return (
         Report.objects.for_staff(user)
-        .select_related("category", "authority", "department", "duplicate_of")
+        .select_related("category", "authority", "department", "duplicate_of", "boundary_version__authority")
+        # Who routed where, and by which version of the boundaries: not the versions' polygons.
+        .defer("boundary_version__boundary", "boundary_version__authority__boundary")
         .prefetch_related("photos", Prefetch("events", queryset=events))
     )
 

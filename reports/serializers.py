@@ -274,9 +274,30 @@ class StaffReportSerializer(ReportSerializer):
 class StaffReportDetailSerializer(StaffReportSerializer):
     events = serializers.SerializerMethodField()
     answers = serializers.SerializerMethodField()
+    boundary_version = serializers.SerializerMethodField()
 
     class Meta(StaffReportSerializer.Meta):
-        fields = [*StaffReportSerializer.Meta.fields, "events", "answers"]
+        fields = [*StaffReportSerializer.Meta.fields, "events", "answers", "boundary_version"]
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "id": {"type": "integer"}, "authority": {"type": "string"}, "label": {"type": "string"},
+        "valid_from": {"type": "string", "format": "date-time"},
+        "valid_until": {"type": "string", "format": "date-time", "nullable": True},
+        "current": {"type": "boolean"}, "source": {"type": "string"},
+    }})
+    def get_boundary_version(self, report: Report) -> dict | None:
+        """The version of the boundary the report was routed with (null: routed before versions were kept)."""
+        version = report.boundary_version
+        if version is None:
+            return None
+        return {
+            "id": version.pk, "authority": str(version.authority), "label": version.label,
+            "valid_from": serializers.DateTimeField().to_representation(version.valid_from),
+            "valid_until": (
+                serializers.DateTimeField().to_representation(version.valid_until) if version.valid_until else None
+            ),
+            "current": version.valid_until is None, "source": version.source,
+        }
 
     @extend_schema_field({"type": "array", "items": {"type": "object", "properties": {
         "code": {"type": "string"}, "question": {"type": "string"}, "answer": {"type": "string"}, "value": {},

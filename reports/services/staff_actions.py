@@ -258,10 +258,14 @@ def report_change(*, report: Report, actor, category: Category | None = None, lo
             report.due_at = due_at(timezone.now(), report.category.target_working_days, decision.authority.ars)
         report.authority, report.department = decision.authority, decision.department
         report.routing_reason = decision.reason
+        report.boundary_version_id = decision.authority.boundary_version_id  # the version current now
         for event in events:
             event.report = report
         events += note_events(report, actor, note)
-        record(report, events, "category", "location", "address", "authority", "department", "routing_reason", "due_at")
+        record(
+            report, events, "category", "location", "address", "authority", "department", "routing_reason",
+            "boundary_version", "due_at",
+        )
     return report
 
 

@@ -134,6 +134,8 @@ def _create(*, category, location, decision, description, photos, reporter_name,
         authority=decision.authority,
         department=decision.department,
         routing_reason=decision.reason,
+        # Read with the boundary routing tested the point against (geo.models.Authority.boundary_version).
+        boundary_version_id=decision.authority.boundary_version_id,
         reporter_name=reporter_name,
         reporter_email=reporter_email,
         source=source,
@@ -188,6 +190,7 @@ def opening_events(decision: Decision, at) -> list[ReportEvent]:
                 "authority": decision.authority.slug,
                 "department": decision.department.slug if decision.department else None,
                 "reason": decision.reason,
+                "boundary_version": decision.authority.boundary_version_id,
                 "near_border": (
                     {
                         "distance_m": round(near_border.distance_m, 1),

@@ -1,4 +1,7 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from geo.boundaries import BoundaryImportError, read_boundaries, save_boundaries
 from geo.models import Authority, AuthorityKind
@@ -8,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Import authorities' boundaries from any OGR data source (GeoJSON, Shapefile, GeoPackage, …) in any "
         "coordinate reference system. Keyed by the regional key (ARS): a re-import updates instead of duplicating. "
-        "A file that cannot be used changes nothing."
+        "A changed boundary becomes a new version; the previous one is kept with its dates for the reports routed "
+        "with it. A file that cannot be used changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,12 +49,24 @@ class Command(BaseCommand):
             )
         except BoundaryImportError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from None
-        result = save_boundaries(records, parent=parent)
-        for label, authorities in (("created", result.created), ("updated", result.updated)):
-            for authority in authorities:
-                self.stdout.write(f"{label:9} {authority.ars:<12} {authority} ({authority.get_kind_display()})")
+        result = save_boundaries(records, parent=parent, source=Path(options["path"]).name)
+        closed = {version.authority_id: version for version in result.closed}
+        for authority in result.created:
+            self.stdout.write(f"created   {authority.ars:<12} {authority} ({authority.get_kind_display()})")
+        for authority in result.updated:
+            changes = ", ".join(result.changes.get(authority.ars or "", []))
+            self.stdout.write(f"updated   {authority.ars:<12} {authority} ({authority.get_kind_display()}): {changes}")
+            if authority.pk in closed:
+                self.stdout.write(f"          boundary: {_dates(closed[authority.pk])} kept, new version from now on")
         self.stdout.write(
             self.style.SUCCESS(
-                f"{len(result.created)} created, {len(result.updated)} updated, {len(result.unchanged)} unchanged."
+                f"{len(result.created)} created, {len(result.updated)} updated, {len(result.unchanged)} unchanged. "
+                f"{len(result.opened)} new boundary versions, {len(result.closed)} previous versions kept."
             )
         )
+
+
+def _dates(version) -> str:
+    since = timezone.localtime(version.valid_from).strftime("%Y-%m-%d %H:%M")
+    until = timezone.localtime(version.valid_until).strftime("%Y-%m-%d %H:%M")
+    return f"version {version.pk} (valid {since} to {until})"

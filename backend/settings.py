@@ -429,6 +429,8 @@ OPENMELDER: dict[str, Any] = {
     # The public list counts at most this many reports ("more than 1000"; 40 pages): counting a Land's million
     # on every page view would cost more than the page.
     "LIST_COUNT_LIMIT": 1000,
+    # The Atom/RSS feeds (/feeds/…) hold this many of the newest items.
+    "FEED_ITEMS": 50,
 }
 
 # Geocoding (geo.geocoding): reverse geocoding of new reports in the worker, address search in the

@@ -1,8 +1,8 @@
 """The public web pages, mounted at the site root (German paths: the site is German first)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from reports.site import views
+from reports.site import feeds, views
 
 app_name = "public"
 
@@ -17,4 +17,9 @@ urlpatterns = [
     path("melden/gesendet/", views.report_submitted, name="submitted"),
     path("melden/entwurf/<str:draft>/<int:number>.jpg", views.draft_photo, name="draft-photo"),
     path("statistik/", views.statistics_page, name="statistics"),
+    # Atom and RSS (reports/site/feeds.py): all reports, by Gemeinde (slug or AGS), by category, one report.
+    re_path(r"^feeds/meldungen/(?P<fmt>atom|rss)/$", feeds.all_reports_feed, name="feed"),
+    re_path(r"^feeds/meldungen/(?P<key>[^/]+)/(?P<fmt>atom|rss)/$", feeds.report_feed, name="feed-report"),
+    re_path(r"^feeds/gemeinden/(?P<key>[^/]+)/(?P<fmt>atom|rss)/$", feeds.authority_feed, name="feed-authority"),
+    re_path(r"^feeds/kategorien/(?P<key>[^/]+)/(?P<fmt>atom|rss)/$", feeds.category_feed, name="feed-category"),
 ]

@@ -31,7 +31,7 @@ from reports.models import EventKind, Report, ReportEvent, Source, StatusLabel
 from reports.photos import MAX_BYTES, MAX_PHOTOS_PER_UPLOAD, PhotoUpload, inspected_photos
 from reports.publicdata.lists import with_municipalities
 from reports.services import report_submit, report_support
-from reports.site import drafts
+from reports.site import drafts, feeds
 from reports.site.forms import ReportFilterForm, WebReportForm
 from reports.site.statistics_chart import monthly_chart
 from reports.workflow import Status
@@ -104,7 +104,7 @@ def _map_config(**extra) -> dict:
 @require_GET
 def map_page(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET)
-    return render(request, "public/map.html", {"form": form, "map_config": _map_config()})
+    return render(request, "public/map.html", {"form": form, "map_config": _map_config(), "feeds": _feeds(form)})
 
 
 @require_GET
@@ -115,7 +115,15 @@ def report_list(request: HttpRequest) -> HttpResponse:
     page = publicdata.ListPaginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_municipalities(page.object_list)
     query = urlencode(form.active_filters())
-    return render(request, "public/list.html", {"form": form, "page": page, "query": query, "filtered": bool(query)})
+    return render(request, "public/list.html", {
+        "form": form, "page": page, "query": query, "filtered": bool(query), "feeds": _feeds(form),
+    })
+
+
+def _feeds(form: ReportFilterForm) -> list[dict[str, str]]:
+    """The feeds of a list or map page: those of its category and Gemeinde filters, and of all reports."""
+    chosen = form.active_filters()
+    return feeds.links(category=chosen.get("category", ""), gemeinde=chosen.get("gemeinde", ""))
 
 
 def _find(key: str) -> Report:
@@ -159,6 +167,7 @@ def _detail_page(request: HttpRequest, report: Report, status: int = 200, **extr
         "photos_preparing": preparing,
         "supported": report.reference in request.session.get(SUPPORTED_SESSION_KEY, []),
         "map_config": _map_config(point=[report.location.y, report.location.x], pointZoom=17),
+        "feeds": feeds.links(report=report) if released else [],
         **extra,
     }, status=status)
 

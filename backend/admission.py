@@ -16,7 +16,7 @@ report, a staff action) is let in before every waiting read, may wait ten times 
 queue while reads may use three quarters of it, and takes the place of the latest waiting read when the
 queue is full. So under overload the map and the lists are refused first, submissions last.
 
-Websockets, static files and the health endpoints are not counted.
+Websockets, static files, the health endpoints and ``/metrics`` are not counted.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_EXEMPT_PREFIXES = ("/static/", "/healthz", "/readyz")
+# A scrape must work under overload too: that is when its figures matter.
+_EXEMPT_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
 RETRY_AFTER_SECONDS = 2
 # The time at work assumed before the first requests have been measured (seconds), and how fast the moving
 # average follows new measurements.

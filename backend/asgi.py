@@ -15,13 +15,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from backend.admission import Admission  # noqa: E402
+from backend.metrics import RequestMetrics  # noqa: E402
 from notifications.origin import OriginPolicy  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # At most so many requests at work, a short queue, then a fast 503 (backend.admission).
-        "http": Admission(django_asgi_app),
+        # At most so many requests at work, a short queue, then a fast 503 (backend.admission); every request
+        # counted and timed, refused ones too (backend.metrics).
+        "http": RequestMetrics(Admission(django_asgi_app)),
         # A foreign Origin is refused; a native app without Origin is let in without cookies (notifications.origin).
         "websocket": OriginPolicy(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

@@ -44,7 +44,7 @@ class RequestId:
         started = time.perf_counter()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
-        if self.log_requests:
+        if self.log_requests and request.path != "/metrics":  # a scrape every few seconds is no news
             request_log.info("request", extra={
                 "method": request.method, "path": request.path[:200], "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 APPLICATION = "backend.asgi:application"
 # Options that decide whose word about the client's address counts: settings decide that, not a command line.
 PROXY_OPTIONS = ("--proxy-headers", "--no-proxy-headers", "--forwarded-allow-ips")
+METRICS_DIRECTORY_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def proxy_arguments(trusted_proxy: bool, addresses: list[str]) -> list[str]:
@@ -44,7 +46,25 @@ def uvicorn_command(argv: list[str]) -> list[str]:
         # As manage.py: the operator's mistake, said plainly, without a traceback.
         sys.stderr.write(f"Configuration error: {exc}\n")
         raise SystemExit(2) from None
+    prepare_metrics_directory(settings.DATA_DIR)
     return [sys.executable, "-m", "uvicorn", APPLICATION, *argv, *proxy_arguments(trusted_proxy, addresses)]
+
+
+def prepare_metrics_directory(data_dir: Path) -> Path:
+    """Request metrics in prometheus-client's multiprocess mode (backend.metrics): each uvicorn worker writes its
+    counters to files in ``PROMETHEUS_MULTIPROC_DIR`` (default ``$DATA_DIR/metrics``) and a scrape adds them up.
+    Set here, before uvicorn and its workers start (they inherit it), and emptied: the files of a previous run
+    would be counted again, and their process ids may be reused."""
+    directory = Path(os.environ.get(METRICS_DIRECTORY_ENV) or data_dir / "metrics")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    except OSError as exc:
+        sys.stderr.write(f"Configuration error: {METRICS_DIRECTORY_ENV}: cannot use {directory}: {exc.strerror}\n")
+        raise SystemExit(2) from None
+    os.environ[METRICS_DIRECTORY_ENV] = str(directory)
+    return directory
 
 
 def main() -> None:

@@ -296,8 +296,8 @@ if TRUSTED_PROXY and not TRUSTED_PROXY_ADDRESSES:
         "TRUSTED_PROXY=true needs TRUSTED_PROXY_ADDRESSES: the addresses the proxy connects from."
     )
 SECURE_SSL_REDIRECT = HTTPS
-# Health probes come from inside the deployment over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes and metric scrapes come from inside the deployment over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
@@ -381,6 +381,21 @@ LEAFLET_CONFIG: dict[str, Any] = {
     "TILES": [("OpenStreetMap", TILE_URL, {"attribution": _ADMIN_MAP_ATTRIBUTION})],
     "RESET_VIEW": False,
 }
+
+# Prometheus metrics at /metrics (backend.metrics): for a Bearer token (METRICS_TOKEN) or from these networks. Off
+# (404) while neither is set; in development (DEBUG) loopback may scrape by default, in production nobody until the
+# operator chooses, because behind a proxy on the same machine every visitor would come from 127.0.0.1.
+METRICS_TOKEN = env_secret("METRICS_TOKEN") or ""
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long (a random value).")
+METRICS_ALLOWED_NETWORKS: list[str] = []
+for _network in env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []):
+    try:
+        METRICS_ALLOWED_NETWORKS.append(str(ipaddress.ip_network(_network, strict=False)))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an IP network such as 10.20.0.0/16 or 127.0.0.1."
+        ) from None
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 # plain: one line of text per record. json: one JSON object per line (for a log collector), each record made

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backend import health
+from backend import health, metrics
 from backend.admin_login import admin_login
 from reports import media
 
@@ -19,6 +19,7 @@ handler500 = "backend.api_errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Before the admin's own URLs: its login form counts against the login budget (backend/admin_login.py).
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

@@ -499,6 +499,55 @@ class Templates(StaffView):
         return Response({"templates": templates})
 
 
+class BulkInput(serializers.Serializer):
+    action = serializers.ChoiceField(choices=services.BulkAction.choices)
+    reports = serializers.ListField(
+        child=serializers.CharField(max_length=services.MAX_KEY_LENGTH), allow_empty=False,
+        max_length=services.MAX_BULK_REPORTS,
+        help_text="Public ids or references of the reports, at most 200.",
+    )
+    department = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Department.objects.all(), required=False,
+        help_text="For reassign: the department (of the reports' authority) to hand them to.",
+    )
+    message = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+    note = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
+
+
+def bulk_result(outcome: services.BulkOutcome) -> dict:
+    """One report's outcome: what it now is, or why it was refused (a report the user may not see is "not found",
+    with nothing about it)."""
+    if outcome.report is not None and outcome.error is None:
+        report = outcome.report
+        return {"report": outcome.key, "ok": True, "id": str(report.public_id), "reference": report.reference,
+                "status": report.status, "department": report.department.slug if report.department else None}
+    error = outcome.error
+    if error is None:  # neither report nor error: not made by reports_bulk_action
+        raise ValueError(outcome)
+    return {"report": outcome.key, "ok": False, **error.extra, "errors": [
+        {"field": error.field, "code": error.code, "message": str(error.message)}
+    ]}
+
+
+class Bulk(StaffView):
+    """Acknowledge, start work on or reassign several reports at once. Each report changes on its own, with its
+    own event and notifications, as a single action would: one that cannot change is refused with its errors
+    while the others change. The answer lists every report in the order given."""
+
+    @extend_schema(request=BulkInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data_in = BulkInput(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        data = data_in.validated_data
+        outcomes = services.reports_bulk_action(
+            actor=request.user, action=data["action"], keys=data["reports"], department=data.get("department"),
+            message=data["message"], note=data["note"],
+        )
+        results = [bulk_result(outcome) for outcome in outcomes]
+        succeeded = sum(1 for result in results if result["ok"])
+        return Response({"succeeded": succeeded, "failed": len(results) - succeeded, "results": results})
+
+
 class Departments(StaffView):
     """The departments of the user's authorities (for reassigning), and authorities to forward to."""
 

@@ -2,6 +2,7 @@
 
 - ``submission``: a citizen's report arrives (locate, route, store, first events; idempotent replays)
 - ``staff_actions``: staff work a ticket (transitions, answers, notes, moderation, reassign, forward, …)
+- ``bulk``: staff act on several reports at once, each report on its own as a single action would
 - ``support``: "me too" and the open reports nearby
 - ``comments``: citizens' comments on a report (moderated like descriptions) and their publication by staff
 - ``photo_moderation``: what the public sees of a report: one photo hidden or shown, the description redacted
@@ -13,6 +14,14 @@ Front ends import the names below from ``reports.services``; the errors the use 
 ``reports.errors``.
 """
 
+from reports.services.bulk import (
+    MAX_BULK_REPORTS,
+    MAX_KEY_LENGTH,
+    BulkAction,
+    BulkOutcome,
+    assignable_departments,
+    reports_bulk_action,
+)
 from reports.services.comments import CommentResult, report_comment, report_publish_comment
 from reports.services.common import publish_after_commit
 from reports.services.photo_moderation import (
@@ -55,6 +64,7 @@ __all__ = [
     "report_answer", "report_change", "report_comment", "report_forward", "report_hide_photo",
     "report_mark_duplicate", "report_moderate", "report_note", "report_publish_comment", "report_reassign",
     "report_redact_description", "report_set_address", "report_show_photo", "report_submit", "report_support",
-    "report_transition", "reports_nearby", "resolve_location", "response_templates", "submission_fingerprint",
-    "SubmitResult",
+    "report_transition", "reports_bulk_action", "reports_nearby", "resolve_location", "response_templates",
+    "submission_fingerprint", "SubmitResult", "assignable_departments", "BulkAction", "BulkOutcome",
+    "MAX_BULK_REPORTS", "MAX_KEY_LENGTH",
 ]

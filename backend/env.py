@@ -10,6 +10,7 @@ named by ``<NAME>_FILE`` (Docker/Kubernetes secrets).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, overload
@@ -149,3 +150,42 @@ def _redact(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@", 1)
     return url
+
+
+def env_membership_map(name: str) -> dict[str, list[dict[str, Any]]]:
+    """Group (claim value) → memberships, from JSON: ``{"<group>": <membership> or [<membership>, …]}``.
+
+    A membership is ``"<department slug>:<role>"`` or ``{"department": <slug or id>, "role": <role>}``; the role
+    defaults to worker. Returned as ``{"<group>": [{"department": slug or id, "role": role}, …]}``. Whether the
+    departments exist and the roles are known is checked by the geo app's system check (no database here).
+    """
+    raw = _raw(name)
+    if raw is None or not raw.strip():
+        return {}
+    example = '{"bauhof-hameln": "bauhof-hameln:worker", "gl-bauhof": {"department": 12, "role": "lead"}}'
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON ({exc}); expected e.g. {example}") from None
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of group → membership, e.g. {example}")
+    result: dict[str, list[dict[str, Any]]] = {}
+    for group, value in parsed.items():
+        entries = value if isinstance(value, list) else [value]
+        memberships = []
+        for entry in entries:
+            if isinstance(entry, str):
+                department, _sep, role = entry.partition(":")
+                entry = {"department": department, "role": role or "worker"}
+            if (
+                not isinstance(entry, dict) or set(entry) - {"department", "role"}
+                or not isinstance(entry.get("department"), (str, int)) or isinstance(entry.get("department"), bool)
+                or entry.get("department") in ("", None) or not isinstance(entry.get("role", "worker"), str)
+            ):
+                raise ImproperlyConfigured(
+                    f"{name}: the membership {entry!r} of group {group!r} is not \"<department slug>:<role>\" nor "
+                    f'{{"department": <slug or id>, "role": <role>}}; expected e.g. {example}'
+                )
+            memberships.append({"department": entry["department"], "role": entry.get("role") or "worker"})
+        result[str(group)] = memberships
+    return result

@@ -22,6 +22,7 @@ from backend.env import (
     env_database,
     env_int,
     env_list,
+    env_membership_map,
     env_path,
     env_redis_url,
     env_secret,
@@ -307,6 +308,45 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Staff single sign-on through OpenID Connect (reports/staff/sso.py, README "Single sign-on for staff"): on when a
+# client id and the provider (its issuer, whose discovery document names the endpoints, or the endpoints) are set.
+OIDC_ISSUER = (env_str("OIDC_ISSUER", "") or "").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "") or ""
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "") or ""
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "") or ""
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "") or ""
+OIDC_OP_END_SESSION_ENDPOINT = env_str("OIDC_OP_END_SESSION_ENDPOINT", "") or ""
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "") or ""
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_RP_CLIENT_SECRET") or ""
+OIDC_RP_SIGN_ALGO = env_choice(
+    "OIDC_RP_SIGN_ALGO", "RS256", ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256"]
+)
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_MEMBERSHIP_MAP = env_membership_map("OIDC_MEMBERSHIP_MAP")
+OIDC_MEMBERSHIPS_FROM_CLAIMS = env_bool("OIDC_MEMBERSHIPS_FROM_CLAIMS", default=True)
+_OIDC_ENDPOINTS = [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT]
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+if OIDC_ENABLED and not (OIDC_ISSUER or all(_OIDC_ENDPOINTS)):
+    raise ImproperlyConfigured(
+        "OIDC_RP_CLIENT_ID is set but not the provider: set OIDC_ISSUER (its /.well-known/openid-configuration names "
+        "the endpoints) or OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_USER_ENDPOINT."
+    )
+for _url in [OIDC_ISSUER, *_OIDC_ENDPOINTS, OIDC_OP_JWKS_ENDPOINT, OIDC_OP_END_SESSION_ENDPOINT]:
+    if _url and (urlsplit(_url).scheme not in {"http", "https"} or not urlsplit(_url).netloc):
+        raise ImproperlyConfigured(f"OIDC: {_url!r} is not an http(s) URL.")
+# false: staff log in through the provider only; the admin's password login stays open to superusers (break glass).
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", default=True)
+if not LOCAL_LOGIN_ENABLED and not OIDC_ENABLED:
+    raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs single sign-on (OIDC_RP_CLIENT_ID and the provider).")
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "reports.staff.sso.StaffOIDCBackend"]
+# mozilla-django-oidc's own options: PKCE and a nonce on every login, the ID token kept for the provider's logout.
+OIDC_AUTHENTICATION_CALLBACK_URL = "staff:sso_callback"
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_TIMEOUT = 10
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

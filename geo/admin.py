@@ -13,6 +13,7 @@ from geo.models import (
     Membership,
     Responsibility,
     Road,
+    StaffIdentity,
 )
 
 
@@ -160,6 +161,19 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "department__authority"]
     autocomplete_fields = ["user", "department"]
     list_select_related = ["user", "department"]
+
+
+@admin.register(StaffIdentity)
+class StaffIdentityAdmin(admin.ModelAdmin):
+    """Accounts linked to the single sign-on provider; deleting a link lets the next sign-in link anew."""
+
+    list_display = ["user", "issuer", "subject", "created_at"]
+    search_fields = ["user__username", "subject"]
+    readonly_fields = ["user", "issuer", "subject", "created_at"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(Road)

@@ -378,6 +378,29 @@ class Membership(models.Model):
         return f"{self.user} @ {self.department} ({self.get_role_display()})"
 
 
+class StaffIdentity(models.Model):
+    """A staff account's identity at the single sign-on provider (OpenID Connect ``iss`` and ``sub``).
+
+    Each login through the provider finds the account by this pair, never by a name or an address that the
+    provider may change or give to someone else later (reports.staff.sso).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="sso_identities"
+    )
+    issuer = models.CharField(_("issuer"), max_length=255)
+    subject = models.CharField(_("subject"), max_length=255)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="staffidentity_unique_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.subject})"
+
+
 class QuestionType(models.TextChoices):
     """The Open311 attribute datatypes."""
 

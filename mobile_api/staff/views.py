@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import forms
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -72,6 +73,9 @@ class TokenLogin(APIView):
         request=AuthTokenSerializer, responses=inline_serializer("Token", {"token": serializers.CharField()})
     )
     def post(self, request: Request) -> Response:
+        if not settings.LOCAL_LOGIN_ENABLED:
+            # Staff sign in through the single sign-on provider only (README "Single sign-on for staff").
+            raise PermissionDenied(_("Logging in with a password is turned off."), code="local_login_disabled")
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports.staff import views
+from reports.staff import sso, views
 
 app_name = "staff"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("karte/daten/", views.task_map_data, name="map_data"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
+    # Single sign-on (reports/staff/sso.py): the redirect URI to register at the provider is .../staff/sso/callback/
+    path("sso/login/", sso.SignInStart.as_view(), name="sso_login"),
+    path("sso/callback/", sso.SignInCallback.as_view(), name="sso_callback"),
     path("reports/<str:key>/", views.report_detail, name="report"),
     path("reports/<str:key>/transition/", views.report_transition, name="transition"),
     path("reports/<str:key>/answer/", views.report_answer, name="answer"),

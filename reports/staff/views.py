@@ -14,13 +14,14 @@ from functools import wraps
 from typing import cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.contrib.gis.db.models import Extent
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.functional import Promise
@@ -38,6 +39,7 @@ from reports.models import EventKind, Photo, PhotoKind, Report, StatusLabel
 from reports.photos import inspected_photos
 from reports.publicdata.map import max_view_degrees
 from reports.selectors import forward_targets, get_staff_report, staff_map_features
+from reports.staff import sso
 from reports.staff.forms import (
     AnswerForm,
     BlurAreaForm,
@@ -92,7 +94,14 @@ class StaffLoginView(LoginView):
     # Password guesses through this form and the API's token login count against one budget.
     throttle_scope = "login"
 
+    def get_context_data(self, **kwargs) -> dict:
+        # With single sign-on, "Mit Dienstkonto anmelden" (reports/staff/sso.py); LOCAL_LOGIN_ENABLED=false: only that.
+        return {**super().get_context_data(**kwargs), "sso_enabled": settings.OIDC_ENABLED,
+                "local_login_enabled": settings.LOCAL_LOGIN_ENABLED}
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.LOCAL_LOGIN_ENABLED:
+            return self.render_to_response(self.get_context_data(local_login_refused=True), status=403)
         throttle = ClientRateThrottle()
         if not throttle.allow_request(request, self):
             response = render(request, "staff/too_many_attempts.html", status=429)
@@ -103,6 +112,12 @@ class StaffLoginView(LoginView):
 
 class StaffLogoutView(LogoutView):
     next_page = reverse_lazy("staff:login")  # type: ignore[assignment]  # a lazy URL works; the stubs say str
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Read before the session ends: a sign-in through the provider is ended there, too.
+        provider_logout = sso.end_session_url(request)
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(provider_logout) if provider_logout else response
 
 
 # --- Who may do what ---------------------------------------------------------------------------

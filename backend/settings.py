@@ -149,6 +149,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.web_push",
             ],
         },
     },
@@ -265,11 +266,26 @@ NOTIFICATIONS: dict[str, Any] = {
     # Must exceed the slowest send (webhook and SMTP timeouts are 10 s and 20 s).
     "LEASE_SECONDS": env_int("NOTIFY_LEASE_SECONDS", 120, minimum=1, maximum=3600),
     "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEB_PUSH_TIMEOUT_SECONDS": 10,
     # How often the worker looks for deliveries whose worker died, and for due digests.
     "SWEEP_INTERVAL_SECONDS": 60,
     # Local hour at which department leads get the daily digest of overdue reports.
     "DIGEST_HOUR": env_int("NOTIFY_DIGEST_HOUR", 7, minimum=0, maximum=23),
 }
+
+# Web Push (notifications/delivery/webpush.py): off unless both VAPID keys are set. Generate a pair with
+# `manage.py generate_vapid_keys`. The public key is the browser's applicationServerKey (base64url, 65 bytes);
+# the private key is base64url (raw 32 bytes or DER) or PEM, also from VAPID_PRIVATE_KEY_FILE.
+VAPID_PUBLIC_KEY = (env_str("VAPID_PUBLIC_KEY", "") or "").strip()
+VAPID_PRIVATE_KEY = (env_secret("VAPID_PRIVATE_KEY") or "").strip()
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "") or ""
+if bool(VAPID_PUBLIC_KEY) != bool(VAPID_PRIVATE_KEY):
+    raise ImproperlyConfigured("Set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY for Web Push, or neither.")
+if VAPID_PUBLIC_KEY and not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"VAPID_SUBJECT={VAPID_SUBJECT!r} must be a mailto: address (or an https:// URL) "
+                               "where push services can reach the operator.")
+# Tests and development only: accept push endpoints over plain http and on loopback or private addresses.
+WEB_PUSH_ALLOW_INSECURE_ENDPOINTS = env_bool("WEB_PUSH_ALLOW_INSECURE_ENDPOINTS", default=False)
 
 # Security. HTTPS is assumed in production (DEBUG off); a TLS-terminating proxy in front must set
 # X-Forwarded-Proto and X-Forwarded-For, and TRUSTED_PROXY=true tells the web server to believe them,

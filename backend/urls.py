@@ -26,6 +26,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("mobile_api.v1.urls")),
     path("mail/", include("notifications.urls")),
+    path("push/", include("notifications.push_urls")),
     path("open311/v2/", include("mobile_api.open311.urls")),
     path("api/staff/", include("mobile_api.staff.urls")),
     path("staff/", include("reports.staff.urls")),

@@ -137,9 +137,40 @@ class Webhook(models.Model):
             raise ValidationError(_("Choose an authority or a department."))
 
 
+class PushSource(models.TextChoices):
+    BROWSER = "browser", _("Browser (public page)")
+    APP = "app", _("App (the reporter's own report)")
+
+
+class PushSubscription(models.Model):
+    """A Web Push endpoint told about one report's status changes: a browser from the report's public page, or
+    the reporter's app for its own report. The endpoint and keys identify a device: personal data, removed with
+    the report's personal data and when the push service says the subscription is gone (404/410)."""
+
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.CharField(_("endpoint"), max_length=1000)
+    # The browser's ECDH public key (P-256, uncompressed, base64url) and its 16-byte auth secret (base64url).
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=40)
+    source = models.CharField(_("source"), max_length=10, choices=PushSource.choices)
+    language = models.CharField(_("language"), max_length=8, default="de")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+        constraints = [models.UniqueConstraint(fields=["report", "endpoint"], name="push_subscription_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} → {self.report}"
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     WEBHOOK = "webhook", _("Webhook")
+    WEB_PUSH = "web_push", _("Web Push")
 
 
 class DeliveryKind(models.TextChoices):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("reports/<uuid:public_id>/events/", views.ReportEvents.as_view(), name="report-events"),
     path("reports/<uuid:public_id>/personal-data/", views.PersonalData.as_view(), name="report-personal-data"),
     path("reports/<uuid:public_id>/support/", views.ReportSupport.as_view(), name="report-support"),
+    path("reports/<uuid:public_id>/push/", views.PushEndpoint.as_view(), name="report-push"),
     path("map/", public.MapView.as_view(), name="map"),
     path("stats/", public.StatsView.as_view(), name="stats"),
     path("export.csv", public.ExportCSV.as_view(), name="export-csv"),

@@ -30,6 +30,8 @@ from mobile_api.v1.serializers import (
     ReportSubmissionSerializer,
     SupportSerializer,
 )
+from notifications.models import PushSource
+from notifications.webpush import public_key, push_subscribe, push_unsubscribe
 from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
 from reports.photos import MAX_BYTES, inspected_photos
@@ -255,4 +257,56 @@ class PersonalData(CitizenView):
     def delete(self, request: Request, public_id: uuid.UUID) -> Response:
         report = self._own(request, public_id)
         report_anonymise(report=report, reason="reporter")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PushEndpoint(CitizenView):
+    """The reporter's app registers a Web Push endpoint for its own report (Authorization: Bearer <secret>) and is
+    told of each status change while it is not in the foreground (the websocket serves the foreground)."""
+
+    throttle_scope = "support"
+    parser_classes = [JSONParser]
+
+    def _own(self, request: Request, public_id) -> Report:
+        report, own = _get_report(request, public_id)
+        if not own:
+            raise Http404
+        return report
+
+    @extend_schema(
+        request=inline_serializer("PushSubscription", {
+            "endpoint": serializers.URLField(),
+            "keys": inline_serializer("PushKeys", {"p256dh": serializers.CharField(), "auth": serializers.CharField()}),
+        }),
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        description=(
+            "The subscription as a browser's PushSubscription.toJSON() gives it: an https endpoint of the push "
+            "service, the device's P-256 key `p256dh` and its 16-byte `auth` secret, both base64url. Messages are "
+            "signed with the VAPID key in `application_server_key` (also on GET)."
+        ),
+    )
+    def post(self, request: Request, public_id: uuid.UUID) -> Response:
+        report = self._own(request, public_id)
+        _subscription, created = push_subscribe(
+            report=report, data=request.data, source=PushSource.APP, language=request.LANGUAGE_CODE
+        )
+        return Response(
+            {"subscribed": True, "application_server_key": public_key()},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, public_id: uuid.UUID) -> Response:
+        self._own(request, public_id)
+        return Response({"enabled": bool(public_key()), "application_server_key": public_key()})
+
+    @extend_schema(
+        request=inline_serializer("PushEndpointRemoval", {"endpoint": serializers.URLField()}),
+        parameters=[OpenApiParameter("endpoint", OpenApiTypes.STR, description="Instead of the JSON body.")],
+        responses={204: None},
+    )
+    def delete(self, request: Request, public_id: uuid.UUID) -> Response:
+        report = self._own(request, public_id)
+        data = request.data if isinstance(request.data, dict) else {}
+        push_unsubscribe(report=report, endpoint=data.get("endpoint", request.query_params.get("endpoint")))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,7 @@ Three modules, each importing only the ones after it, so there is no import cycl
    ``schedule_notifications`` command when a worker starts) hands deliveries whose lease expired, or
    whose task never ran, to a new task.
 3. ``transports`` is the one interface of a channel and the registry that names each channel's
-   transport by dotted path (``email``, ``webhooks``), imported on first use as healthchecks'
+   transport by dotted path (``email``, ``webhooks``, ``webpush``), imported on first use as healthchecks'
    ``TRANSPORTS`` does: the worker never imports a transport, and a transport may import what it
    needs (e.g. the digest's reads from ``planning``).
 

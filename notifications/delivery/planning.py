@@ -20,10 +20,13 @@ from notifications.models import (
     DeliveryStatus,
     EmailAddress,
     Follower,
+    PushSource,
+    PushSubscription,
     Subscription,
     Webhook,
     normalise_address,
 )
+from notifications.webpush import forget_push_subscriptions, push_enabled
 from reports.models import EventKind, Report, ReportEvent
 from reports.workflow import CLOSED_STATUSES, Status, is_open
 
@@ -58,6 +61,7 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
         elif event.kind == EventKind.ANONYMISED:
             forget_subscribers(report)
             forget_followers(report)
+            forget_push_subscriptions(PushSubscription.objects.filter(report=report))
         elif event.kind == EventKind.FORWARDED and event.data.get("external") and event.data.get("email"):
             planned.append(Delivery(
                 key=f"forward:{event.pk}", event=event, report=report, channel=Channel.EMAIL,
@@ -67,6 +71,7 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
     if mail_events:
         planned += status_mails(report, mail_events)
         planned += follower_status_mails(report, mail_events)
+        planned += push_messages(report, mail_events)
         fixed = [e for e in mail_events if e.kind == EventKind.STATUS_CHANGED and e.to_status == Status.FIXED]
         if fixed:
             planned += follow_up_mails(report, fixed[-1])
@@ -198,6 +203,31 @@ def follower_status_mails(report: Report, events: list[ReportEvent]) -> list[Del
     ]
 
 
+def push_messages(report: Report, events: list[ReportEvent]) -> list[Delivery]:
+    """One Web Push message per endpoint for what happened in this transaction, when the follower mails go:
+    to browsers that follow the published report, and to the reporter's app whether or not it is published."""
+    if not push_enabled():
+        return []
+    subscriptions = PushSubscription.objects.filter(report=report).order_by("pk")
+    if not Report.objects.published().filter(pk=report.pk).exists():
+        subscriptions = subscriptions.filter(source=PushSource.APP)
+    last = events[-1]
+    return [
+        Delivery(
+            key=f"push:{last.pk}:{subscription.pk}", event=last, report=report, channel=Channel.WEB_PUSH,
+            kind=DeliveryKind.STATUS, target=_origin(subscription.endpoint),
+            data={"events": [e.pk for e in events], "push": subscription.pk},
+        )
+        for subscription in subscriptions
+    ]
+
+
+def _origin(url: str) -> str:
+    # The push service, not the device's endpoint: the queue's rows name no device.
+    scheme, _sep, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def forget_followers(report: Report) -> None:
     """The report's personal data was removed (DSGVO): so go its followers and the mails not yet sent to them."""
     followers = list(Follower.objects.filter(report=report).values_list("pk", flat=True))
@@ -226,6 +256,9 @@ def forget_expired_followers(now: datetime | None = None) -> int:
     for report in expired.iterator():
         forget_followers(report)
         count += 1
+    forget_push_subscriptions(PushSubscription.objects.filter(
+        report__status__in=CLOSED_STATUSES, report__closed_at__lt=cutoff
+    ))
     stale = Follower.objects.filter(
         confirmed_at__isnull=True, created_at__lt=now - timedelta(days=UNCONFIRMED_FOLLOWER_DAYS)
     )

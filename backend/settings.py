@@ -502,6 +502,8 @@ OPENMELDER: dict[str, Any] = {
     "LIST_COUNT_LIMIT": 1000,
     # The Atom/RSS feeds (/feeds/…) hold this many of the newest items.
     "FEED_ITEMS": 50,
+    # Staff see a report with this many supporters as "viel unterstützt" (0: never).
+    "SUPPORT_HIGHLIGHT_THRESHOLD": env_int("SUPPORT_HIGHLIGHT_THRESHOLD", 10, minimum=0, maximum=1_000_000),
 }
 
 # Geocoding (geo.geocoding): reverse geocoding of new reports in the worker, address search in the

@@ -159,6 +159,12 @@ class Report(models.Model):
         return StatusLabel.label(self.status)
 
     @property
+    def is_much_supported(self) -> bool:
+        """Whether staff see it as "viel unterstützt": ``SUPPORT_HIGHLIGHT_THRESHOLD`` supporters or more (0: never)."""
+        threshold = settings.OPENMELDER["SUPPORT_HIGHLIGHT_THRESHOLD"]
+        return threshold > 0 and self.support_count >= threshold
+
+    @property
     def public_text(self) -> str:
         """The description as every public output shows it: staff's redaction if there is one."""
         return self.public_description or self.description

@@ -220,11 +220,14 @@ class StaffReportSerializer(ReportSerializer):
     distance_m = serializers.SerializerMethodField()
     description = serializers.CharField(read_only=True)  # as written; the public reads public_description
     public_description = serializers.CharField(source="public_text", read_only=True)
+    # From SUPPORT_HIGHLIGHT_THRESHOLD supporters on ("viel unterstützt"); never with the threshold 0.
+    much_supported = serializers.BooleanField(source="is_much_supported", read_only=True)
 
     class Meta(ReportSerializer.Meta):
         fields = [
             "id", "reference", "status", "status_label", "category", "location", "address", "description",
             "public_description", "authority", "department", "reason", "near_border", "photos", "support_count",
+            "much_supported",
             "created_at", "updated_at", "closed_at", "due_at", "is_overdue", "source", "moderation", "duplicate_of",
             "reporter", "allowed_transitions", "distance_m", "links",
         ]

@@ -11,6 +11,7 @@ site's language switch), and is cached like the other public reads (``public_rea
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from backend.throttling import ClientRateThrottle
 from geo.models import Authority, Category
 from reports import publicdata
-from reports.models import EventKind, Photo, Report, ReportEvent
+from reports.models import EventKind, Photo, Report, ReportEvent, ReportQuerySet
 from reports.publicdata.lists import with_municipalities
 
 # What a subscriber is told about: the report itself, its new statuses and the authority's public answers.
@@ -35,17 +36,17 @@ FEED_KINDS = (EventKind.CREATED, EventKind.STATUS_CHANGED, EventKind.PUBLIC_ANSW
 FORMATS = {"atom": Atom1Feed, "rss": Rss201rev2Feed}
 
 
+@dataclass(frozen=True)
 class _Subject:
     """What a feed is about: its title, the page it belongs to, and which reports it covers."""
 
-    def __init__(self, title: str, page: str, reports, feed: tuple[str, list[Any]]) -> None:
-        self.title = title
-        self.page = page
-        self.reports = reports
-        self.feed = feed  # URL name and arguments, the format added
+    title: str
+    page: str
+    reports: ReportQuerySet
+    feed: tuple[str, list[Any]]  # URL name and arguments; the format is added
 
 
-def _events(reports) -> list[ReportEvent]:
+def _events(reports: ReportQuerySet) -> list[ReportEvent]:
     """The newest public events of these (released) reports, with what their items show."""
     photos = Prefetch("report__photos", queryset=Photo.objects.published().order_by("created_at", "id"))
     events = list(
@@ -60,8 +61,6 @@ def _events(reports) -> list[ReportEvent]:
 
 class ReportEventFeed(Feed):
     """The common part: items are events; subclasses say what the feed is about (``subject``)."""
-
-    url_name = ""
 
     def __init__(self, feed_type: type) -> None:
         super().__init__()

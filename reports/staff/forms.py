@@ -63,7 +63,10 @@ class TaskFilterForm(forms.Form):
     )
     ordering = forms.ChoiceField(
         label=_("Sort by"), required=False,
-        choices=[("due_at", _("Due date")), ("-created_at", _("Newest first")), ("distance", _("Distance from me"))],
+        choices=[
+            ("due_at", _("Due date")), ("-created_at", _("Newest first")),
+            ("-support_count", _("Most supporters first")), ("distance", _("Distance from me")),
+        ],
     )
     near = forms.CharField(required=False, widget=forms.HiddenInput)
 

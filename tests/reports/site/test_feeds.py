@@ -203,3 +203,16 @@ def test_pages_link_their_feeds_for_feed_readers_and_visibly(demo, reader, djang
     ]
     for _kind, href in _alternates(filtered):
         assert references(fetch(reader, href)) == [report.reference]
+
+
+def test_a_reader_that_asks_again_gets_304_until_something_changes(demo, reader, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        file_report()
+    first = reader.get("/feeds/gemeinden/hameln/atom/")
+    assert first.status_code == 200 and first["ETag"]
+    assert reader.get("/feeds/gemeinden/hameln/atom/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    with django_capture_on_commit_callbacks(execute=True):
+        file_report(description="Noch ein Loch")
+    fresh = reader.get("/feeds/gemeinden/hameln/atom/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert fresh.status_code == 200
+    assert len(feedparser.parse(fresh.content).entries) == 2

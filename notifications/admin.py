@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from notifications.models import Delivery, EmailAddress, Subscription, Webhook
+from notifications.models import Delivery, EmailAddress, PushSubscription, Subscription, Webhook
 
 
 @admin.register(EmailAddress)
@@ -16,6 +16,24 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["report", "address", "created_at"]
     search_fields = ["report__reference", "address__address"]
     raw_id_fields = ["report", "address"]
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    """Written by browsers and apps only; staff can see which reports have them, and remove one."""
+
+    list_display = ["report", "source", "language", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["report__reference"]
+    list_select_related = ["report"]
+    fields = ["report", "source", "language", "created_at"]
+    readonly_fields = ["report", "source", "language", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Webhook)

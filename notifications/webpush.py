@@ -29,6 +29,9 @@ from reports.models import Report
 MAX_ENDPOINT_LENGTH = 1000
 P256DH_BYTES = 65  # an uncompressed P-256 point: 0x04, x, y
 AUTH_BYTES = 16
+# Each endpoint costs one request per status change: enough for every real follower of a pothole, too few for
+# someone who registers endpoints in bulk to turn the worker into a request cannon.
+MAX_SUBSCRIPTIONS_PER_REPORT = 500
 
 
 class PushDisabled(DomainError):
@@ -148,6 +151,11 @@ def push_subscribe(*, report: Report, data: object, source: str, language: str) 
         raise PushDisabled()
     keys = check_subscription(data)
     values = {"p256dh": keys.p256dh, "auth": keys.auth, "source": source, "language": language[:8] or "de"}
+    existing = PushSubscription.objects.filter(report=report)
+    if (not existing.filter(endpoint=keys.endpoint).exists()
+            and existing.count() >= MAX_SUBSCRIPTIONS_PER_REPORT):
+        raise DomainError(_("This report has as many push subscriptions as it can take."), field=None,
+                          code="too_many", kind=Kind.CONFLICT)
     try:
         with transaction.atomic():
             return PushSubscription.objects.update_or_create(report=report, endpoint=keys.endpoint, defaults=values)

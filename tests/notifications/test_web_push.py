@@ -404,3 +404,50 @@ def test_generate_vapid_keys_prints_a_pair_that_signs(capsys, settings):
     private = int.from_bytes(unb64url(lines["VAPID_PRIVATE_KEY"]), "big")
     assert len(public) == 65 and public[0] == 4
     assert public_bytes(ec.derive_private_key(private, ec.SECP256R1())) == public
+
+
+def test_a_report_takes_a_bounded_number_of_push_endpoints(demo, visitor, vapid, service, monkeypatch):
+    from notifications import webpush
+
+    monkeypatch.setattr(webpush, "MAX_SUBSCRIPTIONS_PER_REPORT", 2)
+    report = file_report()
+    first = Device().subscription(service.endpoint())
+    assert subscribe(visitor, report, first).status_code == 201
+    assert subscribe(visitor, report, Device().subscription(service.endpoint())).status_code == 201
+    refused = subscribe(visitor, report, Device().subscription(service.endpoint()))
+    assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "too_many"
+    assert subscribe(visitor, report, first).status_code == 200, "a known endpoint may renew its keys"
+    assert PushSubscription.objects.count() == 2
+
+
+def test_push_subscriptions_go_with_the_retention_of_closed_reports(demo, personas, visitor, vapid, service,
+                                                                    settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.delivery.planning import forget_expired_followers
+
+    report = file_report()
+    assert subscribe(visitor, report, Device().subscription(service.endpoint())).status_code == 201
+    change_status(str(report.public_id), "fixed", actor=personas.hameln_worker, message="Erledigt.")
+    forget_expired_followers()
+    assert PushSubscription.objects.count() == 1, "kept while the retention period runs"
+    days = settings.OPENMELDER["RETENTION_DAYS"]
+    Report.objects.filter(pk=report.pk).update(closed_at=timezone.now() - timedelta(days=days + 1))
+    forget_expired_followers()
+    assert not PushSubscription.objects.exists()
+
+
+def test_staff_see_which_reports_have_push_subscriptions_in_the_admin_without_the_device(
+        client, demo, visitor, vapid, service, django_user_model):
+    report = file_report()
+    endpoint = service.endpoint()
+    assert subscribe(visitor, report, Device().subscription(endpoint)).status_code == 201
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.org", "pw-Admin-2026"))
+    listing = client.get("/admin/notifications/pushsubscription/", secure=True)
+    assert listing.status_code == 200 and report.reference in listing.content.decode()
+    subscription = PushSubscription.objects.get()
+    page = client.get(f"/admin/notifications/pushsubscription/{subscription.pk}/change/", secure=True)
+    assert page.status_code == 200 and endpoint not in page.content.decode()
+    assert client.get("/admin/notifications/pushsubscription/add/", secure=True).status_code == 403

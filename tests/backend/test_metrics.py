@@ -8,6 +8,7 @@ server with two worker processes shows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
@@ -107,6 +109,17 @@ def test_a_scrape_over_plain_http_is_not_redirected_to_https(client, token, sett
     assert settings.SECURE_SSL_REDIRECT
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")  # not secure=True
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_scrapes_write_no_request_lines_into_the_json_log(token, settings, caplog):
+    settings.LOG_FORMAT = "json"
+    client = Client()  # loads the middleware now, with JSON request lines
+    with caplog.at_level(logging.INFO, logger="openmelder.request"):
+        assert client.get("/healthz", secure=True).status_code == 200
+        scrape(client, secure=True)
+        scrape(client, secure=True)
+    assert [record.path for record in caplog.records if record.name == "openmelder.request"] == ["/healthz"]
 
 
 # --- figures from the database --------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from backend.admission import Admission
 from backend.metrics import RequestMetrics
 from notifications.models import Delivery
 from tests.backend.test_admission import Exchange, Held, settle
-from tests.conftest import REPO
+from tests.conftest import REPO, manage
 from tests.live import _stop, free_port, migrated_database, offline_env
 from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import Receiver, change_status, run_worker
@@ -120,6 +120,26 @@ def test_scrapes_write_no_request_lines_into_the_json_log(token, settings, caplo
         scrape(client, secure=True)
         scrape(client, secure=True)
     assert [record.path for record in caplog.records if record.name == "openmelder.request"] == ["/healthz"]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("METRICS_ALLOWED_NETWORKS", "10.20.0.0/16,intranet", "METRICS_ALLOWED_NETWORKS: 'intranet' is not an IP network"),
+    ("METRICS_TOKEN", "short", "METRICS_TOKEN must be at least 16 characters"),
+])
+def test_a_bad_metrics_setting_stops_the_process_with_a_clear_message(tmp_path, variable, value, message):
+    env = {"DEBUG": "false", "SECRET_KEY": "x" * 50, "DATA_DIR": str(tmp_path), variable: value}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_metrics_token_can_come_from_a_file(tmp_path):
+    token_file = tmp_path / "metrics-token"
+    token_file.write_text("short\n")
+    env = {"DEBUG": "false", "SECRET_KEY": "x" * 50, "DATA_DIR": str(tmp_path), "METRICS_TOKEN_FILE": str(token_file)}
+    assert "METRICS_TOKEN must be at least 16 characters" in manage("check", env=env).stderr
+    token_file.write_text(TOKEN + "\n")
+    assert manage("check", env=env).returncode == 0
 
 
 # --- figures from the database --------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ server with two worker processes shows.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -21,11 +23,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 
+from backend.admission import Admission
+from backend.metrics import RequestMetrics
 from notifications.models import Delivery
-from tests.conftest import REPO
+from tests.backend.test_admission import Exchange, Held, settle
+from tests.conftest import REPO, manage
 from tests.live import _stop, free_port, migrated_database, offline_env
 from tests.mobile_api.v1.test_submit import submit
 from tests.notifications.delivery import Receiver, change_status, run_worker
@@ -104,6 +111,37 @@ def test_a_scrape_over_plain_http_is_not_redirected_to_https(client, token, sett
     assert response.status_code == 200
 
 
+@pytest.mark.django_db
+def test_scrapes_write_no_request_lines_into_the_json_log(token, settings, caplog):
+    settings.LOG_FORMAT = "json"
+    client = Client()  # loads the middleware now, with JSON request lines
+    with caplog.at_level(logging.INFO, logger="openmelder.request"):
+        assert client.get("/healthz", secure=True).status_code == 200
+        scrape(client, secure=True)
+        scrape(client, secure=True)
+    assert [record.path for record in caplog.records if record.name == "openmelder.request"] == ["/healthz"]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("METRICS_ALLOWED_NETWORKS", "10.20.0.0/16,intranet", "METRICS_ALLOWED_NETWORKS: 'intranet' is not an IP network"),
+    ("METRICS_TOKEN", "short", "METRICS_TOKEN must be at least 16 characters"),
+])
+def test_a_bad_metrics_setting_stops_the_process_with_a_clear_message(tmp_path, variable, value, message):
+    env = {"DEBUG": "false", "SECRET_KEY": "x" * 50, "DATA_DIR": str(tmp_path), variable: value}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_metrics_token_can_come_from_a_file(tmp_path):
+    token_file = tmp_path / "metrics-token"
+    token_file.write_text("short\n")
+    env = {"DEBUG": "false", "SECRET_KEY": "x" * 50, "DATA_DIR": str(tmp_path), "METRICS_TOKEN_FILE": str(token_file)}
+    assert "METRICS_TOKEN must be at least 16 characters" in manage("check", env=env).stderr
+    token_file.write_text(TOKEN + "\n")
+    assert manage("check", env=env).returncode == 0
+
+
 # --- figures from the database --------------------------------------------------------------------------------------
 
 def test_a_pending_delivery_shows_in_the_queue_depth_with_its_age(client, demo, token):
@@ -170,12 +208,53 @@ def test_reports_by_status_match_the_reports_made_through_the_api(client, person
     assert figures.value("openmelder_metrics_database_up") == 1
 
 
+# --- requests --------------------------------------------------------------------------------------------------------
+
+def _count(figures: Scrape, route: str, status: str) -> float:
+    return sum(s.value for s in figures.matching("openmelder_http_requests_total", route=route, status=status))
+
+
+@pytest.mark.django_db
+def test_requests_refused_at_the_door_are_counted_and_a_scrape_passes_the_full_door(client, token):
+    """The metrics middleware around the admission, as backend.asgi has it, with an application that stands for
+    Django and answers when the test says so."""
+    async def scenario() -> None:
+        inner = Held()
+        door = RequestMetrics(Admission(inner, limit=1, queue=0, wait=1))
+        busy = Exchange(door, "/api/v1/map/").body()
+        await settle()
+        refused = Exchange(door, "/api/v1/map/").body()
+        await refused.task
+        assert refused.status == 503
+        scraping = Exchange(door, "/metrics").body()
+        await settle()
+        assert "/metrics" in inner.started, "a scrape is let in while the door is full"
+        inner.finish("/metrics")
+        await scraping.task
+        inner.finish("/api/v1/map/")
+        await busy.task
+        assert busy.status == 200
+
+    before = scrape(client, secure=True)
+    asyncio.run(scenario())
+    after = scrape(client, secure=True)
+    assert _count(after, "/api/v1/map/", "5xx") - _count(before, "/api/v1/map/", "5xx") == 1
+    assert _count(after, "/api/v1/map/", "2xx") - _count(before, "/api/v1/map/", "2xx") == 1
+
+
 # --- requests, counted by every worker process of a real server ---------------------------------------------------
 
 @contextmanager
 def two_worker_server(directory: Path) -> Iterator[str]:
     """The server as compose.yaml starts it, with two worker processes (``--workers 2``), as make run's
     environment has it (DEBUG: loopback may scrape)."""
+    # Counters a previous run left behind (as a server killed with its directory kept would): not counted again.
+    (directory / "metrics").mkdir()
+    stale = MmapedDict(str(directory / "metrics" / "counter_1.db"))
+    labels = ["method", "route", "status"]
+    stale.write_value(mmap_key("openmelder_http_requests", "openmelder_http_requests_total", labels,
+                               ["GET", "/api/v1/categories/", "2xx"], "old"), 1000, 0)
+    stale.close()
     with migrated_database(directory, demo_reports=0) as database:
         base_env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
         port = free_port()

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 from leaflet.admin import LeafletGeoAdmin
 
 from geo.boundaries import new_boundary_version
@@ -63,7 +65,10 @@ class AuthorityAdmin(LeafletGeoAdmin):
         super().save_model(request, obj, form, change)
         # A boundary drawn here is a version like an imported one: the reports routed with the old one keep it.
         if "boundary" in form.changed_data or (obj.boundary is not None and obj.boundary_version_id is None):
-            new_boundary_version(obj, source=str(_("changed in the admin by %(user)s") % {"user": request.user}))
+            # Stored in the installation's language, as routing reasons are, whatever the editor's language.
+            with override(settings.LANGUAGE_CODE):
+                source = str(_("changed in the admin by %(user)s") % {"user": request.user.get_username()})
+            new_boundary_version(obj, source=source)
 
 
 @admin.register(BoundaryVersion)

@@ -173,8 +173,8 @@ class BoundaryVersion(models.Model):
     authority = models.ForeignKey(
         Authority, verbose_name=_("authority"), on_delete=models.CASCADE, related_name="boundary_versions"
     )
-    # Read by id, never searched by place (routing reads Authority.boundary): no spatial index to maintain.
-    boundary = models.MultiPolygonField(_("boundary"), srid=4326, spatial_index=False)
+    # Routing reads Authority.boundary; the index serves questions of history ("whose was this point in 2026?").
+    boundary = models.MultiPolygonField(_("boundary"), srid=4326)
     area_km2 = models.FloatField(_("area (km²)"), null=True, blank=True, editable=False)
     valid_from = models.DateTimeField(_("valid from"))
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True, help_text=_("Empty: current."))

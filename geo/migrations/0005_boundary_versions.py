@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             name='BoundaryVersion',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('boundary', django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=4326, verbose_name='boundary')),
+                ('boundary', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326, verbose_name='boundary')),
                 ('area_km2', models.FloatField(blank=True, editable=False, null=True, verbose_name='area (km²)')),
                 ('valid_from', models.DateTimeField(verbose_name='valid from')),
                 ('valid_until', models.DateTimeField(blank=True, help_text='Empty: current.', null=True, verbose_name='valid until')),

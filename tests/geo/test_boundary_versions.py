@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.core.management import call_command
 from django.db.models import ProtectedError
 from django.test import Client as DjangoClient
@@ -205,3 +205,51 @@ def test_the_staff_page_names_the_boundaries_a_report_was_routed_with(personas, 
     assert page.status_code == 200
     assert f"Grenzen vom {day(old.valid_from)}, ersetzt am {day(old.valid_until)}" in page.content.decode()
 
+
+
+def _admin_form_data(response) -> dict:
+    """What the admin's change form would post back unchanged: its fields and its inlines' fields."""
+    data: dict = {}
+
+    def add(form) -> None:
+        for field in form:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            data[field.html_name] = "on" if value is True else value
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        add(inline.formset.management_form)
+        for form in inline.formset.forms:
+            add(form)
+    return data
+
+
+def test_a_boundary_redrawn_in_the_admin_is_a_new_version_and_other_edits_are_not(demo):
+    hameln = Authority.objects.get(ars=HAMELN)
+    old = current(HAMELN)
+    admin = get_user_model().objects.create_superuser("versions-admin", "versions-admin@example.org", "Admin-Pass-26")
+    browser = DjangoClient()
+    browser.force_login(admin)
+    url = f"/admin/geo/authority/{hameln.pk}/change/"
+    data = _admin_form_data(browser.get(url, secure=True))
+    data["boundary"] = hameln.boundary.hexewkb.decode()
+
+    data["phone"] = "05151 2020"
+    response = browser.post(url, data, secure=True)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    assert Authority.objects.get(ars=HAMELN).phone == "05151 2020"
+    assert current(HAMELN) == old  # the same boundary: no new version
+
+    smaller = hameln.boundary.buffer(-0.002)
+    smaller = smaller if smaller.geom_type == "MultiPolygon" else MultiPolygon(smaller, srid=4326)
+    data["boundary"] = smaller.hexewkb.decode()
+    response = browser.post(url, data, secure=True)
+    assert response.status_code == 302
+    new = current(HAMELN)
+    old.refresh_from_db()
+    assert new != old and old.valid_until == new.valid_from
+    assert new.source == "in der Verwaltung geändert von versions-admin"  # in the installation's language
+    assert new.boundary.equals_exact(Authority.objects.get(ars=HAMELN).boundary, tolerance=1e-9)
+    assert old.boundary.equals_exact(hameln.boundary, tolerance=1e-9)

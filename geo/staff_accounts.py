@@ -68,9 +68,11 @@ def _account_for(sign_in: SignIn) -> User | None:
     if not (sign_in.email and sign_in.email_verified):
         return None
     # An address is someone's only while the provider vouches for it, and an account already linked to another
-    # subject of this provider is that person's.
+    # subject of this provider is that person's. A superuser (the way in when the provider is down) is never taken
+    # over by an address: an account made by a sign-in can be made superuser in the admin instead.
     candidates = list(
-        User.objects.filter(email__iexact=sign_in.email).exclude(sso_identities__issuer=sign_in.issuer)[:2]
+        User.objects.filter(email__iexact=sign_in.email, is_superuser=False)
+        .exclude(sso_identities__issuer=sign_in.issuer)[:2]
     )
     if len(candidates) != 1:
         if candidates:

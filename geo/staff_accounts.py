@@ -106,7 +106,10 @@ def staff_account_sign_in(sign_in: SignIn) -> tuple[User | None, bool]:
                 return None, False
             user = get_user_model().objects.create_user(_free_username(sign_in.username, sign_in.subject))
             user.set_unusable_password()
-        StaffIdentity.objects.get_or_create(issuer=sign_in.issuer, subject=sign_in.subject, defaults={"user": user})
+        identity, _created = StaffIdentity.objects.get_or_create(
+            issuer=sign_in.issuer, subject=sign_in.subject, defaults={"user": user}
+        )
+        user = identity.user  # a sign-in of the same person at the same moment may have linked it first
         user.email = sign_in.email or user.email
         user.first_name = sign_in.first_name[:150] or user.first_name
         user.last_name = sign_in.last_name[:150] or user.last_name

@@ -68,9 +68,11 @@ def _account_for(sign_in: SignIn) -> User | None:
     if not (sign_in.email and sign_in.email_verified):
         return None
     # An address is someone's only while the provider vouches for it, and an account already linked to another
-    # subject of this provider is that person's.
+    # subject of this provider is that person's. A superuser (the way in when the provider is down) is never taken
+    # over by an address: an account made by a sign-in can be made superuser in the admin instead.
     candidates = list(
-        User.objects.filter(email__iexact=sign_in.email).exclude(sso_identities__issuer=sign_in.issuer)[:2]
+        User.objects.filter(email__iexact=sign_in.email, is_superuser=False)
+        .exclude(sso_identities__issuer=sign_in.issuer)[:2]
     )
     if len(candidates) != 1:
         if candidates:
@@ -104,7 +106,10 @@ def staff_account_sign_in(sign_in: SignIn) -> tuple[User | None, bool]:
                 return None, False
             user = get_user_model().objects.create_user(_free_username(sign_in.username, sign_in.subject))
             user.set_unusable_password()
-        StaffIdentity.objects.get_or_create(issuer=sign_in.issuer, subject=sign_in.subject, defaults={"user": user})
+        identity, _created = StaffIdentity.objects.get_or_create(
+            issuer=sign_in.issuer, subject=sign_in.subject, defaults={"user": user}
+        )
+        user = identity.user  # a sign-in of the same person at the same moment may have linked it first
         user.email = sign_in.email or user.email
         user.first_name = sign_in.first_name[:150] or user.first_name
         user.last_name = sign_in.last_name[:150] or user.last_name

@@ -252,6 +252,21 @@ def test_an_address_the_provider_does_not_vouch_for_takes_over_no_account(provid
     )[-1] == "erik"
 
 
+def test_a_superuser_is_never_taken_over_by_an_address(provider, synced):
+    synced.query(
+        "from django.contrib.auth.models import User; "
+        "print(User.objects.create_superuser('hanna.admin', 'hanna@hameln.example', 'x').pk)"
+    )
+    provider.user("hanna", groups="bauhof-hameln", email="hanna@hameln.example")
+    _session, landed = sign_in(synced, "hanna")
+    assert landed.url == f"{synced.base}/staff/"
+    assert "Bauhof Hameln (Mitarbeiter/in)" in landed.text  # a new account: the superuser's shows no department
+    assert synced.query(
+        "import json; from geo.models import StaffIdentity; print(json.dumps(list(StaffIdentity.objects.filter("
+        "user__email='hanna@hameln.example').values_list('user__username', 'user__is_superuser'))))"
+    ) == [["hanna", False]]
+
+
 def test_a_password_login_is_refused_when_local_logins_are_off(synced, kept):
     page = requests.get(f"{synced.base}/staff/login/", timeout=30)
     assert 'name="password"' not in page.text and "Mit Dienstkonto anmelden" in page.text
@@ -364,3 +379,20 @@ def test_a_misconfigured_single_sign_on_is_named_at_start(tmp_path, env, message
     result = manage("check", env={"DEBUG": "true", "DATA_DIR": str(tmp_path), **env})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.django_db
+def test_without_single_sign_on_the_login_page_offers_only_the_password(client):
+    page = client.get("/staff/login/", secure=True).content.decode()
+    assert "Mit Dienstkonto anmelden" not in page and 'name="password"' in page
+    assert client.get("/staff/sso/login/", secure=True).status_code == 404
+    assert client.get("/staff/sso/callback/?code=x&state=y", secure=True).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_provider_that_cannot_be_reached_is_said_so_in_german(client, settings):
+    settings.OIDC_ENABLED, settings.OIDC_RP_CLIENT_ID, settings.OIDC_ISSUER = True, "openmelder", "http://127.0.0.1:9"
+    assert "Mit Dienstkonto anmelden" in client.get("/staff/login/", secure=True).content.decode()
+    answer = client.get("/staff/sso/login/", secure=True)
+    assert answer.status_code == 502
+    assert "Der Anmeldedienst Ihrer Verwaltung ist gerade nicht erreichbar" in answer.content.decode()

@@ -37,6 +37,7 @@ class Transport(Protocol):
 TRANSPORTS: dict[str, str] = {
     Channel.EMAIL: "notifications.delivery.email.EmailTransport",
     Channel.WEBHOOK: "notifications.delivery.webhooks.WebhookTransport",
+    Channel.MATCH: "notifications.alerts.MatchTransport",
 }
 
 

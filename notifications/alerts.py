@@ -339,14 +339,16 @@ def matching_alerts(report: Report, kind: str) -> list[AreaAlert]:
     point = report.location
     authorities = Authority.objects.filter(index_candidates(Authority, "boundary", point)).filter(
         boundary__intersects=point)
+    chosen = AreaAlert.categories.through.objects.all()
     drawn = AreaAlert.objects.filter(index_candidates(AreaAlert, "area", point)).filter(area__intersects=point)
     alerts = (
         AreaAlert.objects.filter(confirmed_at__isnull=False)
         .filter(Q(new_reports=True) if kind == NEW else Q(status_changes=True))
         .filter(Q(scope=AlertScope.MUNICIPALITY, authority__in=authorities.values("pk"))
                 | Q(scope__in=[AlertScope.RADIUS, AlertScope.AREA], pk__in=drawn.values("pk")))
-        .filter(Q(categories__isnull=True) | Q(categories=report.category_id))
-        .distinct()
+        # No join (and so no DISTINCT over geometry columns): alerts without categories, or with this one.
+        .filter(~Q(pk__in=chosen.values("areaalert_id")) | Q(pk__in=chosen.filter(category_id=report.category_id)
+                                                           .values("areaalert_id")))
         .order_by("pk")
     )
     return [a for a in alerts if a.scope != AlertScope.RADIUS

@@ -18,6 +18,7 @@ from geo.models import Authority, Category, PublishingPolicy
 from notifications.models import AreaAlert, Delivery
 from reports.models import Report
 from reports.services import report_moderate, report_note
+from tests.nominatim import LoopbackNominatim
 from tests.notifications.delivery import change_status, links, mails_to, run_worker
 from tests.reports.site.conftest import SecureClient
 
@@ -132,6 +133,25 @@ def test_a_radius_alert_matches_by_distance(demo, visitor):
     run_worker()
     [alert] = alert_mails()
     assert near.reference in alert.subject and far.reference not in alert.subject
+
+
+def test_a_radius_around_an_address_is_placed_by_the_geocoder(demo, visitor, settings):
+    market = {"lat": "52.1039", "lon": "9.3576", "display_name": "Pferdemarkt, Hameln, Niedersachsen, Deutschland",
+              "address": {"road": "Pferdemarkt", "postcode": "31785", "town": "Hameln"}}
+    with LoopbackNominatim({"pferdemarkt": [market]}) as server:
+        settings.GEOCODER = {**settings.GEOCODER, "URL": server.url}
+        answer = subscribe(visitor, scope="radius", address="Pferdemarkt, Hameln", radius="300")
+        unknown = subscribe(visitor, "carla@example.org", scope="radius", address="Nirgendwo 1", radius="300")
+    assert answer.status_code == 200, answer.content
+    assert unknown.status_code == 400 and b"No place of this name was found." in unknown.content
+    alert = AreaAlert.objects.get()
+    assert (round(alert.center.y, 4), round(alert.center.x, 4)) == HAMELN_MARKET and alert.radius_m == 300
+    confirm(visitor)
+    near = submit((52.1050, 9.3590))
+    submit(HAMELN_BRIDGE)
+    run_worker()
+    [mail_] = alert_mails()
+    assert near.reference in mail_.subject
 
 
 def test_a_drawn_area_matches_what_lies_inside(demo, visitor):

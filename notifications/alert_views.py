@@ -3,8 +3,10 @@ button: mail scanners that open links must neither confirm nor delete; the POST 
 
 from __future__ import annotations
 
+import json
+
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,6 +34,10 @@ from notifications.models import AlertScope
 from notifications.views import _invalid, _page
 
 RADIUS_ERROR = gettext_lazy("Choose a radius between 50 m and 10 km (10000 m).")
+
+
+def _error(message: str, code: str) -> forms.ValidationError:
+    return forms.ValidationError(message, code=code)
 
 
 class AlertForm(forms.Form):
@@ -81,27 +87,28 @@ class AlertForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean() or {}
         if not (data.get("new_reports") or data.get("status_changes")):
-            self.add_error("new_reports", _("Choose new reports, status changes, or both."))
+            self.add_error("new_reports", _error(_("Choose new reports, status changes, or both."), "required"))
         scope = data.get("scope")
         try:
             if scope == AlertScope.MUNICIPALITY and not data.get("municipality") and "municipality" not in self.errors:
-                self.add_error("municipality", _("Choose a municipality."))
+                self.add_error("municipality", _error(_("Choose a municipality."), "required"))
             elif scope == AlertScope.RADIUS:
                 self._clean_place(data)
             elif scope == AlertScope.AREA and "area" not in self.errors:
                 if not data.get("area"):
-                    self.add_error("area", _("Draw an area on the map, or paste it as a GeoJSON polygon."))
+                    self.add_error("area", _error(
+                        _("Draw an area on the map, or paste it as a GeoJSON polygon."), "required"))
                 else:
                     data["polygon"] = parse_area(data["area"])
         except DomainError as error:
-            self.add_error(error.field if error.field in self.fields else None, str(error.message))
+            self.add_error(error.field if error.field in self.fields else None, _error(str(error.message), error.code))
         return data
 
     def _clean_place(self, data: dict) -> None:
         if any(name in self.errors for name in ("lat", "lon", "radius", "address")):
             return
         if data.get("radius") is None:
-            self.add_error("radius", RADIUS_ERROR)
+            self.add_error("radius", _error(str(RADIUS_ERROR), "required"))
             return
         lat, lon = data.get("lat"), data.get("lon")
         if lat is not None and lon is not None:
@@ -109,14 +116,14 @@ class AlertForm(forms.Form):
             return
         address = (data.get("address") or "").strip()
         if not address:
-            self.add_error("address", _("Enter an address, or give latitude and longitude."))
+            self.add_error("address", _error(_("Enter an address, or give latitude and longitude."), "required"))
             return
         places = geocoding.search(address)
         if places is None:
-            self.add_error("address", _("The address search is not available just now: please give latitude and "
-                                        "longitude."))
+            self.add_error("address", _error(_("The address search is not available just now: please give latitude "
+                                               "and longitude."), "unavailable"))
         elif not places:
-            self.add_error("address", _("No place of this name was found."))
+            self.add_error("address", _error(_("No place of this name was found."), "not_found"))
         else:
             _label, lat, lon = places[0]
             data["center"] = _checked(check_point, lat, lon, field="address")
@@ -142,16 +149,7 @@ def _throttled(request: HttpRequest) -> bool:
     return not ClientRateThrottle().allow_request(request, view)
 
 
-@require_http_methods(["GET", "POST"])
-def alerts(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        return _alerts_page(request, form=AlertForm())
-    form = AlertForm(request.POST)
-    if _throttled(request):
-        return _alerts_page(request, form=form, status=429,
-                            error=_("Too many requests from your connection. Please try again later."))
-    if not form.is_valid():
-        return _alerts_page(request, form=form, status=400)
+def _subscribe(request: HttpRequest, form: AlertForm) -> None:
     data = form.cleaned_data
     scope = data["scope"]
     alert_request(
@@ -162,7 +160,55 @@ def alerts(request: HttpRequest) -> HttpResponse:
         area=data.get("polygon") if scope == AlertScope.AREA else None,
         new_reports=data["new_reports"], status_changes=data["status_changes"], categories=list(data["categories"]),
     )
+
+
+@require_http_methods(["GET", "POST"])
+def alerts(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _alerts_page(request, form=AlertForm())
+    form = AlertForm(request.POST)
+    if _throttled(request):
+        return _alerts_page(request, form=form, status=429,
+                            error=_("Too many requests from your connection. Please try again later."))
+    if not form.is_valid():
+        return _alerts_page(request, form=form, status=400)
+    _subscribe(request, form)
     return _alerts_page(request, form=None, text=_("Please confirm your address: we have sent you an e-mail."))
+
+
+def _json_errors(errors: list[dict], status: int) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+@csrf_exempt  # for apps: no cookies, no session; the confirmation mail is the consent
+@require_http_methods(["POST"])
+def alerts_api(request: HttpRequest) -> HttpResponse:
+    """POST /api/v1/alerts/ (JSON): the form's fields (``area`` may be a GeoJSON object); 202 when the
+    confirmation mail is queued, the same answer whether or not the alert existed."""
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _json_errors([{"field": None, "code": "parse_error", "message": _("Send a JSON object.")}], 400)
+    if _throttled(request):
+        return _json_errors([{"field": None, "code": "throttled", "message": _(
+            "Too many requests from your connection. Please try again later.")}], 429)
+    body.setdefault("new_reports", True)  # as the form's box is ticked at first
+    if isinstance(body.get("area"), dict):
+        body["area"] = json.dumps(body["area"])
+    if isinstance(body.get("categories"), str) or not isinstance(body.get("categories", []), list):
+        body["categories"] = [body["categories"]]
+    form = AlertForm({key: value for key, value in body.items() if value is not None and key in AlertForm.base_fields})
+    if not form.is_valid():
+        return _json_errors([
+            {"field": None if field == "__all__" else field, "code": error["code"] or "invalid",
+             "message": error["message"]}
+            for field, errors in form.errors.get_json_data().items() for error in errors
+        ], 400)
+    _subscribe(request, form)
+    return JsonResponse({"status": "confirmation_sent", "message": _(
+        "Please confirm your address: we have sent you an e-mail.")}, status=202)
 
 
 @require_http_methods(["GET", "POST"])

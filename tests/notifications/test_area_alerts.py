@@ -277,6 +277,40 @@ def test_an_alert_never_confirmed_is_deleted_after_a_week(demo, visitor):
     assert visitor.post(path).status_code == 410
 
 
+def test_an_app_subscribes_through_the_json_api_and_gets_json_errors(demo):
+    app = SecureClient(HTTP_ACCEPT_LANGUAGE="en")
+    square = {"type": "Polygon", "coordinates": [[
+        [9.3550, 52.1020], [9.3600, 52.1020], [9.3600, 52.1060], [9.3550, 52.1060], [9.3550, 52.1020],
+    ]]}
+    answer = app.post("/api/v1/alerts/", {
+        "email": "bert@example.org", "scope": "area", "area": square, "new_reports": False, "status_changes": True,
+        "categories": ["schlagloch"],
+    }, content_type="application/json")
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["status"] == "confirmation_sent"
+    alert = AreaAlert.objects.get()
+    assert (alert.scope, alert.new_reports, alert.status_changes) == ("area", False, True)
+    assert [c.slug for c in alert.categories.all()] == ["schlagloch"]
+    run_worker()
+    assert len(mails_to("bert@example.org")) == 1
+
+    bad = app.post("/api/v1/alerts/", {
+        "email": "bert@", "scope": "radius", "lat": 52.1039, "lon": 9.3576, "radius": 20_000,
+    }, content_type="application/json")
+    assert bad.status_code == 400
+    errors = {(e["field"], e["code"]) for e in bad.json()["errors"]}
+    assert errors == {("email", "invalid"), ("radius", "max_value")}
+    outside = app.post("/api/v1/alerts/", {"email": "bert@example.org", "scope": "area", "area": {
+        "type": "Polygon", "coordinates": [[[11.57, 48.13], [11.58, 48.13], [11.58, 48.14], [11.57, 48.13]]]}},
+        content_type="application/json")
+    assert outside.status_code == 400
+    assert outside.json()["errors"][0]["code"] == "outside_service_area"
+    for garbage in ("[1, 2]", "not json", ""):
+        refused = app.post("/api/v1/alerts/", garbage, content_type="application/json")
+        assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "parse_error"
+    assert AreaAlert.objects.count() == 1
+
+
 def ring(*corners):
     return json.dumps({"type": "Polygon", "coordinates": [[list(c) for c in corners]]})
 

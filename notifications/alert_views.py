@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -136,10 +137,20 @@ def _checked(check, *args, field: str):
         raise DomainError(error.message, field=field, code=error.code) from None
 
 
+def _map_config() -> dict:
+    """What the form's map script needs (as the public map's), its words translated here."""
+    return {
+        "tileUrl": settings.TILE_URL, "attribution": str(settings.TILE_ATTRIBUTION),
+        "center": list(settings.LEAFLET_CONFIG["DEFAULT_CENTER"]), "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        "strings": {"corners": _("Corners of the area: %(count)s."), "place": _("The place is set.")},
+    }
+
+
 def _alerts_page(request: HttpRequest, *, form: AlertForm | None, status: int = 200, text: str = "",
                  error: str = "") -> HttpResponse:
     return render(request, "notifications/alerts.html", {
         "form": form, "text": text, "alert_error": error, "title": _("E-mail alerts for an area"),
+        "map_config": _map_config() if form is not None else None,
     }, status=status)
 
 

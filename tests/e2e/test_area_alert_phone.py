@@ -78,3 +78,28 @@ def test_a_radius_out_of_range_is_explained_next_to_its_field(phone):
     expect(page.locator("#id_radius_error")).to_contain_text("zwischen 50 m und 10 km")
     expect(page.get_by_label("Umkreis in Metern")).to_have_attribute("aria-invalid", "true")
     assert_accessible_on_phone(page)
+
+
+def test_an_area_drawn_on_the_map_by_tapping_its_corners_is_sent_as_a_polygon(phone):
+    page = phone
+    page.goto("/mail/alerts/")
+    page.get_by_label("Ihre E-Mail-Adresse").fill("bert@example.org")
+    the_map = page.locator("#alert-map")
+    expect(the_map).to_be_visible()
+    the_map.scroll_into_view_if_needed()
+    box = the_map.bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-40, -30), (40, -30), (40, 30), (-40, 30)):
+        page.touchscreen.tap(cx + dx, cy + dy)
+    expect(page.locator("#alert-map-status")).to_have_text("Ecken des Gebiets: 4.")
+    expect(page.get_by_role("radio", name="Gezeichnetes Gebiet")).to_be_checked()
+    drawn = page.locator("#id_area").input_value()
+    assert '"type":"Polygon"' in drawn and drawn.count("],[") == 4, drawn
+    page.get_by_role("button", name="Die letzte Ecke entfernen").tap()
+    expect(page.locator("#alert-map-status")).to_have_text("Ecken des Gebiets: 3.")
+    assert_accessible_on_phone(page)
+    page.get_by_role("button", name="Benachrichtigung anfordern").tap()
+    expect(page.locator("#alert-result")).to_have_text(
+        "Bitte bestätigen Sie Ihre Adresse: wir haben Ihnen eine E-Mail geschickt."
+    )

@@ -362,3 +362,14 @@ def test_the_form_shares_the_support_limit(demo, visitor, settings):
     refused = subscribe(visitor, "carla@example.org", municipality=slug)
     assert refused.status_code == 429 and b"Too many requests" in refused.content
     assert not AreaAlert.objects.filter(address="carla@example.org").exists()
+
+
+def test_an_admin_finds_an_address_alerts_and_deletes_them_on_request(demo, visitor, admin_client):
+    subscribe(visitor, scope="radius", lat=str(HAMELN_MARKET[0]), lon=str(HAMELN_MARKET[1]), radius="500")
+    alert = AreaAlert.objects.get()
+    found = admin_client.get("/admin/notifications/areaalert/", {"q": "bert@"}, secure=True)
+    assert found.status_code == 200 and b"bert@example.org" in found.content
+    page = admin_client.get(f"/admin/notifications/areaalert/{alert.pk}/change/", secure=True)
+    assert page.status_code == 200 and b"token_hash" not in page.content
+    deleted = admin_client.post(f"/admin/notifications/areaalert/{alert.pk}/delete/", {"post": "yes"}, secure=True)
+    assert deleted.status_code == 302 and not AreaAlert.objects.exists()

@@ -373,3 +373,19 @@ def test_an_admin_finds_an_address_alerts_and_deletes_them_on_request(demo, visi
     assert page.status_code == 200 and b"token_hash" not in page.content
     deleted = admin_client.post(f"/admin/notifications/areaalert/{alert.pk}/delete/", {"post": "yes"}, secure=True)
     assert deleted.status_code == 302 and not AreaAlert.objects.exists()
+
+
+def test_a_german_subscriber_gets_german_mails(demo):
+    german = SecureClient(HTTP_ACCEPT_LANGUAGE="de")
+    hameln = Authority.objects.get(ags=HAMELN_AGS)
+    answer = subscribe(german, municipality=hameln.slug)
+    assert "Bitte bestätigen Sie Ihre Adresse" in answer.content.decode()
+    run_worker()
+    [confirmation] = mails_to("bert@example.org")
+    assert confirmation.subject == f"Bitte bestätigen Sie Ihre Gebietsbenachrichtigung für {hameln}"
+    confirm(german)
+    report = submit(HAMELN_MARKET)
+    run_worker()
+    [alert] = alert_mails()
+    assert alert.subject.startswith(f"Neue Meldung {report.reference} in {hameln}: ")
+    assert "Diese Gebietsbenachrichtigung beenden" in alert.body

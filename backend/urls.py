@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend import health, metrics
 from backend.admin_login import admin_login
+from notifications import alert_views
 from reports import media
 
 admin.site.site_header = "OpenMelder"
@@ -24,6 +25,7 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/alerts/", alert_views.alerts_api, name="alerts-api"),  # area alerts for apps (notifications)
     path("api/v1/", include("mobile_api.v1.urls")),
     path("mail/", include("notifications.urls")),
     path("push/", include("notifications.push_urls")),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from notifications.models import Delivery, EmailAddress, PushSubscription, Subscription, Webhook
+from notifications.models import AreaAlert, Delivery, EmailAddress, PushSubscription, Subscription, Webhook
 
 
 @admin.register(EmailAddress)
@@ -63,4 +63,27 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AreaAlert)
+class AreaAlertAdmin(admin.ModelAdmin):
+    """To find and delete a person's area alerts on request (DSGVO); citizens make and stop them themselves."""
+
+    list_display = ["address", "scope", "authority", "radius_m", "new_reports", "status_changes", "confirmed_at",
+                    "created_at"]
+    list_filter = ["scope", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["address"]
+    list_select_related = ["authority"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields if field.name != "token_hash"] + ["categories"]
+
+    def get_exclude(self, request, obj=None):
+        return ["token_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.gis.db import models as gis
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
@@ -17,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from geo.models import Authority, Department
+from geo.models import Authority, Category, Department
 from reports.models import Report, ReportEvent
 
 
@@ -103,6 +104,46 @@ class Follower(DoubleOptIn):
         return f"{self.address} → {self.report}"
 
 
+class AlertScope(models.TextChoices):
+    MUNICIPALITY = "municipality", _("Municipality")
+    RADIUS = "radius", _("Radius around a place")
+    AREA = "area", _("Drawn area")
+
+
+class AreaAlert(DoubleOptIn):
+    """Someone who wants to hear of new reports and/or status changes in an area (notifications/alerts.py).
+
+    Double opt-in: nothing but the confirmation mail until its link is used; unconfirmed alerts are deleted
+    after a week. Stored (DSGVO): the address, the language, the area and what to hear of; nothing else.
+    A municipality is kept as the authority (its current boundary counts); a radius as its centre and metres
+    plus a polygon circumscribing the circle (the index prefilter); a drawn area as its polygon.
+    """
+
+    address = models.EmailField(_("address"))
+    scope = models.CharField(_("area kind"), max_length=20, choices=AlertScope.choices)
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("municipality"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="area_alerts",
+    )
+    area = gis.PolygonField(_("area"), srid=4326, null=True, blank=True)
+    center = gis.PointField(_("centre"), srid=4326, null=True, blank=True)
+    radius_m = models.PositiveIntegerField(_("radius (m)"), null=True, blank=True)
+    new_reports = models.BooleanField(_("new reports"), default=True)
+    status_changes = models.BooleanField(_("status changes"), default=False)
+    # None chosen: every public category.
+    categories = models.ManyToManyField(Category, verbose_name=_("categories"), blank=True, related_name="+")
+    # The same address asking for the same alert again gets no second row (and no second mail).
+    spec_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("area alert")
+        verbose_name_plural = _("area alerts")
+        constraints = [models.UniqueConstraint(fields=["address", "spec_hash"], name="area_alert_once")]
+
+    def __str__(self) -> str:
+        return f"{self.address} → {self.get_scope_display()}"
+
+
 class Webhook(models.Model):
     """Another system (e.g. an authority's ticket system) that receives the public events of its reports."""
 
@@ -171,6 +212,8 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     WEBHOOK = "webhook", _("Webhook")
     WEB_PUSH = "web_push", _("Web Push")
+    # Not a message: finding the area alerts a report event matches, queued like one (retries, leases).
+    MATCH = "match", _("Matching")
 
 
 class DeliveryKind(models.TextChoices):
@@ -185,6 +228,11 @@ class DeliveryKind(models.TextChoices):
     RESPONSIBLE = "responsible", _("Report for the responsible department")
     # To someone who wants to follow a report from its public page: the link that starts the status mails.
     FOLLOW_CONFIRMATION = "follow_confirm", _("Follow confirmation")
+    # Area alerts (notifications/alerts.py): the confirmation mail; the search for the alerts an event matches
+    # (channel "match", run by the worker, not in the request); and the mail to one matching alert.
+    ALERT_CONFIRMATION = "alert_confirm", _("Area alert confirmation")
+    ALERT_MATCH = "alert_match", _("Area alert matching")
+    ALERT = "alert", _("Area alert")
 
 
 class DeliveryStatus(models.TextChoices):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
+from notifications import alerts
 from notifications.delivery import planning, worker
 from notifications.delivery.worker import deliver
 
@@ -22,11 +23,12 @@ __all__ = ["deliver", "schedule_sweep", "sweep"]
 
 @task()
 def sweep() -> dict:
-    """Recover deliveries of dead workers, queue due digests, forget expired followers, then come back after the
-    interval."""
+    """Recover deliveries of dead workers, queue due digests, forget expired followers and unconfirmed area
+    alerts, then come back after the interval."""
     result = {
         "requeued": worker.requeue_stale(), "digests": planning.queue_digests(),
         "followers_forgotten": planning.forget_expired_followers(),
+        "alerts_forgotten": alerts.forget_unconfirmed_alerts(),
     }
     schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
     return result

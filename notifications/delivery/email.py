@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from notifications.alerts import NEW, unsubscribe_token
 from notifications.delivery.planning import overdue_for_lead
 from notifications.delivery.transports import DeliveryError, NotApplicable
-from notifications.models import Delivery, DeliveryKind, Follower
+from notifications.models import AlertScope, AreaAlert, Delivery, DeliveryKind, Follower
 from reports.models import EventKind, Moderation, Report, ReportEvent
 from reports.workflow import Status, is_open
 
@@ -82,6 +83,24 @@ def delivery_follower(delivery: Delivery) -> Follower | None:
     return Follower.objects.select_related("report").filter(pk=follower_id).first()
 
 
+def delivery_alert(delivery: Delivery) -> AreaAlert | None:
+    """The area alert a mail is for (``data["alert"]``); None if it was deleted (or the mail is for no alert)."""
+    alert_id = delivery.data.get("alert") if isinstance(delivery.data, dict) else None
+    if alert_id is None:
+        return None
+    return AreaAlert.objects.select_related("authority").filter(pk=alert_id).first()
+
+
+def alert_description(alert: AreaAlert) -> str:
+    """The area in words, for the mails (in the active language)."""
+    if alert.scope == AlertScope.MUNICIPALITY and alert.authority is not None:
+        return str(alert.authority)
+    if alert.scope == AlertScope.RADIUS and alert.center is not None:
+        return _("%(radius)s m around %(lat).5f, %(lon).5f") % {
+            "radius": alert.radius_m, "lat": alert.center.y, "lon": alert.center.x}
+    return _("the area you drew")
+
+
 def last_status_event(report: Report) -> ReportEvent | None:
     return report.events.filter(kind=EventKind.STATUS_CHANGED).order_by("-id").first()
 
@@ -94,6 +113,9 @@ def mail_language(delivery: Delivery) -> str:
     language = getattr(report, "language", "") if report is not None else ""
     if follower is not None:
         language = follower.language
+    alert = delivery_alert(delivery)
+    if alert is not None:
+        language = alert.language
     if not language and delivery.address is not None:
         language = delivery.address.language
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
@@ -138,6 +160,52 @@ def follow_confirmation_mail(delivery: Delivery) -> Mail:
             "report": report, "link": public_url(reverse("notifications:follow-confirm", args=[token])),
             "report_url": public_url(reverse("public:detail", args=[report.reference])),
         },
+    )
+
+
+def alert_confirmation_mail(delivery: Delivery) -> Mail:
+    alert = delivery_alert(delivery)
+    if alert is None:
+        raise NotApplicable("the alert is gone")
+    if alert.is_confirmed:
+        raise NotApplicable("the alert was confirmed meanwhile")
+    token = alert.new_token()
+    alert.save(update_fields=["token_hash"])
+    return Mail(
+        subject=_("Please confirm your area alert for %(area)s") % {"area": alert_description(alert)},
+        template="alert_confirmation",
+        context={
+            "area": alert_description(alert), "alert": alert,
+            "link": public_url(reverse("notifications:alert-confirm", args=[token])),
+        },
+    )
+
+
+def alert_mail(delivery: Delivery) -> Mail:
+    """A new report, or a status change, in an alert's area: only what the report's public page shows."""
+    alert = delivery_alert(delivery)
+    if alert is None or not alert.is_confirmed:
+        raise NotApplicable("the alert is gone")
+    report = _report(delivery)
+    if not Report.objects.published().filter(pk=report.pk).exists():
+        raise NotApplicable("the report is no longer public")
+    events = list(ReportEvent.objects.filter(pk__in=delivery.data.get("events") or [], is_public=True).order_by("id"))
+    unsubscribe = public_url(reverse("notifications:alert-unsubscribe", args=[unsubscribe_token(alert)]))
+    new = delivery.data.get("trigger") == NEW
+    if new:
+        subject = _("New report %(reference)s in %(area)s: %(category)s")
+    else:
+        subject = _("Report %(reference)s in %(area)s: %(status)s")
+    return Mail(
+        subject=subject % {"reference": report.reference, "area": alert_description(alert),
+                           "category": report.category.name, "status": report.status_label},
+        template="alert",
+        context={
+            "report": report, "new": new, "events": [e for e in events if e.kind != EventKind.CREATED],
+            "area": alert_description(alert), "unsubscribe": unsubscribe,
+            "report_url": public_url(reverse("public:detail", args=[report.reference])),
+        },
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
 
 
@@ -267,6 +335,8 @@ BUILDERS: dict[str, Callable[[Delivery], Mail]] = {
     DeliveryKind.FORWARD: forward_mail,
     DeliveryKind.RESPONSIBLE: responsible_mail,
     DeliveryKind.FOLLOW_CONFIRMATION: follow_confirmation_mail,
+    DeliveryKind.ALERT_CONFIRMATION: alert_confirmation_mail,
+    DeliveryKind.ALERT: alert_mail,
 }
 
 
@@ -274,9 +344,14 @@ def require_confirmed(delivery: Delivery) -> None:
     # Only reporters' addresses need their consent; staff and authorities do not subscribe.
     without_consent = (
         DeliveryKind.CONFIRMATION, DeliveryKind.FOLLOW_CONFIRMATION, DeliveryKind.DIGEST, DeliveryKind.FORWARD,
-        DeliveryKind.RESPONSIBLE,
+        DeliveryKind.RESPONSIBLE, DeliveryKind.ALERT_CONFIRMATION,
     )
     if delivery.kind in without_consent:
+        return
+    if delivery.kind == DeliveryKind.ALERT:
+        alert = delivery_alert(delivery)
+        if alert is None or not alert.is_confirmed:
+            raise NotApplicable("the area alert is not confirmed or was deleted")
         return
     if isinstance(delivery.data, dict) and delivery.data.get("follower") is not None:
         follower = delivery_follower(delivery)

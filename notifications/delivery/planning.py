@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from notifications.alerts import plan_matching
 from notifications.delivery.worker import enqueue, option
 from notifications.models import (
     Channel,
@@ -76,6 +77,8 @@ def plan_for_report(report: Report, events: list[ReportEvent]) -> list[Delivery]
         if fixed:
             planned += follow_up_mails(report, fixed[-1])
     planned += webhook_calls(report, [e for e in events if e.is_public])
+    # Area alerts: the worker finds the matching ones (notifications/alerts.py), not this transaction.
+    planned += plan_matching(report, events)
     return planned
 
 

@@ -38,6 +38,7 @@ TRANSPORTS: dict[str, str] = {
     Channel.EMAIL: "notifications.delivery.email.EmailTransport",
     Channel.WEBHOOK: "notifications.delivery.webhooks.WebhookTransport",
     Channel.WEB_PUSH: "notifications.delivery.webpush.WebPushTransport",
+    Channel.MATCH: "notifications.alerts.MatchTransport",
 }
 
 

@@ -1,10 +1,11 @@
 """Run when a worker starts: hand over deliveries a dead worker left behind, queue due digests, forget the
-followers whose retention ended, and start the periodic sweep (which then does all three every
-SWEEP_INTERVAL_SECONDS)."""
+followers whose retention ended and the area alerts never confirmed, and start the periodic sweep (which then
+does all of this every SWEEP_INTERVAL_SECONDS)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from notifications import alerts
 from notifications.delivery import planning, worker
 from notifications.tasks import schedule_sweep
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         requeued = worker.requeue_stale()
         digests = planning.queue_digests()
         planning.forget_expired_followers()
+        alerts.forget_unconfirmed_alerts()
         scheduled = schedule_sweep(delay=settings.NOTIFICATIONS["SWEEP_INTERVAL_SECONDS"])
         self.stdout.write(
             f"{requeued} deliveries re-queued; {digests} digests queued; "

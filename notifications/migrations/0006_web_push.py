@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0004_follower'),
+        ('notifications', '0005_area_alerts'),
         ('reports', '0011_publicdataversion'),
     ]
 

@@ -571,6 +571,9 @@ class Bulk(StaffView):
     own event and notifications, as a single action would: one that cannot change is refused with its errors
     while the others change. The answer lists every report in the order given."""
 
+    # A JSON body only: a list of ids has no unambiguous form encoding.
+    parser_classes = [JSONParser]
+
     @extend_schema(request=BulkInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data_in = BulkInput(data=request.data)

@@ -53,7 +53,7 @@ def test_a_worker_acknowledges_two_of_three_tasks_at_once_and_downloads_the_list
     expect(page.get_by_label("Select all reports on this page")).not_to_be_checked()
     assert_accessible_on_phone(page)
     page.get_by_label("Action").select_option("acknowledge")
-    page.get_by_role("button", name="Apply to the selected reports").click()
+    page.get_by_role("button", name="Carry out for the selected reports").click()
 
     result = page.get_by_role("status").filter(has_text="2 reports changed.")
     expect(result).to_be_visible()

@@ -387,6 +387,8 @@ API_RATES = {
     "staff": env_str("API_RATE_STAFF", "1200/minute"),
     "login": env_str("API_RATE_LOGIN", "20/minute"),
 }
+# The most reports one staff CSV/XLSX export holds (reports.exports); a longer list is refused: narrow the filters.
+STAFF_EXPORT_MAX_ROWS = env_int("STAFF_EXPORT_MAX_ROWS", 10000, minimum=1, maximum=200000)
 for _scope, _rate in API_RATES.items():
     try:
         _count, _period = _rate.split("/")

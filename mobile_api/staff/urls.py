@@ -11,6 +11,8 @@ urlpatterns = [
     path("auth/token/revoke/", views.TokenLogout.as_view(), name="token-revoke"),
     path("departments/", views.Departments.as_view(), name="departments"),
     path("reports/", views.ReportList.as_view(), name="report-list"),
+    path("reports/export.csv", views.Export.as_view(), name="report-export-csv"),
+    path("reports/export.xlsx", views.Export.as_view(kind="xlsx"), name="report-export-xlsx"),
     path("reports/bulk/", views.Bulk.as_view(), name="report-bulk"),
     path("reports/<str:key>/", views.ReportDetail.as_view(), name="report-detail"),
     path("reports/<str:key>/transition/", views.Transition.as_view(), name="report-transition"),

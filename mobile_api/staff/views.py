@@ -9,11 +9,12 @@ is answered by backend.api_errors (404, 400, or 409 with the allowed transitions
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -23,16 +24,18 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.models import Authority, Category, Department
-from reports import filters, permissions, services
-from reports.models import EventKind, Moderation, Report
+from reports import exports, filters, permissions, services
+from reports.models import EventKind, Moderation, Report, ReportQuerySet
 from reports.photos import MAX_PHOTOS_PER_UPLOAD, inspected_photos
 from reports.selectors import forward_targets, get_staff_report, staff_reports
 from reports.serializers import StaffReportDetailSerializer, StaffReportSerializer
@@ -139,22 +142,27 @@ LIST_PARAMETERS = [
 ]
 
 
+def filtered_reports(request: Request, reports: ReportQuerySet):
+    """``reports`` with the list's filters and order from the query (a 400 for one that cannot be understood)."""
+    query = filters.ListOptions(request.query_params)
+    if not query.is_valid():
+        raise form_errors(query)
+    options = query.cleaned_data
+    report_filter = filters.ReportFilter(request.query_params, queryset=reports)
+    if not report_filter.is_valid():
+        raise form_errors(report_filter.form)
+    queryset = cast(ReportQuerySet, report_filter.qs)
+    if "bbox" in options:
+        queryset = filters.within_bbox(queryset, options["bbox"])
+    return filters.order_reports(queryset, options, default="-created_at")
+
+
 class ReportList(StaffView, generics.ListAPIView):
     serializer_class = StaffReportSerializer
     pagination_class = StaffPagination
 
     def get_queryset(self):
-        query = filters.ListOptions(self.request.query_params)
-        if not query.is_valid():
-            raise form_errors(query)
-        options = query.cleaned_data
-        report_filter = filters.ReportFilter(self.request.query_params, queryset=staff_reports(self.request.user))
-        if not report_filter.is_valid():
-            raise form_errors(report_filter.form)
-        queryset = report_filter.qs
-        if "bbox" in options:
-            queryset = filters.within_bbox(queryset, options["bbox"])
-        return filters.order_reports(queryset, options, default="-created_at")
+        return filtered_reports(self.request, staff_reports(self.request.user))
 
     def get_serializer_context(self):
         return self.context(self.request)
@@ -162,6 +170,35 @@ class ReportList(StaffView, generics.ListAPIView):
     @extend_schema(parameters=LIST_PARAMETERS)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class ErrorsAsJSON(BaseContentNegotiation):
+    """A file download answers its errors in JSON, whatever the client accepts (``Accept: text/csv`` is no 406)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class Export(StaffView):
+    """The list as filtered (the list's query parameters, every page) as a CSV or XLSX file (reports.exports)."""
+
+    content_negotiation_class = ErrorsAsJSON
+    renderer_classes = [JSONRenderer]
+    kind = "csv"
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.BINARY,
+                                                          (200, exports.XLSX_TYPE): OpenApiTypes.BINARY})
+    def get(self, request: Request) -> HttpResponse:
+        rows = exports.export_rows(filtered_reports(request, Report.objects.for_staff(request.user)))
+        if self.kind == "xlsx":
+            response = HttpResponse(exports.xlsx_bytes(rows), content_type=exports.XLSX_TYPE)
+        else:
+            response = HttpResponse(exports.csv_text(rows), content_type="text/csv; charset=utf-8; header=present")
+        response["Content-Disposition"] = f'attachment; filename="{exports.filename(self.kind)}"'
+        return response
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -537,6 +574,9 @@ class Bulk(StaffView):
     """Acknowledge, start work on or reassign several reports at once. Each report changes on its own, with its
     own event and notifications, as a single action would: one that cannot change is refused with its errors
     while the others change. The answer lists every report in the order given."""
+
+    # A JSON body only: a list of ids has no unambiguous form encoding.
+    parser_classes = [JSONParser]
 
     @extend_schema(request=BulkInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ from reports.models import Photo
 from reports.permissions import is_staff
 from reports.photos import MAX_PHOTOS_PER_UPLOAD
 from reports.selectors import get_staff_report
+from reports.services import BulkAction
 from reports.services.renditions import MIN_AREA_SIDE
 from reports.validation import TEXT_MAX_LENGTH
 from reports.workflow import Status
@@ -39,6 +40,20 @@ class StaffAuthenticationForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not is_staff(user):
             raise ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+class BulkForm(forms.Form):
+    """What to do with the reports ticked in the task list (the reports themselves: the ``reports`` checkboxes)."""
+
+    action = forms.ChoiceField(label=_("Action"), choices=BulkAction.choices)
+    department = forms.ModelChoiceField(
+        label=_("Department (for handing over)"), required=False, queryset=Department.objects.none(),
+        to_field_name="slug", empty_label=_("Choose a department"),
+    )
+
+    def __init__(self, *args, departments, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["department"]).queryset = departments
 
 
 class TaskFilterForm(forms.Form):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import cast
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backend.throttling import ClientRateThrottle
 from geo.models import Department, Membership, StaffRole
-from reports import permissions, services
+from reports import exports, permissions, services
 from reports.answers import displayed_answers
 from reports.errors import DomainError, InvalidParameter, Kind, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
@@ -43,6 +43,7 @@ from reports.staff import sso
 from reports.staff.forms import (
     AnswerForm,
     BlurAreaForm,
+    BulkForm,
     NoteForm,
     PhotoForm,
     ReassignForm,
@@ -169,9 +170,8 @@ def _my_tasks(request: HttpRequest) -> tuple[TaskFilterForm, QuerySet[Report], l
     return form, reports, my_departments, status
 
 
-@require_GET
-@staff_required
-def task_list(request: HttpRequest) -> HttpResponse:
+def _ordered_tasks(request: HttpRequest) -> tuple[TaskFilterForm, QuerySet[Report], list[int], int, dict]:
+    """``_my_tasks`` in the list's order (and the options that ordered it): what the page shows and exports."""
     form, reports, my_departments, status = _my_tasks(request)
     source = form if status == 200 else TaskFilterForm({}, status_label=StatusLabel.label)
     source.is_valid()
@@ -185,8 +185,15 @@ def task_list(request: HttpRequest) -> HttpResponse:
     else:
         options = query.cleaned_data
     # This page puts the earliest due date first by default; the API the newest report.
-    reports = order_reports(reports, options, default="due_at")
+    return form, order_reports(reports, options, default="due_at"), my_departments, status, options
+
+
+@require_GET
+@staff_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    form, reports, my_departments, status, options = _ordered_tasks(request)
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    roles = cast(StaffRequest, request).staff_roles
     return render(request, "staff/task_list.html", {
         "form": form,
         "page": page,
@@ -197,7 +204,82 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "roles": role_summaries(cast(StaffRequest, request).staff_roles),
         "active_filters": _active_filters(request),
         "map_query": _query_without(request, "page", "near", "ordering"),
+        "list_query": request.GET.urlencode(),
+        "bulk_actions": services.BulkAction.choices,
+        "bulk_departments": services.assignable_departments(roles).select_related("authority").order_by("name"),
     }, status=status)
+
+
+@require_GET
+@staff_required
+def task_export(request: HttpRequest, kind: str) -> HttpResponse:
+    """The list as filtered, every page, as CSV or XLSX (reports.exports); refused ones go back to the list."""
+    _form, reports, _departments, status, _options = _ordered_tasks(request)
+    back = _back_to_list(request.GET.urlencode())
+    if status != 200:
+        messages.error(request, _("Correct the filters before exporting the list."))
+        return redirect(back)
+    try:
+        rows = exports.export_rows(reports)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(back)
+    if kind == "xlsx":
+        response = HttpResponse(exports.xlsx_bytes(rows), content_type=exports.XLSX_TYPE)
+    else:
+        response = HttpResponse(exports.csv_text(rows), content_type="text/csv; charset=utf-8; header=present")
+    response["Content-Disposition"] = f'attachment; filename="{exports.filename(kind)}"'
+    return response
+
+
+def _back_to_list(query: str) -> str:
+    """The task list with ``query`` (a list's query string, re-encoded: nothing but parameters gets through)."""
+    clean = urlencode(parse_qsl(query, keep_blank_values=True)[:50])
+    return reverse("staff:tasks") + (f"?{clean}" if clean else "")
+
+
+# How many refusals one bulk action lists by name; the rest are counted.
+BULK_ERRORS_SHOWN = 10
+
+
+@require_POST
+@staff_required
+def task_bulk(request: HttpRequest) -> HttpResponse:
+    """Acknowledge, start work on or hand over the reports ticked in the list, each on its own; back to the list,
+    which says how many changed and why any did not."""
+    roles = cast(StaffRequest, request).staff_roles
+    form = BulkForm(request.POST, departments=services.assignable_departments(roles))
+    back = _back_to_list(request.POST.get("next", ""))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    try:
+        outcomes = services.reports_bulk_action(
+            actor=request.user, action=form.cleaned_data["action"], keys=request.POST.getlist("reports"),
+            department=form.cleaned_data.get("department"),
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(back)
+    changed = sum(1 for outcome in outcomes if outcome.ok)
+    refused = [outcome for outcome in outcomes if not outcome.ok]
+    if changed:
+        messages.success(request, ngettext(
+            "%(count)d report changed.", "%(count)d reports changed.", changed
+        ) % {"count": changed})
+    for outcome in refused[:BULK_ERRORS_SHOWN]:
+        name = outcome.report.reference if outcome.report is not None else outcome.key
+        messages.error(request, _("%(report)s was not changed: %(reason)s") % {
+            "report": name, "reason": outcome.error.message if outcome.error is not None else "",
+        })
+    if len(refused) > BULK_ERRORS_SHOWN:
+        more = len(refused) - BULK_ERRORS_SHOWN
+        messages.error(request, ngettext(
+            "%(count)d more report was not changed.", "%(count)d more reports were not changed.", more
+        ) % {"count": more})
+    return redirect(back)
 
 
 # --- The tasks on a map -----------------------------------------------------------------------

@@ -36,6 +36,32 @@
     });
   }
 
+  // Bulk actions: a "select all on this page" box, the number selected announced, and the result of the last
+  // action (the messages above the list) read out first.
+  var bulkForm = document.getElementById("bulk-form");
+  if (bulkForm) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name="reports"][form="bulk-form"]'));
+    var all = document.getElementById("select-all");
+    var count = document.getElementById("bulk-count");
+    var announce = function () {
+      var n = boxes.filter(function (box) { return box.checked; }).length;
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+      count.textContent = n === 0 ? count.dataset.none : n === 1 ? count.dataset.one : count.dataset.many.replace("%(count)s", n);
+    };
+    all.parentElement.hidden = false;
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+      announce();
+    });
+    boxes.forEach(function (box) { box.addEventListener("change", announce); });
+    var results = document.querySelector(".messages");
+    if (results) {
+      results.tabIndex = -1;
+      results.focus();
+    }
+  }
+
   // Called by django-leaflet once the map exists: centre it on the report and mark the place.
   window.staffMapInit = function (map) {
     var element = document.getElementById("report-map");

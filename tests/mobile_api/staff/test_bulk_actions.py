@@ -199,3 +199,78 @@ async def test_the_staff_socket_hears_one_status_change_per_report(personas):
     ]
     assert await socket.receive_nothing(timeout=0.5)
     await hang_up(socket)
+
+
+@pytest.mark.django_db
+class TestTheWebApp:
+    """The task list's checkboxes and action bar (/staff/), as a browser without JavaScript posts them."""
+
+    def test_the_list_offers_a_labelled_checkbox_per_report_and_an_action_bar(self, personas, hameln_report):
+        from tests.reports.staff.test_staff_pages import logged_in, text
+
+        page = text(logged_in(personas.hameln_worker).get("/staff/"))
+
+        assert '<form method="post" action="/staff/sammelaktion/" id="bulk-form"' in page
+        assert (f'<input type="checkbox" name="reports" value="{hameln_report["reference"]}" form="bulk-form">'
+                f'<span class="visually-hidden">Select {hameln_report["reference"]}</span>') in page
+        assert '<label for="select-all">Select all reports on this page</label>' in page
+        assert '<label for="bulk-action">Action</label>' in page and '<option value="in_progress">Start work' in page
+        assert '<option value="bauhof-hameln">Bauhof Hameln' in page
+        assert "Kreisbauhof Hildesheim" not in page
+
+    def test_ticked_reports_change_each_with_its_event_and_the_list_says_what_happened(
+        self, personas, hildesheim_report
+    ):
+        from tests.reports.staff.test_staff_pages import logged_in, text
+
+        browser = logged_in(personas.hameln_worker)
+        first, second = submit(), submit()
+        ticked = [first["reference"], hildesheim_report["reference"], second["reference"]]
+
+        response = browser.post("/staff/sammelaktion/", {
+            "action": "acknowledge", "reports": ticked, "department": "", "next": "status=open&q=HM",
+        })
+
+        assert response.status_code == 302 and response["Location"] == "/staff/?status=open&q=HM"
+        page = text(browser.get(response["Location"]))
+        assert "2 reports changed." in page
+        assert f"{hildesheim_report['reference']} was not changed: Not found." in page
+        assert [status_events(r) for r in (first, second)] == [[("new", "acknowledged")]] * 2
+        assert status_events(hildesheim_report) == []
+
+        again = text(browser.post("/staff/sammelaktion/", {"action": "acknowledge", "reports": [first["reference"]]},
+                                  follow=True))
+        assert f"{first['reference']} was not changed:" in again and "reports changed" not in again
+
+    def test_handing_over_needs_a_department_and_nothing_ticked_changes_nothing(self, personas, hameln_report):
+        from tests.reports.staff.test_staff_pages import logged_in, text
+
+        browser = logged_in(personas.hameln_lead)
+
+        without_department = text(browser.post("/staff/sammelaktion/", {
+            "action": "reassign", "reports": [hameln_report["reference"]], "department": "",
+        }, follow=True))
+        nothing_ticked = text(browser.post("/staff/sammelaktion/", {"action": "acknowledge"}, follow=True))
+        foreign = text(browser.post("/staff/sammelaktion/", {
+            "action": "reassign", "reports": [hameln_report["reference"]],
+            "department": personas.hildesheim_department.slug,
+        }, follow=True))
+
+        assert "Choose the department to hand the reports to." in without_department
+        assert "Select at least one report." in nothing_ticked
+        assert "Select a valid choice." in foreign
+        assert status_events(hameln_report) == []
+        assert Report.objects.get(public_id=hameln_report["id"]).department == personas.bauhof_hameln
+
+    def test_the_way_back_to_the_list_carries_only_query_parameters(self, personas, hameln_report):
+        from tests.reports.staff.test_staff_pages import logged_in
+
+        browser = logged_in(personas.hameln_worker)
+
+        response = browser.post("/staff/sammelaktion/", {
+            "action": "acknowledge", "reports": [hameln_report["reference"]],
+            "next": "status=any\r\nSet-Cookie: x=1&//evil.example",
+        })
+
+        assert response.status_code == 302 and response["Location"].startswith("/staff/?")
+        assert "\n" not in response["Location"] and "Set-Cookie" not in response.cookies

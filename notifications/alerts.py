@@ -38,6 +38,7 @@ from notifications.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    confirm_by_token,
     hash_token,
     normalise_address,
 )
@@ -244,16 +245,7 @@ def alert_for_token(token: str) -> AreaAlert | None:
 
 def alert_confirm(*, token: str) -> AreaAlert | None:
     """Start the alert's mails; None if the token is unknown or was used already."""
-    alert = alert_for_token(token)
-    if alert is None:
-        return None
-    # Conditional, so two clicks at once confirm once.
-    if not AreaAlert.objects.filter(pk=alert.pk, token_hash=alert.token_hash).update(
-        token_hash="", confirmed_at=alert.confirmed_at or timezone.now()
-    ):
-        return None
-    alert.refresh_from_db()
-    return alert
+    return confirm_by_token(AreaAlert.objects.all(), token)
 
 
 def unsubscribe_token(alert: AreaAlert) -> str:

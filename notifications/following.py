@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from notifications.delivery.email import read_unfollow_token
 from notifications.delivery.worker import enqueue
@@ -15,6 +14,7 @@ from notifications.models import (
     DeliveryKind,
     DeliveryStatus,
     Follower,
+    confirm_by_token,
     hash_token,
     normalise_address,
 )
@@ -62,16 +62,7 @@ def follower_for_token(token: str) -> Follower | None:
 
 def follow_confirm(*, token: str) -> Follower | None:
     """Start the status mails; None if the token is unknown or was used already."""
-    follower = follower_for_token(token)
-    if follower is None:
-        return None
-    # Conditional, so two clicks at once confirm once.
-    if not Follower.objects.filter(pk=follower.pk, token_hash=follower.token_hash).update(
-        token_hash="", confirmed_at=follower.confirmed_at or timezone.now()
-    ):
-        return None
-    follower.refresh_from_db()
-    return follower
+    return confirm_by_token(Follower.objects.select_related("report"), token)
 
 
 def unfollow_target(token: str) -> Follower | None:

@@ -55,6 +55,20 @@ class DoubleOptIn(models.Model):
         return token
 
 
+def confirm_by_token(rows: models.QuerySet, token: str):
+    """Confirm the row of ``rows`` whose newest confirmation link carries ``token``; None if the token is unknown
+    or was used already. Conditional, so two clicks at once confirm once."""
+    row = rows.filter(token_hash=hash_token(token)).first() if token else None
+    if row is None:
+        return None
+    if not rows.model.objects.filter(pk=row.pk, token_hash=row.token_hash).update(
+        token_hash="", confirmed_at=row.confirmed_at or timezone.now()
+    ):
+        return None
+    row.refresh_from_db()
+    return row
+
+
 class EmailAddress(DoubleOptIn):
     """A reporter's address: confirmed once, for all of its reports."""
 

@@ -151,6 +151,17 @@ def take_over_subscribers(original: Report, merged: ReportEvent) -> None:
         return
     for subscription in Subscription.objects.filter(report=duplicate):
         Subscription.objects.get_or_create(report=original, address_id=subscription.address_id)
+    # Who followed the duplicate by e-mail or push wanted to hear how the problem ends: the original tells them.
+    for follower in Follower.objects.filter(report=duplicate, confirmed_at__isnull=False):
+        Follower.objects.get_or_create(
+            report=original, address=follower.address,
+            defaults={"language": follower.language, "confirmed_at": follower.confirmed_at},
+        )
+    for push in PushSubscription.objects.filter(report=duplicate):
+        PushSubscription.objects.get_or_create(
+            report=original, endpoint=push.endpoint,
+            defaults={"p256dh": push.p256dh, "auth": push.auth, "source": push.source, "language": push.language},
+        )
 
 
 def forget_subscribers(report: Report) -> None:

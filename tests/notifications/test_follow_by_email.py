@@ -18,6 +18,7 @@ from geo.models import Authority, PublishingPolicy
 from notifications.models import Delivery, Follower
 from reports.models import Report
 from reports.services.retention import anonymise_expired
+from tests.mobile_api.staff.conftest import staff_client
 from tests.notifications.delivery import change_status, links, mails_to, run_worker
 from tests.reports.site.conftest import SecureClient, file_report
 
@@ -256,3 +257,22 @@ def test_a_mail_client_unsubscribes_with_one_click(demo, personas, visitor):
     mail_client = SecureClient(enforce_csrf_checks=True)  # RFC 8058: a POST without cookie or form token
     answer = mail_client.post(unfollow, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     assert answer.status_code == 200 and not Follower.objects.exists()
+
+
+def test_a_follower_of_a_duplicate_hears_how_the_original_ends(demo, personas, visitor):
+    original = file_report()
+    duplicate = file_report()
+    follow(visitor, duplicate)
+    run_worker()
+    visitor.post(confirm_link("bert@example.org"))
+    response = staff_client(personas.hameln_worker).post(
+        f"/api/staff/reports/{duplicate.public_id}/duplicate/", {"original": original.reference}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    run_worker()
+    mail.outbox.clear()
+
+    change_status(str(original.public_id), "fixed", actor=personas.hameln_worker, message="Das Loch ist verfüllt.")
+    run_worker()
+    [status_mail] = mails_to("bert@example.org")
+    assert original.reference in status_mail.subject and "Das Loch ist verfüllt." in status_mail.body

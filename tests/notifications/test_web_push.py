@@ -25,6 +25,7 @@ from django.core.management import call_command
 
 from notifications.models import Delivery, PushSubscription
 from reports.models import Report
+from tests.mobile_api.staff.conftest import staff_client
 from tests.notifications.delivery import change_status, run_worker
 from tests.reports.site.conftest import SecureClient, file_report
 
@@ -451,3 +452,23 @@ def test_staff_see_which_reports_have_push_subscriptions_in_the_admin_without_th
     page = client.get(f"/admin/notifications/pushsubscription/{subscription.pk}/change/", secure=True)
     assert page.status_code == 200 and endpoint not in page.content.decode()
     assert client.get("/admin/notifications/pushsubscription/add/", secure=True).status_code == 403
+
+
+def test_a_browser_that_followed_a_duplicate_hears_how_the_original_ends(demo, personas, visitor, vapid, service):
+    original = file_report()
+    duplicate = file_report()
+    device = Device()
+    assert subscribe(visitor, duplicate, device.subscription(service.endpoint())).status_code == 201
+    worker = staff_client(personas.hameln_worker)
+    response = worker.post(f"/api/staff/reports/{duplicate.public_id}/duplicate/", {"original": original.reference},
+                           format="json")
+    assert response.status_code == 200, response.content
+    run_worker()
+    service.messages.clear()
+
+    change_status(str(original.public_id), "fixed", actor=personas.hameln_worker, message="Verfüllt.")
+    run_worker()
+
+    [message] = service.messages
+    content = device.decrypt(message.body)
+    assert content["reference"] == original.reference and content["status"] == "fixed"

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from geo.errors import DomainError, Kind
-from notifications.models import Delivery, DeliveryStatus, PushSubscription
+from notifications.models import Delivery, DeliveryStatus, PushSource, PushSubscription
 from reports.models import Report
 
 MAX_ENDPOINT_LENGTH = 1000
@@ -186,3 +186,12 @@ def forget_push_subscriptions(subscriptions, *, sending: int | None = None) -> i
     Delivery.objects.filter(data__push__in=ids).update(target="")
     PushSubscription.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+def app_push_endpoints(report: Report) -> list[dict]:
+    """The reporter's own devices told about this report (part of what the platform holds about the reporter);
+    browsers that followed the public page are other people's and are not listed."""
+    return [
+        {"endpoint": push.endpoint, "registered_at": push.created_at.isoformat()}
+        for push in PushSubscription.objects.filter(report=report, source=PushSource.APP).order_by("pk")
+    ]

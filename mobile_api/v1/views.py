@@ -31,7 +31,7 @@ from mobile_api.v1.serializers import (
     SupportSerializer,
 )
 from notifications.models import PushSource
-from notifications.webpush import public_key, push_subscribe, push_unsubscribe
+from notifications.webpush import app_push_endpoints, public_key, push_subscribe, push_unsubscribe
 from reports.filters import MAX_ID
 from reports.models import Report, ReportEvent
 from reports.photos import MAX_BYTES, inspected_photos
@@ -251,7 +251,7 @@ class PersonalData(CitizenView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, public_id: uuid.UUID) -> Response:
         report = self._own(request, public_id)
-        return Response(personal_data(report))
+        return Response({**personal_data(report), "push_endpoints": app_push_endpoints(report)})
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, public_id: uuid.UUID) -> Response:

@@ -269,6 +269,9 @@ def test_the_reporters_app_registers_a_push_endpoint_for_its_own_report(client, 
     assert device.decrypt(message.body)["reference"] == created["reference"]
     assert jwt_claims(message.headers["authorization"], vapid)["aud"] == service.origin
     endpoint = json.loads(body)["endpoint"]
+    # The reporter's copy of their personal data names the device's endpoint.
+    mine = client.get(f"/api/v1/reports/{created['id']}/personal-data/", secure=True, **own).json()
+    assert [p["endpoint"] for p in mine["push_endpoints"]] == [endpoint]
     assert client.delete(url + "?endpoint=x", secure=True).status_code == 404, "only with the secret"
     assert client.delete(url, json.dumps({"endpoint": endpoint}), content_type="application/json", secure=True,
                          **own).status_code == 204

@@ -5,9 +5,10 @@ axe-core finds no WCAG 2.1 A/AA violation and the strict CSP blocks nothing."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible_on_phone, offline_site
+from tests.e2e.conftest import PHONE, csp_checked_page
+from tests.live import assert_accessible_on_phone, offline_site
 
 
 @pytest.fixture(scope="module")
@@ -18,21 +19,9 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def phone(server):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            base_url=server, locale="de-DE", viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True,
-        )
-        blocked: list[str] = []
-        context.on("page", lambda page: page.on(
-            "console",
-            lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
-        ))
-        yield context.new_page()
-        context.close()
-        browser.close()
-        assert blocked == []
+def phone(browser, server):
+    with csp_checked_page(browser, base_url=server, locale="de-DE", **PHONE) as page:
+        yield page
 
 
 def test_a_citizen_subscribes_to_alerts_for_hameln_on_a_phone(phone):

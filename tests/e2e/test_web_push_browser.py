@@ -11,9 +11,10 @@ import base64
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, migrated_database, offline_env, uvicorn
+from tests.e2e.conftest import csp_checked_page
+from tests.live import assert_accessible, migrated_database, offline_env, uvicorn
 
 
 def _b64url(data: bytes) -> str:
@@ -37,20 +38,9 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def page(server):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server, locale="de-DE")
-        context.grant_permissions(["notifications"])
-        blocked: list[str] = []
-        context.on("page", lambda page: page.on(
-            "console",
-            lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
-        ))
-        yield context.new_page()
-        context.close()
-        browser.close()
-        assert blocked == []
+def page(browser, server):
+    with csp_checked_page(browser, base_url=server, locale="de-DE", permissions=["notifications"]) as page:
+        yield page
 
 
 def test_the_button_registers_the_service_worker_and_says_what_happened(page):

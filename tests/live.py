@@ -352,7 +352,8 @@ def post_photo_report(base: str, photos: list[bytes], *, timeout: float = 30) ->
 # --- Browser helpers shared by the tests in tests/e2e -------------------------------------------------------------
 
 def assert_accessible(page) -> None:
-    """axe-core finds no WCAG 2.1 A or AA violation on the page as it is now."""
+    """axe-core finds no WCAG 2.1 A or AA violation on the page as it is now (once its stylesheets are in)."""
+    page.wait_for_load_state("load")
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, options=WCAG_21_AA)
@@ -361,6 +362,9 @@ def assert_accessible(page) -> None:
 
 def assert_accessible_on_phone(page, width: int = 360) -> None:
     """As ``assert_accessible``, and nothing makes the page wider than the phone's screen."""
+    # An element a test waited for can be in the DOM while the page's stylesheets are still loading (the
+    # parser got there first); measured then, the page is laid out without them, as nobody ever sees it.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{page.url} is wider than a phone"
     assert_accessible(page)
 

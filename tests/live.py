@@ -360,12 +360,17 @@ def assert_accessible(page) -> None:
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
-def assert_accessible_on_phone(page, width: int = 360) -> None:
-    """As ``assert_accessible``, and nothing makes the page wider than the phone's screen."""
+def assert_fits_the_phone(page, width: int = 360) -> None:
+    """Nothing makes the page wider than the phone's screen."""
     # An element a test waited for can be in the DOM while the page's stylesheets are still loading (the
     # parser got there first); measured then, the page is laid out without them, as nobody ever sees it.
     page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{page.url} is wider than a phone"
+
+
+def assert_accessible_on_phone(page, width: int = 360) -> None:
+    """As ``assert_accessible``, and nothing makes the page wider than the phone's screen."""
+    assert_fits_the_phone(page, width)
     assert_accessible(page)
 
 

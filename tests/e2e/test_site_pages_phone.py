@@ -9,7 +9,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
-from tests.live import assert_accessible, offline_site
+from tests.live import assert_accessible, assert_fits_the_phone, offline_site
 
 PHONE = {"width": 360, "height": 740}
 
@@ -35,10 +35,6 @@ def phone(request, browser, server):
     assert blocked == []
 
 
-def _no_wider_than_the_phone(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{page.url} is wider"
-
-
 def _scrolled_by_arrow_keys(page, region) -> None:
     """The arrow key scrolls the focused region. On a loaded machine Chromium may take the first key press before
     the region's scroller is ready, so a user's second or third press counts too; a region that never scrolls fails."""
@@ -56,7 +52,7 @@ def test_the_statistics_are_readable_on_a_phone(phone):
     page = phone
     page.goto("/statistik/")
     expect(page.locator("#by-category")).to_be_visible()
-    _no_wider_than_the_phone(page)
+    assert_fits_the_phone(page)
     # The chart is drawn with its bars, as wide as the screen allows.
     chart = page.locator("svg.trend-chart")
     expect(chart).to_be_visible()
@@ -95,7 +91,7 @@ def test_an_unknown_address_shows_the_designed_404_page(phone):
         "Seite nicht gefunden" if page.evaluate("document.documentElement.lang") == "de" else "Page not found"
     )
     expect(page.get_by_role("link", name="OpenMelder")).to_be_visible()
-    _no_wider_than_the_phone(page)
+    assert_fits_the_phone(page)
     assert_accessible(page)
 
 

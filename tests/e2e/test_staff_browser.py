@@ -17,6 +17,7 @@ from tests.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
     assert_accessible,
+    assert_fits_the_phone,
     migrated_database,
     uvicorn,
     wait_for_photos,
@@ -73,7 +74,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         page.keyboard.press("Tab")
         expect(page.locator(".skip-link")).to_be_focused()
         page.get_by_text("Filter and sort").click()
-        assert _fits_the_screen(page)
+        assert_fits_the_phone(page)
         assert_accessible(page)
 
         page.get_by_role("button", name="Sort by distance from my position").click()
@@ -83,7 +84,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         page.get_by_role("link", name=report["reference"]).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(report["reference"])
         assert page.locator('button[name="to"][value="rejected"]').count() == 0  # leads only
-        assert _fits_the_screen(page)
+        assert_fits_the_phone(page)
         assert_accessible(page)
 
         page.locator('button[name="to"][value="in_progress"]').click()
@@ -111,7 +112,7 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         wait_for_photos(server, report["reference"])  # the worker blurs faces and plates first
         page.reload()
         expect(page.get_by_alt_text("Fix photo 1")).to_be_visible()
-        assert _fits_the_screen(page)
+        assert_fits_the_phone(page)
         assert_accessible(page)
         browser.close()
 
@@ -129,6 +130,3 @@ def test_a_bauhof_worker_closes_a_report_on_a_phone_and_the_public_sees_answer_a
         assert "photo_added" in [e["kind"] for e in events]
         api.dispose()
 
-
-def _fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from reports.demo import SAMPLE_REPORTS
 from tests.conftest import DEMO_PASSWORD, REPO
-from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, offline_site
+from tests.live import CHROMIUM, CHROMIUM_ARGS, assert_accessible, assert_fits_the_phone, offline_site
 from tests.personas import HAMELN_MARKET
 
 PHOTO = REPO / "data" / "photos" / "02_jpeg_orient6_portrait_nogps.jpg"
@@ -89,7 +89,7 @@ def test_sorting_by_distance_keeps_the_first_task_in_the_first_screen(page):
     first = page.locator(".report-row").first
     expect(first).to_contain_text("m away")
     assert in_first_screen(first)
-    assert fits_the_screen(page)
+    assert_fits_the_phone(page)
     assert_accessible(page)
 
 
@@ -129,7 +129,7 @@ def test_a_worker_navigates_to_the_place_and_closes_the_report_with_a_fix_photo(
     )
     expect(page.locator(".role-summary")).to_contain_text("Your role: Worker")
     assert page.locator("#id_fix-photos").count() == 0  # no separate photo section: it is part of "fixed"
-    assert fits_the_screen(page)
+    assert_fits_the_phone(page)
     assert_accessible(page)
 
     page.locator('button[name="to"][value="fixed"]').click()
@@ -144,7 +144,7 @@ def test_a_worker_navigates_to_the_place_and_closes_the_report_with_a_fix_photo(
     expect(page.locator("#current-status")).to_have_attribute("data-status", "fixed")
     # No worker runs here: the photo waits as sent, and the page says so in its place.
     expect(page.locator(".fix-photos .photo-placeholder")).to_have_text("Fix photo 1: The photo is being processed …")
-    assert fits_the_screen(page)
+    assert_fits_the_phone(page)
     assert_accessible(page)
 
 
@@ -159,7 +159,7 @@ def test_the_tasks_map_shows_the_same_tasks_in_clusters_and_opens_a_report_from_
     expect(page.locator("#map-status")).to_have_text(f"{tasks} tasks in this map section.")
     counts = page.locator(".task-cluster").evaluate_all("els => els.map(e => e.dataset.count)")
     assert sum(int(c) for c in counts) == tasks
-    assert fits_the_screen(page)
+    assert_fits_the_phone(page)
     assert_accessible(page)
 
     for _ in range(6):  # a cluster zooms in on itself, until single tasks show as pins
@@ -176,6 +176,3 @@ def test_the_tasks_map_shows_the_same_tasks_in_clusters_and_opens_a_report_from_
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -82,3 +82,14 @@ class FailOpenRedisCache(RedisCache):
     delete_many = _fail_open(RedisCache.delete_many, lambda *a, **k: None)
     incr = _fail_open(RedisCache.incr, lambda key, delta=1, version=None: delta)
     clear = _fail_open(RedisCache.clear, lambda *a, **k: False)
+
+
+def redis_client():
+    """The default cache's redis-py client (sync, shared by the process) when the cache is Redis, else None: for
+    the few values other processes read raw (``reports.publicdata.version``'s mirror), not pickled by Django."""
+    from django.core.cache import caches
+
+    default = caches["default"]
+    if not isinstance(default, FailOpenRedisCache):
+        return None
+    return default._cache.get_client(write=True)

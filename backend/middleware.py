@@ -22,6 +22,20 @@ request_log = logging.getLogger("openmelder.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 
+def request_id(given: str) -> str:
+    """The id of a request: the one the client sent if it is plausible, else a new one."""
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def log_request(method: str, path: str, status: int, started: float) -> None:
+    """The "request" line of JSON logs (``RequestId``)."""
+    if settings.LOG_FORMAT == "json" and path != "/metrics":  # a scrape every few seconds is no news
+        request_log.info("request", extra={
+            "method": method, "path": path[:200], "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        })
+
+
 class RequestId:
     """Every request gets an id: the client's ``X-Request-ID`` if it is a plausible one, else a new random one.
     It is returned as ``X-Request-ID``, and every log record made while the request is handled carries it
@@ -31,24 +45,17 @@ class RequestId:
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
-        self.log_requests = settings.LOG_FORMAT == "json"
 
     def __call__(self, request):
-        given = request.headers.get("X-Request-ID", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        request.request_id = request_id
+        request.request_id = request_id_ = request_id(request.headers.get("X-Request-ID", ""))
         # A fresh context per request; it is not cleared at the end, so that the handler's own records after the
         # middleware (Django's "Not Found: …") still carry the id. Under ASGI every request has a context of its own.
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id_)
         started = time.perf_counter()
         response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        if self.log_requests and request.path != "/metrics":  # a scrape every few seconds is no news
-            request_log.info("request", extra={
-                "method": request.method, "path": request.path[:200], "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            })
+        response["X-Request-ID"] = request_id_
+        log_request(request.method, request.path, response.status_code, started)
         return response
 
 

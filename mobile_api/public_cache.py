@@ -7,6 +7,11 @@ which every change replaces after its commit: a new report is in the very next a
 deleted. The version and the request give the ``ETag`` before anything is computed, so a client that has the
 answer already gets ``304`` for one primary-key lookup.
 
+Where Redis is the cache, ``PublicReadFastPath`` (ASGI, in front of admission and Django: backend/asgi.py) answers
+hits without Django at all: one Redis round trip reads the version's mirror, the client's rate-limit history and
+the whole answer as Django sent it (status, every header, body), a second one counts the request. A miss goes
+on to Django, marked, and this middleware then only adds the ``ETag``: the fast path stores what Django answered.
+
 Never from or into the cache: anything but GET and HEAD, a request with credentials (``Authorization``, a
 session cookie, an Open311 ``api_key``) — those pass to the view untouched — and any answer but a 200 without
 cookies. Hits count against the client's read rate like any other request; a client beyond it is handed to
@@ -15,18 +20,31 @@ the view, which answers 429.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
+import logging
+import pickle
+import time
+from dataclasses import dataclass
 from types import SimpleNamespace
+from urllib.parse import parse_qsl
 
+import redis.asyncio
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import parse_etags
 
+from backend.middleware import log_request, request_id
 from backend.throttling import ClientRateThrottle
 from reports.publicdata import version
+
+logger = logging.getLogger(__name__)
 
 # Entries outlive one period of the version (which is in their key) and are never served after it.
 CACHE_SECONDS = 2 * version.PERIOD_SECONDS
@@ -34,6 +52,11 @@ CACHE_SECONDS = 2 * version.PERIOD_SECONDS
 CACHE_CONTROL = "no-cache"
 # Not stored with an answer: what belongs to one request (the middleware further out sets its own).
 _NOT_STORED = frozenset({"set-cookie", "x-request-id", "etag", "cache-control"})
+# The scope key by which the fast path tells this middleware that it looked in Redis and found no answer ("no
+# answer") or not even the version's mirror ("no version").
+FAST_PATH_MISSED = "openmelder.public_read_missed"
+# A header this middleware puts on an answer the fast path may store (which removes it again).
+_STORE_MARK = "X-OpenMelder-Public-Read"
 
 
 class PublicReadCacheMiddleware:
@@ -54,12 +77,13 @@ class PublicReadCacheMiddleware:
             return self.get_response(request)
         # The language as LocaleMiddleware, further in, will choose it.
         language = translation.get_language_from_request(request)
-        key, etag = _key_and_etag(request, version.current(), language)
+        fast_path = getattr(request, "scope", {}).get(FAST_PATH_MISSED)
+        key, etag = _key_and_etag(request, version.current(mirror=fast_path == "no version"), language)
         if etag in _etags(request.headers.get("If-None-Match", "")):
             if _throttled(request, scope):
                 return self.get_response(request)  # the view answers 429
             return _not_modified(etag)
-        stored = cache.get(key)
+        stored = None if fast_path else cache.get(key)
         if stored is not None:
             if _throttled(request, scope):
                 return self.get_response(request)
@@ -68,7 +92,10 @@ class PublicReadCacheMiddleware:
         if response.status_code == 200 and not response.streaming and not response.cookies:
             response["ETag"] = etag
             response["Cache-Control"] = CACHE_CONTROL
-            cache.set(key, _stored(response), CACHE_SECONDS)
+            if fast_path:
+                response[_STORE_MARK] = scope
+            else:
+                cache.set(key, _stored(response), CACHE_SECONDS)
         return response
 
 
@@ -130,3 +157,207 @@ def _not_modified(etag: str) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     return response
+
+
+# One round trip: the version's mirror, the client's rate-limit history and the answer stored under the version.
+_LOOKUP = """
+local value = redis.call('GET', KEYS[1])
+local history = redis.call('GET', KEYS[2])
+local answer = false
+if value then answer = redis.call('GET', ARGV[1] .. value .. ARGV[2]) end
+return {value, history, answer}
+"""
+# After Redis failed, Django answers everything for so long (its cache fails open).
+_PAUSE_AFTER_FAILURE_S = 5.0
+# Larger answers are not stored by the fast path (the public map's largest are some hundred kilobytes).
+_MAX_STORED_BYTES = 4 * 1024 * 1024
+_NOT_IN_304 = frozenset({b"content-length", b"content-type"})
+_serializer = RedisSerializer()
+
+
+class PublicReadFastPath:
+    """ASGI middleware in front of admission and Django (backend/asgi.py), where Redis is the cache: a public read
+    whose answer is stored under the current version is answered from Redis without Django, admission, a thread
+    or the database; everything else passes through untouched. The answers are those Django sent (captured here
+    on a miss, marked by ``PublicReadCacheMiddleware``), with every header the middleware chain set; the request
+    gets its own ``X-Request-ID`` and counts against the client's read rate as in DRF (the same history in the
+    same key). A client beyond its rate, a missing mirror or answer, and any Redis failure go on to Django."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.enabled = bool(settings.REDIS_URL) and (
+            "mobile_api.public_cache.PublicReadCacheMiddleware" in settings.MIDDLEWARE
+        ) and settings.REST_FRAMEWORK.get("NUM_PROXIES") == 0 and not settings.FORCE_SCRIPT_NAME
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, object]] = {}
+        self._paused_until = 0.0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if (not self.enabled or scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path")
+                or time.monotonic() < self._paused_until):
+            await self.app(scope, receive, send)
+            return
+        read = _PublicRead.of(scope)
+        if read is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        client, lookup = self._client()
+        throttle_key = cache.make_key(ClientRateThrottle.cache_format % {"scope": read.scope, "ident": read.ident})
+        try:
+            value, history, answer = await lookup(  # type: ignore[operator]
+                keys=[version.mirror_key(), throttle_key],
+                args=[cache.make_key("public-asgi:"), f".{version.period()}-{read.digest}"],
+            )
+        except (redis.RedisError, OSError) as exc:
+            self._pause(exc)
+            await self.app(scope, receive, send)
+            return
+        if value is None or answer is None:
+            # Django answers (and counts the request); without a mirror (Redis restarted) it also writes that.
+            missed = "no version" if value is None else "no answer"
+            await self.app({**scope, FAST_PATH_MISSED: missed}, receive, self._storing(send))
+            return
+        etag = f'"{value.decode()}.{version.period()}-{read.digest}"'
+        counted = _count(history, read.scope)
+        if counted is _REFUSED:  # beyond the client's rate: DRF answers 429, as without the fast path
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = pickle.loads(answer)
+        if etag in _etags(read.if_none_match):
+            status, body = 304, b""
+            headers = [(name, value) for name, value in headers if name not in _NOT_IN_304]
+        request_id_ = request_id(read.request_id)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"x-request-id", request_id_.encode())]})
+        await send({"type": "http.response.body", "body": body})
+        log_request("GET", scope["path"], status, started)
+        if isinstance(counted, tuple):
+            try:
+                await client.set(throttle_key, counted[0], ex=counted[1])
+            except (redis.RedisError, OSError) as exc:
+                self._pause(exc)
+
+    def _client(self) -> tuple[redis.asyncio.Redis, object]:
+        # redis.asyncio's connections belong to the event loop they were made in: one client per loop.
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None:
+            client = redis.asyncio.Redis.from_url(settings.REDIS_URL or "", socket_timeout=1, socket_connect_timeout=1)
+            found = self._clients[loop] = (client, client.register_script(_LOOKUP))
+        return found
+
+    def _pause(self, exc: Exception) -> None:
+        logger.warning("public read fast path: Redis failed (%s); Django answers for %s s", exc,
+                       _PAUSE_AFTER_FAILURE_S)
+        self._paused_until = time.monotonic() + _PAUSE_AFTER_FAILURE_S
+
+    def _storing(self, send):
+        """``send`` that also stores the answer, when ``PublicReadCacheMiddleware`` marked it, under its ETag."""
+        mark = _STORE_MARK.lower().encode()
+        state: dict = {"headers": None, "etag": "", "body": [], "size": 0}
+
+        async def send_and_store(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if message["status"] == 200 and any(name.lower() == mark for name, _ in headers):
+                    kept = [(name.lower(), value) for name, value in headers if name.lower() != mark]
+                    state["headers"] = [(name, value) for name, value in kept if name != b"x-request-id"]
+                    state["etag"] = dict(kept).get(b"etag", b"").decode("latin-1").strip('"')
+                    message = {**message, "headers": kept}
+            elif message["type"] == "http.response.body" and state["headers"] is not None:
+                state["body"].append(message.get("body", b""))
+                state["size"] += len(message.get("body", b""))
+                if state["size"] > _MAX_STORED_BYTES:
+                    state["headers"] = None
+                elif not message.get("more_body") and state["etag"]:
+                    await send(message)
+                    await self._store(state["etag"], (200, state["headers"], b"".join(state["body"])))
+                    return
+            await send(message)
+
+        return send_and_store
+
+    async def _store(self, etag: str, answer: tuple) -> None:
+        client, _ = self._client()
+        try:
+            await client.set(cache.make_key("public-asgi:" + etag), pickle.dumps(answer, pickle.HIGHEST_PROTOCOL),
+                             ex=CACHE_SECONDS)
+        except (redis.RedisError, OSError) as exc:
+            self._pause(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class _PublicRead:
+    """What the fast path needs of a request, if it is an anonymous read of a view marked ``PublicReadCache``."""
+
+    scope: str
+    ident: str | None
+    digest: str
+    if_none_match: str
+    request_id: str
+
+    @classmethod
+    def of(cls, scope) -> _PublicRead | None:
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in headers:  # a header sent twice: Django joins them its own way
+                return None
+            headers[name] = value
+        if b"authorization" in headers:
+            return None
+        try:
+            query = scope.get("query_string", b"").decode()
+            cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+        except UnicodeDecodeError:
+            return None
+        if settings.SESSION_COOKIE_NAME in cookies or "api_key" in {name for name, _ in parse_qsl(query, True)}:
+            return None
+        read_scope = _cache_scope(scope["path"])
+        if read_scope is None:
+            return None
+        accept = headers.get(b"accept", b"").decode("latin-1")
+        language = _language(cookies.get(settings.LANGUAGE_COOKIE_NAME),
+                             headers.get(b"accept-language", b"").decode("latin-1"))
+        # As _key_and_etag computes it for Django's request.
+        identity = "\n".join((scope["path"], query, language, accept))
+        return cls(
+            scope=read_scope,
+            ident=scope["client"][0] if scope.get("client") else None,
+            digest=hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest(),
+            if_none_match=headers.get(b"if-none-match", b"").decode("latin-1"),
+            request_id=headers.get(b"x-request-id", b"").decode("latin-1"),
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _cache_scope(path: str) -> str | None:
+    try:
+        return getattr(resolve(path).func, "public_read_cache", None)
+    except Resolver404:
+        return None
+
+
+@functools.lru_cache(maxsize=512)
+def _language(cookie: str | None, accept_language: str) -> str:
+    cookies = {settings.LANGUAGE_COOKIE_NAME: cookie} if cookie is not None else {}
+    request = SimpleNamespace(COOKIES=cookies, META={"HTTP_ACCEPT_LANGUAGE": accept_language})
+    return translation.get_language_from_request(request)  # type: ignore[arg-type]  # reads only these two
+
+
+_REFUSED = object()
+
+
+def _count(history: bytes | None, scope: str) -> tuple[bytes, int] | object | None:
+    """DRF's SimpleRateThrottle on the history as Django's cache stores it: ``_REFUSED`` beyond the rate, None
+    without a rate, else the new history (serialised) and its lifetime."""
+    rate = settings.API_RATES.get(scope)
+    if rate is None:
+        return None
+    count, duration = ClientRateThrottle().parse_rate(rate)
+    if count is None or duration is None:
+        return None
+    now = time.time()
+    past = [moment for moment in (_serializer.loads(history) if history else []) if moment > now - duration]
+    if len(past) >= count:
+        return _REFUSED
+    return _serializer.dumps([now, *past]), duration

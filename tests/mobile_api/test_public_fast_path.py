@@ -47,8 +47,9 @@ def server(settings):
 def get(app, path: str, query: str = "", headers: dict[str, str] | None = None, client=PHONE) -> dict:
     """A GET as uvicorn hands it to the application; the answer's headers as a dict (names in lower case)."""
     scope = {
-        "type": "http", "http_version": "1.1", "method": "GET", "scheme": "https", "path": path, "raw_path": path.encode(),
-        "root_path": "", "query_string": query.encode(), "client": client, "server": ("127.0.0.1", 8000),
+        "type": "http", "http_version": "1.1", "method": "GET", "scheme": "https", "path": path,
+        "raw_path": path.encode(), "root_path": "", "query_string": query.encode(), "client": client,
+        "server": ("127.0.0.1", 8000),
         "headers": [(name.lower().encode(), value.encode("latin-1")) for name, value in (headers or {}).items()],
     }
 

@@ -188,12 +188,14 @@ def main() -> None:
                         help=f"offered rates (req/s, comma-separated, rising) of the rate sweep (default "
                              f"{SWEEP_RATES}; 'none': no sweep)")
     parser.add_argument("--sweep-step-seconds", type=int, default=30, help="seconds of load per step (default 30)")
-    parser.add_argument("--profile", nargs="?", const="auto", default=None, metavar="RATE",
+    parser.add_argument("--profile", nargs="?", type=_profile_rate, const="auto", default=None, metavar="RATE",
                         help="after the sweep, one more step with py-spy sampling the server processes, at RATE "
                              "(default: the sweep's result, or its first rate if none passed); prints a summary")
     parser.add_argument("--profile-raw", type=Path, default=None, metavar="PATH",
                         help="keep py-spy's raw (folded) stacks of --profile there, e.g. for a flame graph")
     args = parser.parse_args()
+    if args.profile and not args.sweep:
+        parser.error("--profile samples one more step of the sweep: give --sweep rates, not none")
 
     data = _prepare(args.reports, args.seed)
     users = max(1, round(args.rate / args.user_rate))
@@ -225,6 +227,15 @@ def _rates(text: str) -> list[float]:
     if any(rate <= 0 for rate in rates) or rates != sorted(rates):
         raise argparse.ArgumentTypeError(f"rates must be positive and rising: {text!r}")
     return rates
+
+
+def _profile_rate(text: str) -> float | str:
+    if text == "auto":  # the sweep's result (argparse passes the const through this, too)
+        return text
+    rates = _rates(text)
+    if len(rates) != 1:
+        raise argparse.ArgumentTypeError(f"one rate (req/s): {text!r}")
+    return rates[0]
 
 
 def _number(value: str | None) -> float:
@@ -332,7 +343,7 @@ def _result(steps: list[Step]) -> float:
 
 
 def _profiled_step(args, pid: int, port: int, plan_path: Path, workdir: Path, steps: list[Step]) -> list[str]:
-    rate = float(args.profile) if args.profile != "auto" else (_result(steps) or args.sweep[0])
+    rate = args.profile if args.profile != "auto" else (_result(steps) or args.sweep[0])
     seconds = args.sweep_step_seconds
     raw = workdir / "profile.txt"
     sampler = pyspy.start(pid, seconds, raw)

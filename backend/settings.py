@@ -228,6 +228,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# With Redis: cached public reads answered in front of Django (mobile_api.public_cache.PublicReadFastPath).
+PUBLIC_READ_FAST_PATH = env_bool("PUBLIC_READ_FAST_PATH", default=True)
 
 # Durable background work (e-mail, webhooks, geocoding) in the same database as the reports.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

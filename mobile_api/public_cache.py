@@ -33,7 +33,6 @@ from urllib.parse import parse_qsl
 import redis.asyncio
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisSerializer
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
@@ -41,7 +40,7 @@ from django.utils import translation
 from django.utils.http import parse_etags
 
 from backend.middleware import log_request, request_id
-from backend.throttling import ClientRateThrottle
+from backend.throttling import ALLOW_LUA, ClientRateThrottle, history_key, member
 from reports.publicdata import version
 
 logger = logging.getLogger(__name__)
@@ -159,20 +158,24 @@ def _not_modified(etag: str) -> HttpResponse:
     return response
 
 
-# One round trip: the version's mirror, the client's rate-limit history and the answer stored under the version.
-_LOOKUP = """
+# One round trip: the version's mirror, the answer stored under it, and (only when there is an answer to give) the
+# client's rate limit, as backend.throttling checks it. Returns {} without a mirror, {value} without an answer,
+# {value, false} beyond the rate, else {value, answer}.
+_LOOKUP = ALLOW_LUA + """
 local value = redis.call('GET', KEYS[1])
-local history = redis.call('GET', KEYS[2])
-local answer = false
-if value then answer = redis.call('GET', ARGV[1] .. value .. ARGV[2]) end
-return {value, history, answer}
+if not value then return {} end
+local answer = redis.call('GET', ARGV[1] .. value .. ARGV[2])
+if not answer then return {value} end
+if ARGV[3] ~= '' and allow(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) ~= 1 then
+  return {value, false}
+end
+return {value, answer}
 """
 # After Redis failed, Django answers everything for so long (its cache fails open).
 _PAUSE_AFTER_FAILURE_S = 5.0
 # Larger answers are not stored by the fast path (the public map's largest are some hundred kilobytes).
 _MAX_STORED_BYTES = 4 * 1024 * 1024
 _NOT_IN_304 = frozenset({b"content-length", b"content-type"})
-_serializer = RedisSerializer()
 
 
 class PublicReadFastPath:
@@ -185,7 +188,7 @@ class PublicReadFastPath:
 
     def __init__(self, app) -> None:
         self.app = app
-        self.enabled = bool(settings.REDIS_URL) and (
+        self.enabled = settings.PUBLIC_READ_FAST_PATH and bool(settings.REDIS_URL) and (
             "mobile_api.public_cache.PublicReadCacheMiddleware" in settings.MIDDLEWARE
         ) and settings.REST_FRAMEWORK.get("NUM_PROXIES") == 0 and not settings.FORCE_SCRIPT_NAME
         self._clients: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, object]] = {}
@@ -201,27 +204,29 @@ class PublicReadFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        client, lookup = self._client()
-        throttle_key = cache.make_key(ClientRateThrottle.cache_format % {"scope": read.scope, "ident": read.ident})
+        _, lookup = self._client()
+        now = time.time()
+        rate = _rate(read.scope)
         try:
-            value, history, answer = await lookup(  # type: ignore[operator]
-                keys=[version.mirror_key(), throttle_key],
-                args=[cache.make_key("public-asgi:"), f".{version.period()}-{read.digest}"],
+            found = await lookup(  # type: ignore[operator]
+                keys=[version.mirror_key(), history_key(read.scope, read.ident)],
+                args=[cache.make_key("public-asgi:"), f".{version.period()}-{read.digest}",
+                      *((repr(now), rate[1], rate[0], member(now)) if rate else ("", "", "", ""))],
             )
         except (redis.RedisError, OSError) as exc:
             self._pause(exc)
             await self.app(scope, receive, send)
             return
-        if value is None or answer is None:
+        if len(found) < 2:
             # Django answers (and counts the request); without a mirror (Redis restarted) it also writes that.
-            missed = "no version" if value is None else "no answer"
+            missed = "no version" if not found else "no answer"
             await self.app({**scope, FAST_PATH_MISSED: missed}, receive, self._storing(send))
             return
-        etag = f'"{value.decode()}.{version.period()}-{read.digest}"'
-        counted = _count(history, read.scope)
-        if counted is _REFUSED:  # beyond the client's rate: DRF answers 429, as without the fast path
+        value, answer = found
+        if answer is None:  # beyond the client's rate: DRF answers 429 (and says when to try again)
             await self.app(scope, receive, send)
             return
+        etag = f'"{value.decode()}.{version.period()}-{read.digest}"'
         status, headers, body = pickle.loads(answer)
         if etag in _etags(read.if_none_match):
             status, body = 304, b""
@@ -231,11 +236,6 @@ class PublicReadFastPath:
                     "headers": [*headers, (b"x-request-id", request_id_.encode())]})
         await send({"type": "http.response.body", "body": body})
         log_request("GET", scope["path"], status, started)
-        if isinstance(counted, tuple):
-            try:
-                await client.set(throttle_key, counted[0], ex=counted[1])
-            except (redis.RedisError, OSError) as exc:
-                self._pause(exc)
 
     def _client(self) -> tuple[redis.asyncio.Redis, object]:
         # redis.asyncio's connections belong to the event loop they were made in: one client per loop.
@@ -344,20 +344,10 @@ def _language(cookie: str | None, accept_language: str) -> str:
     return translation.get_language_from_request(request)  # type: ignore[arg-type]  # reads only these two
 
 
-_REFUSED = object()
-
-
-def _count(history: bytes | None, scope: str) -> tuple[bytes, int] | object | None:
-    """DRF's SimpleRateThrottle on the history as Django's cache stores it: ``_REFUSED`` beyond the rate, None
-    without a rate, else the new history (serialised) and its lifetime."""
+def _rate(scope: str) -> tuple[int, int] | None:
+    """The scope's number of requests and period (seconds), as ClientRateThrottle reads it; None: no limit."""
     rate = settings.API_RATES.get(scope)
     if rate is None:
         return None
     count, duration = ClientRateThrottle().parse_rate(rate)
-    if count is None or duration is None:
-        return None
-    now = time.time()
-    past = [moment for moment in (_serializer.loads(history) if history else []) if moment > now - duration]
-    if len(past) >= count:
-        return _REFUSED
-    return _serializer.dumps([now, *past]), duration
+    return (count, duration) if count is not None and duration is not None else None

@@ -22,6 +22,11 @@ MAP = {"bbox": f"{LON - 0.005},{LAT - 0.005},{LON + 0.005},{LAT + 0.005}", "zoom
 committed = pytest.mark.django_db(transaction=True)
 
 
+def stored_value(redis, key: bytes) -> bytes:
+    """What Redis holds under a key: a value, or the members of a sorted set (the rate limits' moments)."""
+    return b"".join(redis.zrange(key, 0, -1)) if redis.type(key) == b"zset" else redis.get(key) or b""
+
+
 def public_ids(answer) -> set[str]:
     return {feature["properties"]["id"] for feature in answer.json()["features"]}
 
@@ -170,7 +175,8 @@ def test_no_reporter_data_and_no_staff_answer_ever_enters_the_shared_cache(
     assert b"anna@example.org" in reporter.get(f"/api/v1/reports/{report['id']}/").content
 
     redis = cache._cache.get_client()  # type: ignore[attr-defined]  # Django's RedisCache client
-    stored = b"".join(redis.get(key) or b"" for key in redis.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
+    keys = redis.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*")
+    stored = b"".join(stored_value(redis, key) for key in keys)
     assert b"public:" not in stored  # values only; the keys were scanned above
     assert any(key.startswith(b"om:1:public:") for key in redis.scan_iter("om:*"))
     for private in (b"anna@example.org", b"Anna Beispiel", b"5151", report["secret"].encode()):

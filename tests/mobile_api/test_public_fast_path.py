@@ -176,3 +176,28 @@ def test_while_redis_is_away_django_answers_every_read(personas, settings):
     fast_path = PublicReadFastPath(django)
     answers = [get(fast_path, "/api/v1/map/", MAP)["status"] for _ in range(3)]
     assert answers == [200, 200, 200] and django.calls == 3
+
+
+def test_no_answer_to_a_reporter_or_staff_member_is_stored_or_served_to_others(personas, server):
+    from tests.mobile_api.staff.conftest import staff_client
+    from tests.mobile_api.test_public_cache import stored_value
+
+    fast_path, django = server
+    report = submit(email="anna@example.org", name="Anna Beispiel", phone="+49 5151 123456")
+    staff = staff_client(personas.hameln_worker)._credentials["HTTP_AUTHORIZATION"]
+    for headers in ({"Authorization": f"Bearer {report['secret']}"}, {"Authorization": staff}, {}):
+        for _ in range(2):
+            for path in ("/api/v1/map/", f"/api/v1/reports/{report['id']}/", "/api/v1/stats/",
+                         f"/api/staff/reports/{report['id']}/", "/api/staff/reports/"):
+                get(fast_path, path, MAP if path == "/api/v1/map/" else "", headers)
+    assert b"anna@example.org" in get(fast_path, f"/api/staff/reports/{report['id']}/", "",
+                                      {"Authorization": staff})["body"]
+    mine = get(fast_path, f"/api/v1/reports/{report['id']}/", "", {"Authorization": f"Bearer {report['secret']}"})
+    assert b"anna@example.org" in mine["body"]
+
+    redis = redis_client()
+    keys = list(redis.scan_iter("om:*"))
+    assert any(key.startswith(b"om:1:public-asgi:") for key in keys)
+    stored = b"".join(stored_value(redis, key) for key in keys)
+    for private in (b"anna@example.org", b"Anna Beispiel", b"5151", report["secret"].encode()):
+        assert private not in stored

@@ -93,3 +93,12 @@ def redis_client():
     if not isinstance(default, FailOpenRedisCache):
         return None
     return default._cache.get_client(write=True)
+
+
+def cache_key(name: str) -> str:
+    """``cache.make_key(name)`` for keys read raw (Lua scripts, the fast path), without making a cache backend: under
+    ASGI every request has a context of its own, and Django's ``cache`` made a new backend object for each."""
+    from django.conf import settings
+
+    default = settings.CACHES["default"]
+    return f"{default.get('KEY_PREFIX', '')}:{default.get('VERSION', 1)}:{name}"

@@ -23,6 +23,7 @@ Access (``metrics``): a ``Bearer`` token (``METRICS_TOKEN``, compared in constan
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -68,6 +69,7 @@ LATENCY = Histogram(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def route_of(path: str) -> str:
     """The URL pattern a path resolves to (``/api/v1/reports/<uuid:public_id>/``): a bounded label, without ids,
     references or file names."""

@@ -13,12 +13,11 @@ import math
 import os
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-from backend.cache import redis_client
+from backend.cache import cache_key, redis_client
 
 # A Lua function: drops the moments older than the period, then adds ``now`` if fewer than ``limit`` are left.
 # Returns 1 when the request is allowed, else the oldest moment (a string) for Retry-After.
@@ -39,7 +38,7 @@ _scripts: dict[int, object] = {}
 
 def history_key(scope: str, ident: str | None) -> str:
     """The key of a client's moments in one scope (prefixed like every cache key)."""
-    return cache.make_key(f"rate:{scope}:{ident}")
+    return cache_key(f"rate:{scope}:{ident}")
 
 
 def member(now: float) -> str:

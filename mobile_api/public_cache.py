@@ -39,6 +39,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import parse_etags
 
+from backend.cache import cache_key
 from backend.middleware import log_request, request_id
 from backend.throttling import ALLOW_LUA, ClientRateThrottle, history_key, member
 from reports.publicdata import version
@@ -210,7 +211,7 @@ class PublicReadFastPath:
         try:
             found = await lookup(  # type: ignore[operator]
                 keys=[version.mirror_key(), history_key(read.scope, read.ident)],
-                args=[cache.make_key("public-asgi:"), f".{version.period()}-{read.digest}",
+                args=[cache_key("public-asgi:"), f".{version.period()}-{read.digest}",
                       *((repr(now), rate[1], rate[0], member(now)) if rate else ("", "", "", ""))],
             )
         except (redis.RedisError, OSError) as exc:
@@ -280,7 +281,7 @@ class PublicReadFastPath:
     async def _store(self, etag: str, answer: tuple) -> None:
         client, _ = self._client()
         try:
-            await client.set(cache.make_key("public-asgi:" + etag), pickle.dumps(answer, pickle.HIGHEST_PROTOCOL),
+            await client.set(cache_key("public-asgi:" + etag), pickle.dumps(answer, pickle.HIGHEST_PROTOCOL),
                              ex=CACHE_SECONDS)
         except (redis.RedisError, OSError) as exc:
             self._pause(exc)

@@ -31,7 +31,7 @@ import time
 from django.db import connection, transaction
 from redis.exceptions import RedisError
 
-from backend.cache import redis_client
+from backend.cache import cache_key, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,9 @@ def mirror_key() -> str:
     """The mirror's key: one per database, so that installations (or test servers) sharing a Redis never read
     each other's version."""
     from django.conf import settings
-    from django.core.cache import cache
 
     database = settings.DATABASES["default"]
-    return _mirror_key(cache.make_key(MIRROR_KEY), database["ENGINE"], str(database["NAME"]),
+    return _mirror_key(cache_key(MIRROR_KEY), database["ENGINE"], str(database["NAME"]),
                        str(database.get("HOST", "")), str(database.get("PORT", "")))
 
 

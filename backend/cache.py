@@ -87,12 +87,23 @@ class FailOpenRedisCache(RedisCache):
 def redis_client():
     """The default cache's redis-py client (sync, shared by the process) when the cache is Redis, else None: for
     the few values other processes read raw (``reports.publicdata.version``'s mirror), not pickled by Django."""
+    from django.conf import settings
     from django.core.cache import caches
 
-    default = caches["default"]
-    if not isinstance(default, FailOpenRedisCache):
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith(".FailOpenRedisCache"):
         return None
-    return default._cache.get_client(write=True)
+    # Looked up once per configuration: ``caches["default"]`` makes a new backend object in every ASGI request.
+    key = (str(config["LOCATION"]), repr(sorted(config.get("OPTIONS", {}).items())))
+    client = _raw_clients.get(key)
+    if client is None:
+        default = caches["default"]
+        assert isinstance(default, FailOpenRedisCache)
+        client = _raw_clients[key] = default._cache.get_client(write=True)
+    return client
+
+
+_raw_clients: dict[tuple[str, str], Any] = {}
 
 
 def cache_key(name: str) -> str:

@@ -50,6 +50,7 @@ class ReportQuerySet(models.QuerySet["Report"]):
         return self.filter(status__in=OPEN_STATUSES)
 
     def published(self) -> ReportQuerySet:
+        """Reports the public may see (``Report.is_published`` answers the same for one report)."""
         return self.filter(moderation=Moderation.PUBLISHED, category__is_public=True)
 
     def overdue(self, now=None) -> ReportQuerySet:
@@ -157,6 +158,11 @@ class Report(models.Model):
     @property
     def status_label(self) -> str:
         return StatusLabel.label(self.status)
+
+    @property
+    def is_published(self) -> bool:
+        """Whether the public may see the report: what ``ReportQuerySet.published`` asks of the database."""
+        return self.moderation == Moderation.PUBLISHED and self.category.is_public
 
     @property
     def is_much_supported(self) -> bool:

@@ -42,7 +42,9 @@ MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED, EventKind.ROUTED})
 Summaries = dict | None
 
 
-def _payloads(serializer: type[EventMessageSerializer], events: Sequence[ReportEvent], summaries: Summaries) -> list[dict]:
+def _payloads(
+    serializer: type[EventMessageSerializer], events: Sequence[ReportEvent], summaries: Summaries
+) -> list[dict]:
     # One serializer for all the events: DRF builds a ModelSerializer's fields for every instance it represents,
     # which costs more than representing an event; with many=True it builds them once.
     if not events:

@@ -115,12 +115,16 @@ def messages_for(events: Sequence[ReportEvent]) -> list[tuple[int, str, dict]]:
     return messages
 
 
-def push_events(sender, event_ids: list[int], **kwargs) -> None:
-    events = list(
-        ReportEvent.objects.filter(pk__in=event_ids)
-        .select_related("report__category", "report__department", "report__authority")
-        .order_by("id")
-    )
+def push_events(sender, event_ids: list[int], events: list[ReportEvent] | None = None, **kwargs) -> None:
+    """Receiver of ``events_committed``. The events as the use case handed them on (a new report's), or else
+    read back with their reports as they are now."""
+    if events is None:
+        events = list(
+            ReportEvent.objects.filter(pk__in=event_ids)
+            .select_related("report__category", "report__department", "report__authority")
+            .defer("report__authority__boundary")
+            .order_by("id")
+        )
     messages = messages_for(events)
     if messages:
         # One trip into the event loop for all of them: each async_to_sync costs a few ms (a new loop when the

@@ -79,15 +79,24 @@ def queue_rendition(photo: Photo) -> None:
     render_photo.enqueue(photo.pk)
 
 
-def publish_after_commit(events: list[ReportEvent]) -> None:
+def publish_after_commit(events: list[ReportEvent], *, reports_as_committed: bool = False) -> None:
     """Hand new events to listeners: durable work now, in this transaction; pushes after commit.
 
-    Must be called inside the transaction that saved the events.
+    Must be called inside the transaction that saved the events. ``reports_as_committed``: each event's ``report``
+    is the instance the transaction saved, holding all it wrote, with its category, authority and department (a
+    new report): listeners may use the events as they are instead of reading them back. Not for a use case that
+    changed the report by a query (``update()``, ``F()``) or holds only part of it.
     """
     events_recorded.send(sender=ReportEvent, events=events)
     public_version_changed()
     event_ids = [event.pk for event in events]
-    transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
+    if reports_as_committed:
+        committed = list(events)
+        transaction.on_commit(
+            lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids, events=committed)
+        )
+    else:
+        transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
 
 
 def keep_as_prefetched(instance: Model, related_name: str, objects: list) -> None:

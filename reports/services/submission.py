@@ -180,7 +180,7 @@ def _create(*, category, location, decision, description, photos, reporter_name,
     for event in events:
         event.report = report
     saved = ReportEvent.objects.bulk_create(events)
-    publish_after_commit(saved)
+    publish_after_commit(saved, reports_as_committed=True)
     # The report comes back complete (its category, authority and department are those it was made with): the
     # answer to the submission shows it without reading anything back.
     keep_as_prefetched(report, "photos", stored_photos)

@@ -85,7 +85,8 @@ def publish_after_commit(events: list[ReportEvent], *, reports_as_committed: boo
     Must be called inside the transaction that saved the events. ``reports_as_committed``: each event's ``report``
     is the instance the transaction saved, holding all it wrote, with its category, authority and department (a
     new report): listeners may use the events as they are instead of reading them back. Not for a use case that
-    changed the report by a query (``update()``, ``F()``) or holds only part of it.
+    changes the report by a query (``update()``, ``F()``) or holds only part of it; a caller that changes the new
+    report further in its own, outer transaction changes the instance too (mobile_api.open311.submission).
     """
     events_recorded.send(sender=ReportEvent, events=events)
     public_version_changed()

@@ -66,8 +66,19 @@ def route(category: Category | None, point: Point) -> Decision:
             decision = _by_responsibility(category, responsible)
         if decision is None:
             decision = _by_area(category, covering)
+        _link_parents(decision.authority, covering)
         near_border = _near_border(point, places, covering)
         return decision if near_border is None else replace(decision, near_border=near_border)
+
+
+def _link_parents(authority: Authority, covering: list[Authority]) -> None:
+    """Hand the decision's authority its parents (a Gemeinde its Landkreis) from the covering authorities the query
+    loaded, as far as they are among them: reading them again (a report's reference prefix may be its Landkreis')
+    would cost a query each."""
+    by_pk = {a.pk: a for a in covering}
+    while authority.parent_id is not None and authority.parent_id in by_pk and authority.parent_id != authority.pk:
+        authority.parent = by_pk[authority.parent_id]
+        authority = authority.parent
 
 
 def _by_road(category: Category, point: Point) -> Decision | None:

@@ -17,7 +17,7 @@ from notifications.groups import (
     department_group,
     report_group,
 )
-from notifications.handlers import event_payload, staff_events, staff_payload
+from notifications.handlers import event_payloads, staff_events, staff_payloads
 from notifications.revocation import Credential, current_departments, staff_user_group
 from reports import permissions
 from reports.filters import MAX_ID, InvalidParameter, parse_integer
@@ -217,7 +217,7 @@ def report_exists(public_id: uuid.UUID) -> bool:
 
 @database_sync_to_async
 def missed_payloads(events) -> list[dict]:
-    return [event_payload(event) for event in events]
+    return event_payloads(list(events))
 
 
 class StaffConsumer(AuthDeadline, JsonSocket):
@@ -311,7 +311,7 @@ class StaffConsumer(AuthDeadline, JsonSocket):
         if self.after is None:
             return [], False
         events = list(staff_events(department_ids).filter(id__gt=self.after)[: STAFF_REPLAY_LIMIT + 1])
-        return [staff_payload(e) for e in events[:STAFF_REPLAY_LIMIT]], len(events) > STAFF_REPLAY_LIMIT
+        return staff_payloads(events[:STAFF_REPLAY_LIMIT]), len(events) > STAFF_REPLAY_LIMIT
 
     async def disconnect(self, code: int) -> None:
         self.stop_deadline()

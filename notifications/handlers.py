@@ -19,14 +19,14 @@ committed the event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db.models import Q, QuerySet
 
 from notifications.groups import MAP_GROUP, department_group, report_group
-from reports.models import EventKind, Report, ReportEvent
+from reports.models import EventKind, ReportEvent
 from reports.serializers import EventMessageSerializer, MapEventMessageSerializer, StaffEventMessageSerializer
 
 logger = logging.getLogger(__name__)
@@ -37,23 +37,35 @@ MOVES = frozenset({EventKind.REASSIGNED, EventKind.FORWARDED, EventKind.ROUTED})
 
 
 # A push's payloads share one "summaries" dict (EventMessageSerializer.get_report): a submission's four events
-# describe one report, whose summaries are then made once instead of once per event and group.
+# describe one report, whose summaries are then made once instead of once per event and group. Without one, the
+# events of one call share theirs.
 Summaries = dict | None
 
 
-def event_payload(event: ReportEvent, summaries: Summaries = None) -> dict:
-    """The REST representation of the event (with its seq) and the report's current state."""
-    return dict(EventMessageSerializer(event, context={"summaries": summaries}).data)
+def _payloads(
+    serializer: type[EventMessageSerializer], events: Sequence[ReportEvent], summaries: Summaries
+) -> list[dict]:
+    # One serializer for all the events: DRF builds a ModelSerializer's fields for every instance it represents,
+    # which costs more than representing an event; with many=True it builds them once.
+    if not events:
+        return []
+    context = {"summaries": {} if summaries is None else summaries}
+    return [dict(item) for item in serializer(events, many=True, context=context).data]
 
 
-def map_payload(event: ReportEvent, summaries: Summaries = None) -> dict:
+def event_payloads(events: Sequence[ReportEvent], summaries: Summaries = None) -> list[dict]:
+    """The REST representation of each event (with its seq) and its report's current state."""
+    return _payloads(EventMessageSerializer, events, summaries)
+
+
+def map_payloads(events: Sequence[ReportEvent], summaries: Summaries = None) -> list[dict]:
     """For the public map: anonymised, nothing but what the map shows."""
-    return dict(MapEventMessageSerializer(event, context={"summaries": summaries}).data)
+    return _payloads(MapEventMessageSerializer, events, summaries)
 
 
-def staff_payload(event: ReportEvent, summaries: Summaries = None) -> dict:
-    """For the staff of a department: the event, public or not, and what a work list shows of the report."""
-    return dict(StaffEventMessageSerializer(event, context={"summaries": summaries}).data)
+def staff_payloads(events: Sequence[ReportEvent], summaries: Summaries = None) -> list[dict]:
+    """For the staff of a department: each event, public or not, and what a work list shows of its report."""
+    return _payloads(StaffEventMessageSerializer, events, summaries)
 
 
 def previous_department_id(event: ReportEvent) -> int | None:
@@ -82,32 +94,38 @@ def staff_groups(event: ReportEvent) -> list[str]:
     return [department_group(d) for d in dict.fromkeys(departments) if d is not None]
 
 
-def messages_for(event: ReportEvent, published: bool, summaries: Summaries = None) -> Iterator[tuple[str, dict]]:
-    """(group, payload) pairs for one event."""
-    if event.is_public:
-        yield report_group(event.report.public_id), event_payload(event, summaries)
-        if published:
-            yield MAP_GROUP, map_payload(event, summaries)
-    groups = staff_groups(event)
-    if groups:
-        payload = staff_payload(event, summaries)
-        for group in groups:
-            yield group, payload
-
-
-def push_events(sender, event_ids: list[int], **kwargs) -> None:
-    events = (
-        ReportEvent.objects.filter(pk__in=event_ids)
-        .select_related("report__category", "report__department", "report__authority")
-        .order_by("id")
-    )
-    published = set(Report.objects.published().filter(events__in=event_ids).values_list("pk", flat=True))
+def messages_for(events: Sequence[ReportEvent]) -> list[tuple[int, str, dict]]:
+    """(event id, group, payload) for events (seq order, their reports loaded), in the order they are sent: for each
+    event its report's group, the map (public events of published reports), then the staff groups."""
     summaries: dict = {}
-    messages = [
-        (event.id, group, payload)
-        for event in events
-        for group, payload in messages_for(event, event.report_id in published, summaries)
-    ]
+    public = [event for event in events if event.is_public]
+    on_map = [event for event in public if event.report.is_published]
+    groups = {event.pk: staff_groups(event) for event in events}
+    for_staff = [event for event in events if groups[event.pk]]
+    report_payloads = dict(zip([e.pk for e in public], event_payloads(public, summaries), strict=True))
+    public_map = dict(zip([e.pk for e in on_map], map_payloads(on_map, summaries), strict=True))
+    staff = dict(zip([e.pk for e in for_staff], staff_payloads(for_staff, summaries), strict=True))
+    messages = []
+    for event in events:
+        if event.pk in report_payloads:
+            messages.append((event.pk, report_group(event.report.public_id), report_payloads[event.pk]))
+        if event.pk in public_map:
+            messages.append((event.pk, MAP_GROUP, public_map[event.pk]))
+        messages += [(event.pk, group, staff[event.pk]) for group in groups[event.pk]]
+    return messages
+
+
+def push_events(sender, event_ids: list[int], events: list[ReportEvent] | None = None, **kwargs) -> None:
+    """Receiver of ``events_committed``. The events as the use case handed them on (a new report's), or else
+    read back with their reports as they are now."""
+    if events is None:
+        events = list(
+            ReportEvent.objects.filter(pk__in=event_ids)
+            .select_related("report__category", "report__department", "report__authority")
+            .defer("report__authority__boundary")
+            .order_by("id")
+        )
+    messages = messages_for(events)
     if messages:
         # One trip into the event loop for all of them: each async_to_sync costs a few ms (a new loop when the
         # caller has none), and a submission sends four or five messages. Sent one after the other, in order.

@@ -13,7 +13,7 @@ from django.contrib.gis.db import models
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.contrib.gis.measure import D
 from django.core.cache import cache
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +50,7 @@ class ReportQuerySet(models.QuerySet["Report"]):
         return self.filter(status__in=OPEN_STATUSES)
 
     def published(self) -> ReportQuerySet:
+        """Reports the public may see (``Report.is_published`` answers the same for one report)."""
         return self.filter(moderation=Moderation.PUBLISHED, category__is_public=True)
 
     def overdue(self, now=None) -> ReportQuerySet:
@@ -159,6 +160,11 @@ class Report(models.Model):
         return StatusLabel.label(self.status)
 
     @property
+    def is_published(self) -> bool:
+        """Whether the public may see the report: what ``ReportQuerySet.published`` asks of the database."""
+        return self.moderation == Moderation.PUBLISHED and self.category.is_public
+
+    @property
     def is_much_supported(self) -> bool:
         """Whether staff see it as "viel unterstützt": ``SUPPORT_HIGHLIGHT_THRESHOLD`` supporters or more (0: never)."""
         threshold = settings.OPENMELDER["SUPPORT_HIGHLIGHT_THRESHOLD"]
@@ -183,10 +189,25 @@ class ReferenceCounter(models.Model):
     @classmethod
     def next_reference(cls, prefix: str, year: int) -> str:
         """Must run inside the report's transaction: the UPDATE locks the counter row until commit."""
-        cls.objects.get_or_create(prefix=prefix, year=year)
-        cls.objects.filter(prefix=prefix, year=year).update(last=F("last") + 1)
-        number = cls.objects.values_list("last", flat=True).get(prefix=prefix, year=year)
+        number = cls._increment(prefix, year)
+        if number is None:  # the first reference of this prefix and year
+            cls.objects.get_or_create(prefix=prefix, year=year)
+            number = cls._increment(prefix, year)
         return f"{prefix}-{year}-{number:06d}"
+
+    @classmethod
+    def _increment(cls, prefix: str, year: int) -> int | None:
+        """The counter's next number, in one statement (PostgreSQL and SQLite since 3.35 return the updated value);
+        None if there is no counter yet."""
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(cls._meta.db_table)} SET {quote('last')} = {quote('last')} + 1 "
+                f"WHERE {quote('prefix')} = %s AND {quote('year')} = %s RETURNING {quote('last')}",
+                [prefix, year],
+            )
+            row = cursor.fetchone()
+        return row[0] if row is not None else None
 
 
 class Support(models.Model):

@@ -198,6 +198,9 @@ def _record_details(report: Report, *, client: Open311Client, fields: dict, attr
         updates["address"] = fields["address_string"]
     if updates:
         Report.objects.filter(pk=report.pk).update(**updates)
+        # And on the instance: the new report's push after commit represents it as report_submit handed it on.
+        for field, value in updates.items():
+            setattr(report, field, value)
     details = {"open311_client": client.name, "attributes": attributes}
     lines = [_("Submitted through Open311 by %(client)s.") % {"client": client.name}]
     if media_urls:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
@@ -87,8 +88,24 @@ class AnswersField(serializers.Field):
         return value
 
 
+class SubmittedCategoryField(serializers.SlugRelatedField):
+    """The category by its slug, read with its questions (the answers are checked against them here, and again by
+    the use case), and kept for the answers' check: one query each for category and questions."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            slug_field="slug", queryset=Category.objects.filter(active=True).prefetch_related("questions"), **kwargs
+        )
+        self.found: Category | None = None
+
+    def to_internal_value(self, data) -> Category:
+        self.found = super().to_internal_value(data)
+        return self.found
+
+
 class ReportSubmissionSerializer(PointQuerySerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(active=True))
+    # Declared before answers: DRF checks the fields in this order, so validate_answers finds the category.
+    category = SubmittedCategoryField()
     description = serializers.CharField(validators=[max_text_length], required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -100,7 +117,7 @@ class ReportSubmissionSerializer(PointQuerySerializer):
 
     def validate_answers(self, value: dict) -> dict:
         """Checked against the category's questions here, so that every mistake is answered at once."""
-        category = Category.objects.filter(active=True, slug=str(self.initial_data.get("category", ""))[:100]).first()
+        category = cast(SubmittedCategoryField, self.fields["category"]).found
         if category is None:
             return value  # the category's own error says what is wrong
         try:

@@ -136,7 +136,8 @@ class ReportCreate(CitizenView):
                 language=request.LANGUAGE_CODE, idempotency_key=key, fingerprint=fingerprint,
                 answers=data["answers"],
             )
-        report = _reports().get(pk=result.report.pk)
+        # A new report comes from the use case complete; an earlier one is read with what the answer shows.
+        report = result.report if result.created else _reports().get(pk=result.report.pk)
         body = CreatedReportSerializer(report, context={"request": request, "secret": result.secret}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

@@ -12,6 +12,7 @@ from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Model
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from geopy.distance import geodesic
@@ -78,15 +79,35 @@ def queue_rendition(photo: Photo) -> None:
     render_photo.enqueue(photo.pk)
 
 
-def publish_after_commit(events: list[ReportEvent]) -> None:
+def publish_after_commit(events: list[ReportEvent], *, reports_as_committed: bool = False) -> None:
     """Hand new events to listeners: durable work now, in this transaction; pushes after commit.
 
-    Must be called inside the transaction that saved the events.
+    Must be called inside the transaction that saved the events. ``reports_as_committed``: each event's ``report``
+    is the instance the transaction saved, holding all it wrote, with its category, authority and department (a
+    new report): listeners may use the events as they are instead of reading them back. Not for a use case that
+    changes the report by a query (``update()``, ``F()``) or holds only part of it; a caller that changes the new
+    report further in its own, outer transaction changes the instance too (mobile_api.open311.submission).
     """
     events_recorded.send(sender=ReportEvent, events=events)
     public_version_changed()
     event_ids = [event.pk for event in events]
-    transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
+    if reports_as_committed:
+        committed = list(events)
+        transaction.on_commit(
+            lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids, events=committed)
+        )
+    else:
+        transaction.on_commit(lambda: events_committed.send(sender=ReportEvent, event_ids=event_ids))
+
+
+def keep_as_prefetched(instance: Model, related_name: str, objects: list) -> None:
+    """Let ``instance.<related_name>.all()`` answer ``objects`` without a query, as ``prefetch_related`` would have
+    filled it: for rows a use case has just written and knows to be all there are (a new report's photos and events),
+    so that its answer does not read them back."""
+    cached = getattr(instance, related_name).all()
+    cached._result_cache = list(objects)
+    cached._prefetch_done = True  # (how Django's prefetch marks a filled queryset)
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = cached
 
 
 def new_event(report: Report, kind: str, actor, *, public: bool = True, message: str = "", data: dict | None = None,

@@ -23,6 +23,7 @@ from reports.models import EventKind, Moderation, PhotoKind, ReferenceCounter, R
 from reports.photos import PhotoUpload
 from reports.services.common import (
     files_removed_on_failure,
+    keep_as_prefetched,
     metres_between,
     new_event,
     publish_after_commit,
@@ -37,6 +38,8 @@ LOCATION_DISCREPANCY_M = 200
 
 @dataclass(frozen=True)
 class SubmitResult:
+    # A new report (created) with its category, authority, department, photos and events at hand (as if
+    # prefetched); an earlier one (a replay) as read, without them.
     report: Report
     secret: str
     created: bool
@@ -169,12 +172,19 @@ def _create(*, category, location, decision, description, photos, reporter_name,
                 ),
             )
         )
-    for photo in photos:
-        stored = store_photo(report, photo, PhotoKind.REPORT)
-        events.append(ReportEvent(report=report, kind=EventKind.PHOTO_ADDED, created_at=now, data={"photo": stored.pk}))
+    stored_photos = [store_photo(report, photo, PhotoKind.REPORT) for photo in photos]
+    events += [
+        ReportEvent(report=report, kind=EventKind.PHOTO_ADDED, created_at=now, data={"photo": stored.pk})
+        for stored in stored_photos
+    ]
     for event in events:
         event.report = report
-    publish_after_commit(ReportEvent.objects.bulk_create(events))
+    saved = ReportEvent.objects.bulk_create(events)
+    publish_after_commit(saved, reports_as_committed=True)
+    # The report comes back complete (its category, authority and department are those it was made with): the
+    # answer to the submission shows it without reading anything back.
+    keep_as_prefetched(report, "photos", stored_photos)
+    keep_as_prefetched(report, "events", saved)
     return report, secret
 
 

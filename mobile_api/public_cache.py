@@ -120,13 +120,19 @@ def _anonymous_read(request: HttpRequest) -> bool:
 
 
 def _key_and_etag(request: HttpRequest, current: str, language: str) -> tuple[str, str]:
-    # Everything an answer depends on besides the data: the URL as sent, the language and the formats the
-    # client takes (the citizen API negotiates by Accept, Open311 by the URL's suffix).
-    identity = "\n".join(
-        (request.path, request.META.get("QUERY_STRING", ""), language, request.headers.get("Accept", ""))
+    digest = _digest(
+        getattr(request, "scope", {}).get("scheme") or request.scheme or "", request.META.get("HTTP_HOST", ""),
+        request.path, request.META.get("QUERY_STRING", ""), language, request.headers.get("Accept", ""),
     )
-    digest = hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
     return f"public:{current}:{digest}", f'"{current}-{digest}"'
+
+
+def _digest(scheme: str, host: str, path: str, query: str, language: str, accept: str) -> str:
+    # Everything an answer depends on besides the data: the address as sent (absolute links in answers, such as
+    # Open311's media_url, are made from its scheme and host), the language and the formats the client takes
+    # (the citizen API negotiates by Accept, Open311 by the URL's suffix).
+    identity = "\n".join((scheme, host, path, query, language, accept))
+    return hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest()
 
 
 def _etags(header: str) -> set[str]:
@@ -319,12 +325,12 @@ class _PublicRead:
         accept = headers.get(b"accept", b"").decode("latin-1")
         language = _language(cookies.get(settings.LANGUAGE_COOKIE_NAME),
                              headers.get(b"accept-language", b"").decode("latin-1"))
-        # As _key_and_etag computes it for Django's request.
-        identity = "\n".join((scope["path"], query, language, accept))
         return cls(
             scope=read_scope,
             ident=scope["client"][0] if scope.get("client") else None,
-            digest=hashlib.blake2b(identity.encode("utf-8", "surrogateescape"), digest_size=12).hexdigest(),
+            # As _key_and_etag computes it for Django's request.
+            digest=_digest(scope.get("scheme", "http"), headers.get(b"host", b"").decode("latin-1"), scope["path"],
+                           query, language, accept),
             if_none_match=headers.get(b"if-none-match", b"").decode("latin-1"),
             request_id=headers.get(b"x-request-id", b"").decode("latin-1"),
         )

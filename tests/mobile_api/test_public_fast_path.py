@@ -131,6 +131,20 @@ def test_each_language_gets_its_own_answer(personas, server):
     assert by_cookie["body"] == german["body"] and django.calls == 2
 
 
+def test_each_address_the_service_is_reached_at_gets_its_own_links(personas, server, settings):
+    settings.ALLOWED_HOSTS = ["melder.example.org", "127.0.0.1"]
+    fast_path, django = server
+    public = get(fast_path, "/open311/v2/discovery.json", "", {"Host": "melder.example.org"})
+    local = get(fast_path, "/open311/v2/discovery.json", "", {"Host": "127.0.0.1"})
+    assert django.calls == 2
+    assert b"https://melder.example.org/open311/v2" in public["body"]
+    assert b"https://127.0.0.1/open311/v2" in local["body"] and b"melder.example.org" not in local["body"]
+    assert get(fast_path, "/open311/v2/discovery.json", "", {"Host": "melder.example.org"})["body"] == public["body"]
+    assert django.calls == 2
+    # A host the installation does not answer to is refused by Django, never served from the cache.
+    assert get(fast_path, "/open311/v2/discovery.json", "", {"Host": "evil.example"})["status"] == 400
+
+
 def test_requests_with_credentials_and_other_requests_always_reach_django(personas, server):
     fast_path, django = server
     get(fast_path, "/api/v1/map/", MAP)

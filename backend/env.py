@@ -101,7 +101,8 @@ def env_path(name: str, default: Path) -> Path:
 
 SPATIAL_ENGINES = {
     "postgis": "django.contrib.gis.db.backends.postgis",
-    "spatialite": "django.contrib.gis.db.backends.spatialite",
+    # Django's SpatiaLite backend without its library search per connection (backend/spatialite/base.py).
+    "spatialite": "backend.spatialite",
 }
 
 
@@ -125,6 +126,7 @@ def env_database(name: str, default: str, *, base_dir: Path) -> dict[str, Any]:
         raise ImproperlyConfigured(f"{name}={_redact(url)!r} cannot be parsed: {exc}") from None
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name}={_redact(url)!r} names no database (path or database name).")
+    config["ENGINE"] = SPATIAL_ENGINES[scheme]
     if scheme == "spatialite":
         path = base_dir / config["NAME"]  # an absolute NAME replaces base_dir
         config["NAME"] = str(path)

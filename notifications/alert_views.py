@@ -32,7 +32,7 @@ from notifications.alerts import (
     unsubscribe_target,
 )
 from notifications.models import AlertScope
-from notifications.views import _invalid, _page
+from notifications.views import _invalid, _page, email_field
 
 RADIUS_ERROR = gettext_lazy("Choose a radius between 50 m and 10 km (10000 m).")
 
@@ -42,14 +42,7 @@ def _error(message: str, code: str) -> forms.ValidationError:
 
 
 class AlertForm(forms.Form):
-    email = forms.EmailField(
-        label=gettext_lazy("Your e-mail address"), max_length=254,
-        error_messages={
-            "required": gettext_lazy("Please enter your e-mail address."),
-            "invalid": gettext_lazy("Please enter a valid e-mail address, e.g. name@example.org."),
-            "max_length": gettext_lazy("The address is too long: at most 254 characters."),
-        },
-    )
+    email = email_field()
     scope = forms.ChoiceField(
         label=gettext_lazy("Which area?"), choices=AlertScope.choices, widget=forms.RadioSelect,
         initial=AlertScope.MUNICIPALITY, error_messages={"required": gettext_lazy("Choose the kind of area.")},

@@ -82,8 +82,9 @@ def reopen(request: HttpRequest, token: str) -> HttpResponse:
 
 # --- Following a report from its public page ----------------------------------------------------
 
-class FollowForm(forms.Form):
-    email = forms.EmailField(
+def email_field() -> forms.EmailField:
+    """The subscriber's address, as the follow and the area alert forms ask for it."""
+    return forms.EmailField(
         label=gettext_lazy("Your e-mail address"), max_length=254,
         error_messages={
             "required": gettext_lazy("Please enter your e-mail address."),
@@ -91,6 +92,10 @@ class FollowForm(forms.Form):
             "max_length": gettext_lazy("The address is too long: at most 254 characters."),
         },
     )
+
+
+class FollowForm(forms.Form):
+    email = email_field()
 
 
 def _follow_page(request: HttpRequest, *, report, form: FollowForm | None, status: int, title: str, text: str = "",

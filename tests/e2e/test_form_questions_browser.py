@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import csp_checked_page
 from tests.live import (
     assert_accessible,
     assert_accessible_on_phone,
@@ -24,14 +25,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(base_url=server, locale="en-US")
-    blocked: list[str] = []
-    context.on("page", lambda page: page.on(
-        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
-    ))
-    yield context.new_page()
-    context.close()
-    assert blocked == []
+    with csp_checked_page(browser, base_url=server, locale="en-US") as page:
+        yield page
 
 
 def test_picking_a_category_reveals_its_questions_and_a_missing_answer_is_shown_there(page):

@@ -9,6 +9,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from reports.demo import SAMPLE_REPORTS
+from tests.e2e.conftest import csp_checked_page
 from tests.live import assert_accessible, assert_fits_the_phone, offline_site
 
 PHONE = {"width": 360, "height": 740}
@@ -24,15 +25,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture(params=["de-DE", "en-US"])
 def phone(request, browser, server):
-    context = browser.new_context(base_url=server, locale=request.param, viewport=PHONE, is_mobile=True,
-                                  has_touch=True)
-    blocked: list[str] = []
-    context.on("page", lambda page: page.on(
-        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
-    ))
-    yield context.new_page()
-    context.close()
-    assert blocked == []
+    with csp_checked_page(browser, base_url=server, locale=request.param, viewport=PHONE, is_mobile=True,
+                          has_touch=True) as page:
+        yield page
 
 
 def _scrolled_by_arrow_keys(page, region) -> None:

@@ -26,6 +26,7 @@ import hashlib
 import logging
 import pickle
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
@@ -69,16 +70,15 @@ class PublicReadCacheMiddleware:
     def __call__(self, request: HttpRequest):
         if not _anonymous_read(request):
             return self.get_response(request)
-        try:
-            scope = getattr(resolve(request.path_info).func, "public_read_cache", None)
-        except Resolver404:
-            scope = None
-        if scope is None:
+        marked = _cache_scope(request.path_info)
+        if marked is None:
             return self.get_response(request)
+        scope, areas_of = marked
         # The language as LocaleMiddleware, further in, will choose it.
         language = translation.get_language_from_request(request)
         fast_path = getattr(request, "scope", {}).get(FAST_PATH_MISSED)
-        key, etag = _key_and_etag(request, version.current(mirror=fast_path == "no version"), language)
+        current = version.current(mirror=fast_path == "no version", areas=areas_of(request.GET) if areas_of else None)
+        key, etag = _key_and_etag(request, current, language)
         if etag in _etags(request.headers.get("If-None-Match", "")):
             if _throttled(request, scope):
                 return self.get_response(request)  # the view answers 429
@@ -101,12 +101,20 @@ class PublicReadCacheMiddleware:
 
 class PublicReadCache:
     """Mixin for APIViews whose GET answers are the same for every anonymous client: marks the view for
-    ``PublicReadCacheMiddleware`` (which counts its hits against the view's read rate)."""
+    ``PublicReadCacheMiddleware`` (which counts its hits against the view's read rate).
+
+    A view whose answers depend only on the reports of a part of the map defines ``public_read_areas(query)``:
+    the areas of the public data's version (``version.areas_of_view``) that an answer to the query (a mapping of
+    the query string's parameters to their last values, unchecked) depends on, or None (the version of all public
+    data, as for the other views). It must never raise; a query the view will refuse may get None."""
+
+    public_read_areas: Callable[[Mapping[str, str]], list[int] | None] | None = None
 
     @classmethod
     def as_view(cls, **initkwargs):
         view = super().as_view(**initkwargs)
         view.public_read_cache = "read"
+        view.public_read_areas = cls.public_read_areas
         return view
 
 
@@ -165,15 +173,22 @@ def _not_modified(etag: str) -> HttpResponse:
     return response
 
 
-# One round trip: the version's mirror, the answer stored under it, and (only when there is an answer to give) the
-# client's rate limit, as backend.throttling checks it. Returns {} without a mirror, {value} without an answer,
-# {value, false} beyond the rate, else {value, answer}.
+# One round trip: the version's mirrors (KEYS[2], and for a map view those of its areas after it: their values
+# combined as version.combined does), the answer stored under it, and (only when there is an answer to give) the
+# client's rate limit (KEYS[1]), as backend.throttling checks it. Returns {} without a mirror, {value} without an
+# answer, {value, false} beyond the rate, else {value, answer}.
 _LOOKUP = ALLOW_LUA + """
-local value = redis.call('GET', KEYS[1])
-if not value then return {} end
+local values = redis.call('MGET', unpack(KEYS, 2))
+for i = 1, #values do
+  if not values[i] then return {} end
+end
+local value = values[1]
+if #values > 1 then
+  value = value .. '.' .. string.sub(redis.sha1hex(table.concat(values, ',', 2)), 1, 12)
+end
 local answer = redis.call('GET', ARGV[1] .. value .. ARGV[2])
 if not answer then return {value} end
-if ARGV[3] ~= '' and allow(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) ~= 1 then
+if ARGV[3] ~= '' and allow(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]) ~= 1 then
   return {value, false}
 end
 return {value, answer}
@@ -216,7 +231,7 @@ class PublicReadFastPath:
         rate = _rate(read.scope)
         try:
             found = await lookup(  # type: ignore[operator]
-                keys=[version.mirror_key(), history_key(read.scope, read.ident)],
+                keys=[history_key(read.scope, read.ident), *read.version_keys],
                 args=[cache_key("public-asgi:"), f".{version.period()}-{read.digest}",
                       *((repr(now), rate[1], rate[0], member(now)) if rate else ("", "", "", ""))],
             )
@@ -300,6 +315,7 @@ class _PublicRead:
     scope: str
     ident: str | None
     digest: str
+    version_keys: list[str]
     if_none_match: str
     request_id: str
 
@@ -319,9 +335,11 @@ class _PublicRead:
             return None
         if settings.SESSION_COOKIE_NAME in cookies or "api_key" in {name for name, _ in parse_qsl(query, True)}:
             return None
-        read_scope = _cache_scope(scope["path"])
-        if read_scope is None:
+        marked = _cache_scope(scope["path"])
+        if marked is None:
             return None
+        read_scope, areas_of = marked
+        areas = areas_of(dict(parse_qsl(query, keep_blank_values=True))) if areas_of else None
         accept = headers.get(b"accept", b"").decode("latin-1")
         language = _language(cookies.get(settings.LANGUAGE_COOKIE_NAME),
                              headers.get(b"accept-language", b"").decode("latin-1"))
@@ -331,17 +349,22 @@ class _PublicRead:
             # As _key_and_etag computes it for Django's request.
             digest=_digest(scope.get("scheme", "http"), headers.get(b"host", b"").decode("latin-1"), scope["path"],
                            query, language, accept),
+            version_keys=[version.mirror_key()] if areas is None else [
+                version.mirror_key(id_) for id_ in (version.MAP_BASE, *areas)],
             if_none_match=headers.get(b"if-none-match", b"").decode("latin-1"),
             request_id=headers.get(b"x-request-id", b"").decode("latin-1"),
         )
 
 
 @functools.lru_cache(maxsize=4096)
-def _cache_scope(path: str) -> str | None:
+def _cache_scope(path: str) -> tuple[str, Callable[[Mapping[str, str]], list[int] | None] | None] | None:
+    """The read-rate scope and the ``public_read_areas`` of the view at ``path``, if marked by PublicReadCache."""
     try:
-        return getattr(resolve(path).func, "public_read_cache", None)
+        func = resolve(path).func
     except Resolver404:
         return None
+    scope = getattr(func, "public_read_cache", None)
+    return None if scope is None else (scope, getattr(func, "public_read_areas", None))
 
 
 @functools.lru_cache(maxsize=512)

@@ -486,9 +486,10 @@ class MapCell(models.Model):
 
 
 class PublicDataVersion(models.Model):
-    """One row: a value that changes after every commit that may change what the public sees.
+    """Values that change after every commit that may change what the public sees: row 1 with every change,
+    row 2 with every change not confined to known places, and a row per area of the map grid that has seen one.
 
-    Public read answers (map, lists, statistics, Open311) are cached and given ETags under this value
+    Public read answers (map, lists, statistics, Open311) are cached and given ETags under these values
     (``reports.publicdata.version``). A change sets a new random value rather than counting up: a
     database restored from a backup, or a test's rolled-back transaction, never meets a value that was
     used for other data since.

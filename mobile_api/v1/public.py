@@ -143,6 +143,8 @@ class MapView(PublicReadCache, CitizenView):
     """Reports on the public map as GeoJSON: grid clusters with counts at low zoom, single reports from zoom 14."""
 
     throttle_scope = "read"
+    # Cached answers depend on the version of the reports within the view only (mobile_api.public_cache).
+    public_read_areas = staticmethod(publicdata.map_version_areas)
 
     @extend_schema(parameters=[MapQuerySerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:

@@ -8,9 +8,11 @@ from django.contrib.gis.db.models.functions import SnapToGrid
 from django.db.models import Avg, Count, QuerySet, Sum
 
 from geo.models import Category
-from reports.filters import BBox, bbox_polygon
+from reports.errors import InvalidParameter
+from reports.filters import BBox, bbox_polygon, parse_bbox, parse_integer
 from reports.mapcells import POINTS_FROM_ZOOM, cell_size
 from reports.models import MapCell, Report
+from reports.publicdata import version
 from reports.publicdata.lists import Filters, PointX, PointY, visible_reports
 from reports.workflow import STATUS_TYPE
 
@@ -44,6 +46,31 @@ def map_features(*, bbox: BBox, zoom: int, filters: Filters = Filters()) -> dict
     return {"type": "FeatureCollection", "features": features, "properties": properties}
 
 
+def extent(bbox: BBox, zoom: int) -> BBox:
+    """The area whose reports an answer for ``bbox`` at ``zoom`` is made from: clusters count whole cells, so at
+    their zooms it widens to the cells the bbox touches (the answer's ``properties.bbox``)."""
+    if zoom >= POINTS_FROM_ZOOM:
+        return bbox
+    size = cell_size(zoom)
+    lon_from, lon_to = _cell_range(bbox[0], bbox[2], size)
+    lat_from, lat_to = _cell_range(bbox[1], bbox[3], size)
+    return (lon_from - 0.5) * size, (lat_from - 0.5) * size, (lon_to + 0.5) * size, (lat_to + 0.5) * size
+
+
+def version_areas(query) -> list[int] | None:
+    """The areas of the public data's version (``version.areas_of_view``) on which the map's answer to a query
+    (``bbox`` and ``zoom`` as a client sent them) depends; None for a query that is not a valid view."""
+    try:
+        bbox = parse_bbox(query.get("bbox") or "")
+        zoom = parse_integer(query.get("zoom") or "", minimum=0, maximum=22)
+    except InvalidParameter:
+        return None
+    limit = max_view_degrees(zoom)
+    if bbox[2] - bbox[0] > limit or bbox[3] - bbox[1] > limit:
+        return None
+    return version.areas_of_view(extent(bbox, zoom))
+
+
 def _cell_range(low: float, high: float, size: float) -> tuple[int, int]:
     # Cells are centred on multiples of size; take every cell that reaches into [low, high].
     return math.ceil((low - size / 2) / size - 1e-9), math.floor((high + size / 2) / size + 1e-9)
@@ -53,7 +80,7 @@ def _clusters(bbox, zoom: int, filters: Filters) -> tuple[list[dict], tuple[floa
     size = cell_size(zoom)
     lon_from, lon_to = _cell_range(bbox[0], bbox[2], size)
     lat_from, lat_to = _cell_range(bbox[1], bbox[3], size)
-    covered = ((lon_from - 0.5) * size, (lat_from - 0.5) * size, (lon_to + 0.5) * size, (lat_to + 0.5) * size)
+    covered = extent(bbox, zoom)
     margin = size / 4  # centres lie a whole cell apart: no float equality needed
     if filters.authorities or filters.area or filters.created_after or filters.created_before:
         # Not pre-counted: count the reports themselves (slower; the public map never asks this).

@@ -22,6 +22,7 @@ from reports.models import EventKind, Photo, Report, ReportEvent
 from reports.permissions import actor_role
 from reports.photos import PhotoUpload
 from reports.publicdata.version import changed as public_version_changed
+from reports.publicdata.version import places_of
 from reports.signals import events_committed, events_recorded
 from reports.workflow import REPORTER
 
@@ -89,7 +90,9 @@ def publish_after_commit(events: list[ReportEvent], *, reports_as_committed: boo
     report further in its own, outer transaction changes the instance too (mobile_api.open311.submission).
     """
     events_recorded.send(sender=ReportEvent, events=events)
-    public_version_changed()
+    # Confined to the places of the events' reports (the report's own save says so if it moved), where their
+    # instances are at hand; else anything may have changed.
+    public_version_changed(places=places_of(event._state.fields_cache.get("report") for event in events))
     event_ids = [event.pk for event in events]
     if reports_as_committed:
         committed = list(events)

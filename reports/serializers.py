@@ -7,9 +7,12 @@ contact, device data or photo metadata.
 
 from __future__ import annotations
 
+import copy
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import ManyRelatedField
 
 from geo.models import Authority, Category, Department
 from geo.routing_reasons import in_active_language
@@ -21,7 +24,26 @@ def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-class PhotoSerializer(serializers.ModelSerializer):
+class FieldsOnce:
+    """For a ModelSerializer whose fields depend on its class alone (never on the instance, context or request): DRF
+    builds them, introspecting the model, for every serializer object (a submission's answer and pushes made seven),
+    and deep-copies each declared field; here they are built once per class, and each object gets its own copies:
+    plain fields shallow ones (binding a field to its serializer only sets attributes of its own), nested ones
+    (serializers, many-related fields: their children are bound to them) deep ones."""
+
+    def get_fields(self):
+        built = type(self).__dict__.get("_fields_once")
+        if built is None:
+            built = super().get_fields()  # a ModelSerializer's
+            type(self)._fields_once = built  # (a race builds them twice: harmless)
+        return {
+            name: copy.deepcopy(field) if isinstance(field, (serializers.BaseSerializer, ManyRelatedField))
+            else copy.copy(field)
+            for name, field in built.items()
+        }
+
+
+class PhotoSerializer(FieldsOnce, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -37,7 +59,7 @@ class PhotoSerializer(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), photo.public_thumbnail.url)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(FieldsOnce, serializers.ModelSerializer):
     seq = serializers.IntegerField(source="id")
     kind_label = serializers.CharField(source="get_kind_display")
     status = serializers.SerializerMethodField()
@@ -51,7 +73,7 @@ class EventSerializer(serializers.ModelSerializer):
         return StatusLabel.label(event.to_status) if event.to_status else None
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(FieldsOnce, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     status_label = serializers.CharField()
     category = serializers.SerializerMethodField()
@@ -324,7 +346,7 @@ def _location(report: Report) -> dict:
     return {"lat": report.location.y, "lon": report.location.x}
 
 
-class ReportSummarySerializer(serializers.ModelSerializer):
+class ReportSummarySerializer(FieldsOnce, serializers.ModelSerializer):
     """The report as an event for its reporter's app carries it: which report, and its state now."""
 
     id = serializers.UUIDField(source="public_id")

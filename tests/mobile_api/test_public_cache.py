@@ -193,3 +193,25 @@ def test_answers_from_the_cache_count_against_the_read_rate(demo, settings):
     refused = phone.get("/api/v1/map/", MAP)
     assert refused.status_code == 429 and "Retry-After" in refused
     assert refused.json()["errors"][0]["code"] == "throttled"
+
+
+@committed
+def test_the_nearby_list_is_304_until_a_report_in_it_is_supported_or_a_new_one_is_filed(demo):
+    report = submit()
+    phone = Client()
+    query = {"lat": str(LAT), "lon": str(LON), "category": "schlagloch"}
+    first = phone.get("/api/v1/reports/nearby/", query)
+    [listed] = [r for r in first.json()["reports"] if r["id"] == report["id"]]
+    assert phone.get("/api/v1/reports/nearby/", query, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+    supported = Client().post(f"/api/v1/reports/{report['id']}/support/", {"device_id": "another-phone-0815"})
+    assert supported.status_code == 201, supported.content
+
+    again = phone.get("/api/v1/reports/nearby/", query, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200
+    [listed_again] = [r for r in again.json()["reports"] if r["id"] == report["id"]]
+    assert listed_again["support_count"] == listed["support_count"] + 1
+
+    other = submit(at=(LAT + 0.0001, LON))
+    third = phone.get("/api/v1/reports/nearby/", query, HTTP_IF_NONE_MATCH=again["ETag"])
+    assert third.status_code == 200 and other["id"] in {r["id"] for r in third.json()["reports"]}

@@ -349,8 +349,7 @@ class _PublicRead:
             # As _key_and_etag computes it for Django's request.
             digest=_digest(scope.get("scheme", "http"), headers.get(b"host", b"").decode("latin-1"), scope["path"],
                            query, language, accept),
-            version_keys=[version.mirror_key()] if areas is None else [
-                version.mirror_key(id_) for id_ in (version.MAP_BASE, *areas)],
+            version_keys=version.mirror_keys([version.ALL] if areas is None else [version.MAP_BASE, *areas]),
             if_none_match=headers.get(b"if-none-match", b"").decode("latin-1"),
             request_id=headers.get(b"x-request-id", b"").decode("latin-1"),
         )

@@ -106,9 +106,7 @@ class MapQuerySerializer(FilterSerializer):
         return checked(filters.parse_bbox, value)
 
     def validate(self, attrs):
-        min_lon, min_lat, max_lon, max_lat = attrs["bbox"]
-        limit = publicdata.max_view_degrees(attrs["zoom"])
-        if max_lon - min_lon > limit or max_lat - min_lat > limit:
+        if publicdata.map_view_too_large(attrs["bbox"], attrs["zoom"]):
             raise serializers.ValidationError({"bbox": [self.error_messages["bbox_size"]]}, code="too_large")
         return attrs
 

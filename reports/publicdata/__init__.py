@@ -22,12 +22,13 @@ from reports.publicdata.lists import (
     statuses_for,
     visible_reports,
 )
-from reports.publicdata.map import MAX_POINTS, map_features, max_view_degrees
+from reports.publicdata.map import MAX_POINTS, map_features
+from reports.publicdata.map import too_large as map_view_too_large
 from reports.publicdata.map import version_areas as map_version_areas
 from reports.publicdata.stats import statistics, statistics_last_12_months, twelve_months_ago
 
 __all__ = [
     "LICENSE", "MAX_POINTS", "Filters", "ListPaginator", "csv_chunks", "export_batches", "geojson_chunks",
-    "is_released", "map_features", "map_version_areas", "max_view_degrees", "public_list", "released_reports",
+    "is_released", "map_features", "map_version_areas", "map_view_too_large", "public_list", "released_reports",
     "statistics", "statistics_last_12_months", "statuses_for", "twelve_months_ago", "visible_reports",
 ]

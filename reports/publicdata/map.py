@@ -26,6 +26,12 @@ def max_view_degrees(zoom: int) -> float:
     return 360.0 * MAX_TILES_ACROSS / (2**zoom)
 
 
+def too_large(bbox: BBox, zoom: int) -> bool:
+    """Whether a view is wider or taller than a map answers at this zoom (``max_view_degrees``)."""
+    limit = max_view_degrees(zoom)
+    return bbox[2] - bbox[0] > limit or bbox[3] - bbox[1] > limit
+
+
 def map_features(*, bbox: BBox, zoom: int, filters: Filters = Filters()) -> dict:
     """GeoJSON FeatureCollection of the visible reports in bbox (min_lon, min_lat, max_lon, max_lat).
 
@@ -65,8 +71,7 @@ def version_areas(query) -> list[int] | None:
         zoom = parse_integer(query.get("zoom") or "", minimum=0, maximum=22)
     except InvalidParameter:
         return None
-    limit = max_view_degrees(zoom)
-    if bbox[2] - bbox[0] > limit or bbox[3] - bbox[1] > limit:
+    if too_large(bbox, zoom):
         return None
     return version.areas_of_view(extent(bbox, zoom))
 

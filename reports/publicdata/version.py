@@ -139,12 +139,17 @@ def period() -> str:
 def mirror_key(id_: int = ALL) -> str:
     """The key of a value's mirror: one per database, so that installations (or test servers) sharing a Redis
     never read each other's version."""
+    return mirror_keys([id_])[0]
+
+
+def mirror_keys(ids: Sequence[int]) -> list[str]:
+    """``mirror_key`` of each of ``ids`` (the database's part worked out once)."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]
     prefix = _mirror_key(cache_key(MIRROR_KEY), database["ENGINE"], str(database["NAME"]),
                          str(database.get("HOST", "")), str(database.get("PORT", "")))
-    return prefix if id_ == ALL else f"{prefix}:{id_:x}"
+    return [prefix if id_ == ALL else f"{prefix}:{id_:x}" for id_ in ids]
 
 
 @functools.lru_cache(maxsize=8)
@@ -158,8 +163,8 @@ def _mirror(values: dict[int, int], *, only_if_absent: bool = False) -> None:
         return
     try:
         with client.pipeline(transaction=False) as pipe:
-            for id_, value in values.items():
-                pipe.set(mirror_key(id_), f"{value:x}", nx=only_if_absent)
+            for key, value in zip(mirror_keys(list(values)), values.values(), strict=True):
+                pipe.set(key, f"{value:x}", nx=only_if_absent)
             pipe.execute()
     except RedisError as exc:
         logger.warning("public data version: the mirror in Redis was not written (%s)", exc)
@@ -231,10 +236,12 @@ def on_model_change(sender, instance, **kwargs) -> None:
 
     if sender in (Photo, ReportEvent):
         changed(places=())  # neither is on the map
-    elif sender is Report and not kwargs.get("created") and "location" in (kwargs.get("update_fields") or ()):
-        changed()  # moved: its old place is not known here
-    elif sender is Report and (kwargs.get("created") or kwargs.get("update_fields") is not None
-                               or "update_fields" not in kwargs):  # created, changed but not moved, deleted
-        changed(places=places_of([instance]))
+    elif sender is Report:
+        # A save of an existing report may have moved it (all fields saved, or its location), and its old place is
+        # not known here; created, deleted or saved without its location, it is where it is.
+        fields = kwargs.get("update_fields")
+        may_have_moved = "update_fields" in kwargs and not kwargs.get("created") and (
+            fields is None or "location" in fields)
+        changed() if may_have_moved else changed(places=places_of([instance]))
     else:
         changed()

@@ -92,7 +92,9 @@ def publish_after_commit(events: list[ReportEvent], *, reports_as_committed: boo
     events_recorded.send(sender=ReportEvent, events=events)
     # Confined to the places of the events' reports (the report's own save says so if it moved), where their
     # instances are at hand; else anything may have changed.
-    public_version_changed(places=places_of(event._state.fields_cache.get("report") for event in events))
+    public_version_changed(places=places_of(
+        event.report if ReportEvent.report.is_cached(event) else None for event in events  # never a query
+    ))
     event_ids = [event.pk for event in events]
     if reports_as_committed:
         committed = list(events)

@@ -37,7 +37,7 @@ from reports.errors import DomainError, InvalidParameter, Kind, add_to_form
 from reports.filters import ListOptions, ReportFilter, bbox_polygon, order_reports, parse_bbox, parse_integer
 from reports.models import EventKind, Photo, PhotoKind, Report, StatusLabel
 from reports.photos import inspected_photos
-from reports.publicdata.map import max_view_degrees
+from reports.publicdata.map import too_large
 from reports.selectors import forward_targets, get_staff_report, staff_map_features
 from reports.staff import sso
 from reports.staff.forms import (
@@ -316,7 +316,7 @@ def task_map_data(request: HttpRequest) -> HttpResponse:
         bbox = parse_bbox(request.GET.get("bbox", ""))
     except InvalidParameter as error:
         return _parameter_error("bbox", error)
-    if bbox[2] - bbox[0] > max_view_degrees(zoom) or bbox[3] - bbox[1] > max_view_degrees(zoom):
+    if too_large(bbox, zoom):
         message = _("The map section is too large for this zoom level.")
         return _json_errors([("bbox", "too_large", str(message))])
     features = staff_map_features(reports, bbox=bbox_polygon(bbox), zoom=zoom)

@@ -22,10 +22,10 @@ Two kinds of answer, two kinds of version:
 
 Where Redis is the cache, the value is also mirrored there (``MIRROR_KEY``, raw, not pickled): the server
 answers cached public reads in front of Django from Redis alone (``mobile_api.public_cache.PublicReadFastPath``).
-Every change writes the mirror right after the database, before the writer's own response is sent; a mirror
-found missing is filled from the database (``current(mirror=True)``, only if still absent, so an older read
-never overwrites a newer change). Should writing the mirror fail (Redis away), the period below bounds how long
-an old answer can be served.
+Every change writes the mirror right after the database, in the same transaction (changes at the same moment
+write both in the same order), before the writer's own response is sent; a mirror found missing is filled from
+the database (``current(mirror=True)``, only if still absent, so an older read never overwrites a newer change).
+Should writing the mirror fail (Redis away), the period below bounds how long an old answer can be served.
 
 What calls ``changed()``: every recorded event (``reports.services.common.publish_after_commit``, with the
 places of its reports), and saves and deletes of the models public answers are made from (signals below: these
@@ -174,14 +174,18 @@ def _change(areas: set[int] | None) -> None:
     """New values for ALL and MAP_BASE (``areas`` None: anything may have changed) or for ALL and the areas."""
     ids = [ALL, MAP_BASE] if areas is None else [ALL, *sorted(areas)]
     values = {id_: secrets.randbits(62) for id_ in ids}
-    with connection.cursor() as cursor:
+    # The mirror is written while the rows are locked (until this transaction commits): a second change at the same
+    # moment waits for the first, so the mirror is written in the order the database is, and ends as it does.
+    # Written apart, the first change's mirror could come last and stay, with the fast path serving an answer
+    # made between the two changes. Every change locks ALL first (then the others in order): no deadlock.
+    with transaction.atomic(), connection.cursor() as cursor:
         # One statement (PostgreSQL and SQLite alike); rows deleted by hand are made again.
         cursor.execute(
             f"INSERT INTO {_table()} (id, value) VALUES {', '.join(['(%s, %s)'] * len(values))} "
             "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value",
             [number for pair in values.items() for number in pair],
         )
-    _mirror(values)
+        _mirror(values)
 
 
 class _AfterCommit:

@@ -5,12 +5,14 @@ shows which requests Django answered. Each test commits for real (the version ch
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 from django.core.cache import cache
+from django.db import connection
 
 from backend.cache import redis_client
 from reports.publicdata import version
@@ -181,6 +183,50 @@ def test_without_the_version_in_redis_django_answers_and_puts_it_back(personas, 
     assert get(fast_path, "/api/v1/map/", MAP)["status"] == 200 and django.calls == 2  # stored again
     report = submit()
     assert ids(get(fast_path, "/api/v1/map/", MAP)) == {report["id"]} and django.calls == 3
+
+
+def test_two_reports_filed_at_once_are_both_in_every_later_read(personas, server, monkeypatch):
+    """Each report changes the version in the database and then its mirror in Redis. Two at once must write the
+    mirror in the order they wrote the database: were the first report's mirror written last, the fast path would
+    go on reading its version, and serve an answer made between the two (without the second report) until the
+    next change there or the end of the period (minutes). Here the first report's mirror is held back until the
+    second has been answered (or, where the second must wait for the first, for 3 seconds)."""
+    fast_path, django = server
+    first_in_window, second_answered = threading.Event(), threading.Event()
+    held: list[threading.Thread] = []
+    write_mirror = version._mirror
+
+    def mirror(values, **kwargs):
+        if threading.current_thread() in held and not kwargs.get("only_if_absent"):
+            first_in_window.set()
+            second_answered.wait(3)
+        write_mirror(values, **kwargs)
+
+    monkeypatch.setattr(version, "_mirror", mirror)
+    filed: dict[str, dict] = {}
+
+    def file(name: str) -> None:
+        try:
+            filed[name] = submit(description=f"Loch {name}")
+        finally:
+            connection.close()  # this thread's own connection
+
+    first = threading.Thread(target=file, args=("first",))
+    held.append(first)
+    first.start()
+    assert first_in_window.wait(30), "the first report did not change the version"
+    get(fast_path, "/api/v1/map/", MAP)  # a read between the two: the fast path keeps Django's answer
+    second = threading.Thread(target=file, args=("second",))
+    second.start()
+    second.join(30)
+    second_answered.set()
+    first.join(30)
+    assert set(filed) == {"first", "second"}
+
+    both = {filed["first"]["id"], filed["second"]["id"]}
+    assert ids(get(fast_path, "/api/v1/map/", MAP)) == both
+    calls = django.calls
+    assert ids(get(fast_path, "/api/v1/map/", MAP)) == both and django.calls == calls  # kept, and from the fast path
 
 
 def test_while_redis_is_away_django_answers_every_read(personas, settings):

@@ -134,6 +134,9 @@ class Authority(models.Model):
 
     objects = AuthorityQuerySet.as_manager()
 
+    # What a choice of authorities needs of each (its value and ``str()``): ``only(*LABEL_FIELDS)``.
+    LABEL_FIELDS = ("slug", "name", "designation")
+
     class Meta:
         verbose_name = _("authority")
         verbose_name_plural = _("authorities")

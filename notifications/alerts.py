@@ -64,8 +64,10 @@ STATUS = "status"
 # --- What an alert may cover ----------------------------------------------------------------------
 
 def municipalities() -> QuerySet[Authority]:
-    """The Gemeinden one can subscribe to: municipalities and independent cities with a boundary."""
-    return Authority.objects.filter(kind__in=MUNICIPAL_KINDS, boundary__isnull=False).order_by("name")
+    """The Gemeinden one can subscribe to: municipalities and independent cities with a boundary (not read: a form's
+    choice needs only their names)."""
+    return Authority.objects.filter(kind__in=MUNICIPAL_KINDS, boundary__isnull=False).only(
+        *Authority.LABEL_FIELDS).order_by("name")
 
 
 def alert_categories() -> QuerySet[Category]:

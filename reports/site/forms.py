@@ -108,10 +108,11 @@ class ReportFilterForm(DescribedErrorsMixin, forms.Form):
 
 
 def municipalities() -> QuerySet[Authority]:
-    """The Städte and Gemeinden a citizen would look for their place under."""
+    """The Städte and Gemeinden a citizen would look for their place under: what a choice of them shows (never their
+    boundaries, which every list page would otherwise read and parse, one per municipality)."""
     return Authority.objects.filter(
         active=True, boundary__isnull=False, kind__in=[AuthorityKind.MUNICIPALITY, AuthorityKind.INDEPENDENT_CITY]
-    ).order_by("name")
+    ).only(*Authority.LABEL_FIELDS).order_by("name")
 
 
 class MultipleImageInput(forms.ClearableFileInput):

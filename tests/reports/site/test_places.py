@@ -54,3 +54,15 @@ def test_a_page_of_the_list_costs_the_same_queries_for_one_report_as_for_many(de
     for _ in range(6):
         file_report(at=BAD_PYRMONT)
     assert _queries(visitor, "/meldungen/") == one
+
+
+def test_the_gemeinde_filter_of_the_list_and_of_area_alerts_reads_no_boundary(demo, visitor):
+    # Every list page offers each Stadt and Gemeinde to filter by; a Land's boundaries (about a thousand, of
+    # thousands of points each) read and parsed for a choice of names would cost every page view seconds.
+    for path in ("/meldungen/", "/mail/alerts/"):
+        with CaptureQueriesContext(connection) as queries:
+            page = visitor.get(path)
+        assert page.status_code == 200
+        assert '<option value="bad-pyrmont">' in page.content.decode()
+        selected = [query["sql"].split(" FROM ")[0] for query in queries if '"geo_authority"' in query["sql"]]
+        assert selected and not [columns for columns in selected if "boundary" in columns], selected

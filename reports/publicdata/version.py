@@ -22,10 +22,14 @@ Two kinds of answer, two kinds of version:
 
 Where Redis is the cache, the value is also mirrored there (``MIRROR_KEY``, raw, not pickled): the server
 answers cached public reads in front of Django from Redis alone (``mobile_api.public_cache.PublicReadFastPath``).
-Every change writes the mirror right after the database, in the same transaction (changes at the same moment
-write both in the same order), before the writer's own response is sent; a mirror found missing is filled from
-the database (``current(mirror=True)``, only if still absent, so an older read never overwrites a newer change).
-Should writing the mirror fail (Redis away), the period below bounds how long an old answer can be served.
+Every change writes the mirror right after the database, before the writer's own response is sent. Values only
+grow (each at least the microseconds of the Unix time, and above the one before), and a mirror takes a value only
+if it is greater than its own: two changes at once may write the database as A, B and the mirror as B, A, and the
+mirror still ends at B's value, as the database does (were A's kept, an answer made between the two, without B's
+report, would be served under it). A mirror found missing is filled from the database (``current(mirror=True)``,
+only if still absent); mirrors expire after ``MIRROR_SECONDS`` and are filled again, so that one left ahead of
+the database (a restored backup) costs fast answers for minutes, never correct ones. Should writing the mirror
+fail (Redis away), the period below bounds how long an old answer can be served.
 
 What calls ``changed()``: every recorded event (``reports.services.common.publish_after_commit``, with the
 places of its reports), and saves and deletes of the models public answers are made from (signals below: these
@@ -39,9 +43,9 @@ import functools
 import hashlib
 import logging
 import math
-import secrets
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection, transaction
 from redis.exceptions import RedisError
@@ -54,8 +58,9 @@ logger = logging.getLogger(__name__)
 # move with the clock, and should a process die between a commit and its change of version, what it
 # changed shows at the next period at the latest.
 PERIOD_SECONDS = 300
-# The name of the mirror in Redis (prefixed like every cache key, see ``mirror_key``).
+# The name of the mirror in Redis (prefixed like every cache key, see ``mirror_key``), and how long a value is kept.
 MIRROR_KEY = "public-version"
+MIRROR_SECONDS = 2 * PERIOD_SECONDS
 # Rows of PublicDataVersion: every change; every change not confined to known places (map answers). Areas are
 # rows with ids from 2**40 up (``_area_id``).
 ALL = 1
@@ -157,15 +162,38 @@ def _mirror_key(prefix: str, *database: str) -> str:
     return f"{prefix}:{hashlib.blake2b(chr(10).join(database).encode(), digest_size=8).hexdigest()}"
 
 
+# Sets each mirror (KEYS) to its value (ARGV, hexadecimal without leading zeros) if that is greater than the one
+# it has (or it has none), to expire after ARGV[#KEYS + 1] seconds.
+_RAISE = """
+local seconds = ARGV[#KEYS + 1]
+for i, key in ipairs(KEYS) do
+  local new, old = ARGV[i], redis.call('GET', key)
+  if not old or #old < #new or (#old == #new and old < new) then
+    redis.call('SET', key, new, 'EX', seconds)
+  end
+end
+"""
+_raise_scripts: dict[int, Any] = {}  # redis-py Script objects, per client
+
+
 def _mirror(values: dict[int, int], *, only_if_absent: bool = False) -> None:
+    """Write values to their mirrors: where a mirror has none (``only_if_absent``), or else where it has a smaller
+    one (in one round trip)."""
     client = redis_client()
     if client is None:
         return
+    keys = mirror_keys(list(values))
     try:
-        with client.pipeline(transaction=False) as pipe:
-            for key, value in zip(mirror_keys(list(values)), values.values(), strict=True):
-                pipe.set(key, f"{value:x}", nx=only_if_absent)
-            pipe.execute()
+        if only_if_absent:
+            with client.pipeline(transaction=False) as pipe:
+                for key, value in zip(keys, values.values(), strict=True):
+                    pipe.set(key, f"{value:x}", nx=True, ex=MIRROR_SECONDS)
+                pipe.execute()
+        else:
+            script = _raise_scripts.get(id(client))
+            if script is None:
+                script = _raise_scripts[id(client)] = client.register_script(_RAISE)
+            script(keys=keys, args=[*(f"{value:x}" for value in values.values()), MIRROR_SECONDS])
     except RedisError as exc:
         logger.warning("public data version: the mirror in Redis was not written (%s)", exc)
 
@@ -173,19 +201,19 @@ def _mirror(values: dict[int, int], *, only_if_absent: bool = False) -> None:
 def _change(areas: set[int] | None) -> None:
     """New values for ALL and MAP_BASE (``areas`` None: anything may have changed) or for ALL and the areas."""
     ids = [ALL, MAP_BASE] if areas is None else [ALL, *sorted(areas)]
-    values = {id_: secrets.randbits(62) for id_ in ids}
-    # The mirror is written while the rows are locked (until this transaction commits): a second change at the same
-    # moment waits for the first, so the mirror is written in the order the database is, and ends as it does.
-    # Written apart, the first change's mirror could come last and stay, with the fast path serving an answer
-    # made between the two changes. Every change locks ALL first (then the others in order): no deadlock.
-    with transaction.atomic(), connection.cursor() as cursor:
-        # One statement (PostgreSQL and SQLite alike); rows deleted by hand are made again.
+    now = time.time_ns() // 1000
+    table = _table()
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"  # SQLite's max() of several arguments
+    with connection.cursor() as cursor:
+        # One statement (PostgreSQL and SQLite alike); rows deleted by hand are made again. Each value grows: to now
+        # (microseconds), or by one where it is there already (two changes in a microsecond, a clock set back).
         cursor.execute(
-            f"INSERT INTO {_table()} (id, value) VALUES {', '.join(['(%s, %s)'] * len(values))} "
-            "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value",
-            [number for pair in values.items() for number in pair],
+            f"INSERT INTO {table} (id, value) VALUES {', '.join(['(%s, %s)'] * len(ids))} "
+            f"ON CONFLICT (id) DO UPDATE SET value = {greatest}({table}.value + 1, EXCLUDED.value) RETURNING id, value",
+            [number for id_ in ids for number in (id_, now)],
         )
-        _mirror(values)
+        values = dict(cursor.fetchall())
+    _mirror(values)
 
 
 class _AfterCommit:

@@ -58,7 +58,7 @@ def test_a_page_of_the_list_costs_the_same_queries_for_one_report_as_for_many(de
 
 def test_the_gemeinde_filter_of_the_list_and_of_area_alerts_reads_no_boundary(demo, visitor):
     # Every list page offers each Stadt and Gemeinde to filter by; a Land's boundaries (about a thousand, of
-    # thousands of points each) read and parsed for a choice of names would cost every page view seconds.
+    # thousands of points each) read and parsed for a choice of names would cost every page view about a second.
     for path in ("/meldungen/", "/mail/alerts/"):
         with CaptureQueriesContext(connection) as queries:
             page = visitor.get(path)

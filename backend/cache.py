@@ -106,6 +106,22 @@ def redis_client():
 _raw_clients: dict[tuple[str, str], Any] = {}
 
 
+def redis_script(source: str):
+    """The Lua script ``source`` registered with ``redis_client()`` (redis-py runs it by its SHA, loading it once),
+    or None where the cache is not Redis."""
+    client = redis_client()
+    if client is None:
+        return None
+    key = (id(client), source)
+    script = _scripts.get(key)
+    if script is None:
+        script = _scripts[key] = client.register_script(source)
+    return script
+
+
+_scripts: dict[tuple[int, str], Any] = {}
+
+
 def cache_key(name: str) -> str:
     """``cache.make_key(name)`` for keys read raw (Lua scripts, the fast path), without making a cache backend: under
     ASGI every request has a context of its own, and Django's ``cache`` made a new backend object for each."""

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-from backend.cache import cache_key, redis_client
+from backend.cache import cache_key, redis_script
 
 # A Lua function: drops the moments older than the period, then adds ``now`` if fewer than ``limit`` are left.
 # Returns 1 when the request is allowed, else the oldest moment (a string) for Retry-After.
@@ -33,7 +33,6 @@ local function allow(key, now, duration, limit, member)
 end
 """
 _ALLOW = ALLOW_LUA + "return allow(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])"
-_scripts: dict[int, object] = {}
 
 
 def history_key(scope: str, ident: str | None) -> str:
@@ -67,15 +66,12 @@ class ClientRateThrottle(SimpleRateThrottle):
             return True
         self.rate = settings.API_RATES[self.scope]
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        client = redis_client()
-        if client is None:
-            return super().allow_request(request, view)
-        script = _scripts.get(id(client))
+        script = redis_script(_ALLOW)
         if script is None:
-            script = _scripts[id(client)] = client.register_script(_ALLOW)
+            return super().allow_request(request, view)
         now = self.timer()
         try:
-            answer = script(  # type: ignore[operator]
+            answer = script(
                 keys=[history_key(self.scope, self.get_ident(request))],
                 args=[repr(now), self.duration, self.num_requests, member(now)],
             )

@@ -45,12 +45,11 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.db import connection, transaction
 from redis.exceptions import RedisError
 
-from backend.cache import cache_key, redis_client
+from backend.cache import cache_key, redis_client, redis_script
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +172,6 @@ for i, key in ipairs(KEYS) do
   end
 end
 """
-_raise_scripts: dict[int, Any] = {}  # redis-py Script objects, per client
 
 
 def _mirror(values: dict[int, int], *, only_if_absent: bool = False) -> None:
@@ -190,10 +188,7 @@ def _mirror(values: dict[int, int], *, only_if_absent: bool = False) -> None:
                     pipe.set(key, f"{value:x}", nx=True, ex=MIRROR_SECONDS)
                 pipe.execute()
         else:
-            script = _raise_scripts.get(id(client))
-            if script is None:
-                script = _raise_scripts[id(client)] = client.register_script(_RAISE)
-            script(keys=keys, args=[*(f"{value:x}" for value in values.values()), MIRROR_SECONDS])
+            redis_script(_RAISE)(keys=keys, args=[*(f"{value:x}" for value in values.values()), MIRROR_SECONDS])
     except RedisError as exc:
         logger.warning("public data version: the mirror in Redis was not written (%s)", exc)
 
